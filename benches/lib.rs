@@ -1,0 +1,1 @@
+//! Criterion benches for podip: see docs/performance.md.

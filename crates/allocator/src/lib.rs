@@ -1,0 +1,210 @@
+//! The allocator trait: how the cluster model asks a networking mode for
+//! addresses, and what it answers.
+//!
+//! An allocator owns the per-node bookkeeping of one cluster (what each node
+//! holds, how many of its pods have an IP); the address pools themselves live
+//! in the shared [`AddressSpace`], because subnets are shared between pools and
+//! clusters. Allocators know nothing of time, files or pods' identities: they
+//! see nodes, counts and ranges. The model calls them in a fixed order, so a
+//! run stays deterministic.
+
+use std::fmt;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use net::{AddressSpace, RangeId};
+
+/// A node, numbered in creation order across the whole simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What an allocator needs to know about a node being created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// The pool's node subnet (`vnet_subnet`): every node takes its own IP here.
+    pub node_subnet: RangeId,
+    /// The pool's pod subnet, for allocators that use one.
+    pub pod_subnet: Option<RangeId>,
+    /// The most pods the node may run (host-network ones included).
+    pub max_pods: u32,
+}
+
+/// Why an allocator could not supply addresses: the kinds of `events.csv` that
+/// belong to address allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailureKind {
+    /// No address left in the node subnet for the node's own IP.
+    NodeIpExhausted,
+    /// node-subnet: the node subnet cannot hold 1 + max_pods more addresses.
+    NodeReservationExhausted,
+    /// dynamic: the pod subnet cannot supply a node's whole increase.
+    PodIpExhausted,
+    /// static-block: not enough free aligned /28 blocks.
+    BlockExhausted,
+    /// kubenet, overlay: no free /24 in the pod CIDR.
+    PodCidrExhausted,
+    /// kubenet: the cluster's route table already has 400 routes.
+    RouteTableFull,
+}
+
+impl FailureKind {
+    /// The kind's name in `events.csv`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::NodeIpExhausted => "node-ip-exhausted",
+            FailureKind::NodeReservationExhausted => "node-reservation-exhausted",
+            FailureKind::PodIpExhausted => "pod-ip-exhausted",
+            FailureKind::BlockExhausted => "block-exhausted",
+            FailureKind::PodCidrExhausted => "pod-cidr-exhausted",
+            FailureKind::RouteTableFull => "route-table-full",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed request: what ran out, where, and how much was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// The range that ran out; `None` for the route table.
+    pub range: Option<RangeId>,
+    /// Addresses (or routes) requested.
+    pub wanted: u64,
+    /// Addresses (or routes) that were left.
+    pub available: u64,
+}
+
+/// What happened to a node's own request for addresses during a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Request {
+    /// The node needed nothing more.
+    #[default]
+    None,
+    /// The node asked for more addresses and got them.
+    Granted,
+    /// The node asked for more addresses and the range could not supply them.
+    Failed(Failure),
+}
+
+/// The answer to a call that may change what a node's pods can get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Update {
+    /// How many of the node's pods waiting for an IP got one (oldest first).
+    pub started: u32,
+    /// The node's own request, if it made one.
+    pub request: Request,
+    /// The node still wants addresses it could not get (it should retry when its
+    /// range gets addresses back).
+    pub short: bool,
+}
+
+/// One networking mode, for the nodes of one cluster.
+///
+/// Call protocol, per node: `create_node` once (all or nothing); then any
+/// sequence of `reconcile`, `pod_bound` and `pod_unbound`; then `delete_node`
+/// once, which returns everything the node holds, pods' IPs included.
+/// The model guarantees a node never has more than `max_pods` pods.
+pub trait Allocator: fmt::Debug + Send {
+    /// The mode's name as the CLI and outputs spell it (`dynamic`, `kubenet`, …).
+    fn name(&self) -> &'static str;
+
+    /// Take everything a node needs in order to exist: its node IP and the
+    /// addresses this mode reserves at creation. On failure nothing is held.
+    fn create_node(&mut self, node: NodeId, spec: &NodeSpec, space: &mut AddressSpace) -> Result<(), Failure>;
+
+    /// Return everything the node holds, including its running pods' IPs.
+    fn delete_node(&mut self, node: NodeId, space: &mut AddressSpace);
+
+    /// Whether the scheduler may bind pods to the node (a dynamic node whose
+    /// first request failed takes no pods until a retry succeeds).
+    fn accepts_pods(&self, node: NodeId) -> bool;
+
+    /// Bring the node's holding in line with its demand (grow or shrink), then
+    /// hand free addresses to waiting pods. Called after creation and whenever
+    /// the node's range has had addresses returned.
+    fn reconcile(&mut self, node: NodeId, space: &mut AddressSpace) -> Update;
+
+    /// A pod that needs an IP was bound to the node; it waits until `started`
+    /// says it has one.
+    fn pod_bound(&mut self, node: NodeId, space: &mut AddressSpace) -> Update;
+
+    /// A pod that needed an IP left the node: `had_ip` says whether it had one
+    /// or was still waiting.
+    fn pod_unbound(&mut self, node: NodeId, had_ip: bool, space: &mut AddressSpace) -> Update;
+}
+
+/// Take the node's own IP from its node subnet.
+pub fn take_node_ip(spec: &NodeSpec, space: &mut AddressSpace) -> Result<u32, Failure> {
+    let subnet = &mut space[spec.node_subnet];
+    match subnet.take() {
+        Some(unit) => {
+            subnet.bind(1);
+            Ok(unit)
+        }
+        None => {
+            Err(Failure { kind: FailureKind::NodeIpExhausted, range: Some(spec.node_subnet), wanted: 1, available: 0 })
+        }
+    }
+}
+
+/// Return a node IP taken by [`take_node_ip`].
+pub fn return_node_ip(node_subnet: RangeId, unit: u32, space: &mut AddressSpace) {
+    let subnet = &mut space[node_subnet];
+    subnet.unbind(1);
+    subnet.give_back(unit);
+}
+
+/// Per-node state kept in a vector indexed by [`NodeId`] (node ids are dense).
+#[derive(Debug, Clone)]
+pub struct NodeTable<T> {
+    slots: Vec<Option<T>>,
+}
+
+impl<T> Default for NodeTable<T> {
+    fn default() -> Self {
+        Self { slots: Vec::new() }
+    }
+}
+
+impl<T> NodeTable<T> {
+    pub fn insert(&mut self, node: NodeId, state: T) {
+        if self.slots.len() <= node.index() {
+            self.slots.resize_with(node.index() + 1, || None);
+        }
+        assert!(self.slots[node.index()].is_none(), "node {node:?} created twice");
+        self.slots[node.index()] = Some(state);
+    }
+
+    pub fn remove(&mut self, node: NodeId) -> T {
+        self.slots.get_mut(node.index()).and_then(Option::take).unwrap_or_else(|| panic!("unknown node {node:?}"))
+    }
+
+    pub fn get(&self, node: NodeId) -> &T {
+        self.slots.get(node.index()).and_then(Option::as_ref).unwrap_or_else(|| panic!("unknown node {node:?}"))
+    }
+
+    pub fn get_mut(&mut self, node: NodeId) -> &mut T {
+        self.slots.get_mut(node.index()).and_then(Option::as_mut).unwrap_or_else(|| panic!("unknown node {node:?}"))
+    }
+
+    pub fn contains(&self, node: NodeId) -> bool {
+        self.slots.get(node.index()).is_some_and(Option::is_some)
+    }
+
+    /// Live nodes in id (creation) order.
+    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (NodeId(i as u32), s)))
+    }
+}

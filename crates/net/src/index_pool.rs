@@ -1,0 +1,179 @@
+/// A set of `capacity` numbered units (addresses, /28 blocks or /24s) that hands
+/// out the lowest free one.
+///
+/// A 64-ary summary bitmap: level 0 has one bit per unit (1 = free); a bit of
+/// level k+1 is set when word `bit` of level k has any free unit. Taking or
+/// returning a unit touches one word per level, O(log64 n); counts are O(1).
+#[derive(Debug, Clone)]
+pub struct IndexPool {
+    levels: Vec<Vec<u64>>,
+    capacity: u32,
+    allocated: u32,
+}
+
+impl IndexPool {
+    /// A pool of `capacity` units, all free.
+    pub fn new(capacity: u32) -> Self {
+        let mut levels = Vec::new();
+        let mut bits = capacity as usize;
+        loop {
+            let words = bits.div_ceil(64).max(1);
+            let mut level = vec![u64::MAX; words];
+            let tail = bits % 64;
+            if tail != 0 {
+                level[words - 1] = (1u64 << tail) - 1;
+            }
+            if bits == 0 {
+                level[0] = 0;
+            }
+            levels.push(level);
+            if words == 1 {
+                break;
+            }
+            bits = words;
+        }
+        Self { levels, capacity, allocated: 0 }
+    }
+
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    pub fn allocated(&self) -> u32 {
+        self.allocated
+    }
+
+    pub fn free(&self) -> u32 {
+        self.capacity - self.allocated
+    }
+
+    pub fn is_allocated(&self, unit: u32) -> bool {
+        assert!(unit < self.capacity, "unit {unit} outside a pool of {}", self.capacity);
+        self.levels[0][unit as usize / 64] & (1 << (unit % 64)) == 0
+    }
+
+    /// Take the lowest free unit, or `None` when the pool is full.
+    pub fn take_lowest(&mut self) -> Option<u32> {
+        let top = self.levels.len() - 1;
+        if self.levels[top][0] == 0 {
+            return None;
+        }
+        let mut index = 0usize;
+        for level in (0..=top).rev() {
+            let word = self.levels[level][index];
+            index = index * 64 + word.trailing_zeros() as usize;
+        }
+        let unit = index as u32;
+        self.mark_taken(unit);
+        Some(unit)
+    }
+
+    /// Return a unit taken earlier.
+    ///
+    /// # Panics
+    /// If the unit is free already: that is a double free, a bug in the caller.
+    pub fn give_back(&mut self, unit: u32) {
+        assert!(self.is_allocated(unit), "unit {unit} returned twice");
+        let mut index = unit as usize;
+        for level in 0..self.levels.len() {
+            let word = &mut self.levels[level][index / 64];
+            let was_empty = *word == 0;
+            *word |= 1 << (index % 64);
+            if !was_empty {
+                break;
+            }
+            index /= 64;
+        }
+        self.allocated -= 1;
+    }
+
+    fn mark_taken(&mut self, unit: u32) {
+        let mut index = unit as usize;
+        for level in 0..self.levels.len() {
+            let word = &mut self.levels[level][index / 64];
+            *word &= !(1 << (index % 64));
+            if *word != 0 {
+                break;
+            }
+            index /= 64;
+        }
+        self.allocated += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn hands_out_lowest_first_and_reuses_returned_units() {
+        let mut pool = IndexPool::new(130);
+        let taken: Vec<u32> = (0..70).map(|_| pool.take_lowest().unwrap()).collect();
+        assert_eq!(taken, (0..70).collect::<Vec<_>>());
+        pool.give_back(3);
+        pool.give_back(65);
+        assert_eq!(pool.take_lowest(), Some(3));
+        assert_eq!(pool.take_lowest(), Some(65));
+        assert_eq!(pool.take_lowest(), Some(70));
+        assert_eq!(pool.allocated(), 71);
+        assert_eq!(pool.free(), 59);
+    }
+
+    #[test]
+    fn full_and_empty_pools() {
+        let mut empty = IndexPool::new(0);
+        assert_eq!(empty.take_lowest(), None);
+        let mut one = IndexPool::new(1);
+        assert_eq!(one.take_lowest(), Some(0));
+        assert_eq!(one.take_lowest(), None);
+        one.give_back(0);
+        assert_eq!(one.free(), 1);
+    }
+
+    #[test]
+    fn a_slash_twelve_of_addresses_fills_exactly() {
+        let capacity = 1 << 20;
+        let mut pool = IndexPool::new(capacity);
+        for expected in 0..capacity {
+            assert_eq!(pool.take_lowest(), Some(expected));
+        }
+        assert_eq!(pool.take_lowest(), None);
+        pool.give_back(777_777);
+        assert_eq!(pool.take_lowest(), Some(777_777));
+    }
+
+    #[test]
+    #[should_panic(expected = "returned twice")]
+    fn double_free_is_caught() {
+        let mut pool = IndexPool::new(10);
+        let unit = pool.take_lowest().unwrap();
+        pool.give_back(unit);
+        pool.give_back(unit);
+    }
+
+    proptest! {
+        /// Against a plain model: the lowest free unit every time, never one twice,
+        /// counts consistent, and everything returns.
+        #[test]
+        fn matches_a_sorted_set(capacity in 0u32..5000, ops in prop::collection::vec(any::<(bool, u16)>(), 0..400)) {
+            let mut pool = IndexPool::new(capacity);
+            let mut held = std::collections::BTreeSet::new();
+            for (take, pick) in ops {
+                if take || held.is_empty() {
+                    let expected = (0..capacity).find(|u| !held.contains(u));
+                    prop_assert_eq!(pool.take_lowest(), expected);
+                    if let Some(u) = expected { held.insert(u); }
+                } else {
+                    let unit = *held.iter().nth(pick as usize % held.len()).unwrap();
+                    held.remove(&unit);
+                    pool.give_back(unit);
+                }
+                prop_assert_eq!(pool.allocated() as usize, held.len());
+                prop_assert_eq!(pool.free(), capacity - held.len() as u32);
+            }
+            for unit in std::mem::take(&mut held) { pool.give_back(unit); }
+            prop_assert_eq!(pool.free(), capacity);
+        }
+    }
+}

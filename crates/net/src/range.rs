@@ -1,0 +1,335 @@
+use std::net::Ipv4Addr;
+use std::ops::{Index, IndexMut};
+
+use ipnet::Ipv4Net;
+
+use crate::{IndexPool, SMALLEST_SUBNET_PREFIX, size_of_prefix, usable_in_subnet};
+
+/// Index of a range in its [`AddressSpace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RangeId(pub u32);
+
+/// What a range is, which fixes how many of its addresses are usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeKind {
+    /// A VNet subnet: Azure reserves 5 addresses.
+    VnetSubnet,
+    /// A kubenet or overlay pod CIDR: logical, nothing reserved.
+    PodCidr,
+}
+
+/// The unit a range hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Address,
+    /// Aligned /28 blocks (static-block pod subnets).
+    Block28,
+    /// Aligned /24s (kubenet and overlay pod CIDRs).
+    Slash24,
+}
+
+impl Granularity {
+    pub const fn prefix_len(self) -> u8 {
+        match self {
+            Granularity::Address => 32,
+            Granularity::Block28 => 28,
+            Granularity::Slash24 => 24,
+        }
+    }
+
+    /// Addresses in one unit.
+    pub const fn unit_size(self) -> u64 {
+        1 << (32 - self.prefix_len() as u32)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("{prefix} is smaller than a /{SMALLEST_SUBNET_PREFIX}, the smallest subnet Azure allows")]
+    SubnetTooSmall { prefix: Ipv4Net },
+    #[error("{prefix} is smaller than one /{} unit", granularity.prefix_len())]
+    SmallerThanUnit { prefix: Ipv4Net, granularity: Granularity },
+}
+
+/// One range of addresses: its identity, its pool of units and its in-use count.
+#[derive(Debug, Clone)]
+pub struct AddressRange {
+    name: String,
+    prefix: Ipv4Net,
+    kind: RangeKind,
+    granularity: Granularity,
+    /// Unit `i` of the pool is unit `first_unit + i` of the prefix.
+    first_unit: u32,
+    pool: IndexPool,
+    in_use: u64,
+}
+
+impl AddressRange {
+    /// A VNet subnet handing out units of `granularity`.
+    ///
+    /// Single addresses skip the 4 reserved at the start and the broadcast at the
+    /// end. For /28 blocks, the first and last block of the subnet hold reserved
+    /// addresses and are never handed out (model.md's assumption), so a subnet of
+    /// prefix p offers 2^(28−p) − 2 blocks.
+    pub fn vnet_subnet(name: impl Into<String>, prefix: Ipv4Net, granularity: Granularity) -> Result<Self, RangeError> {
+        if prefix.prefix_len() > SMALLEST_SUBNET_PREFIX {
+            return Err(RangeError::SubnetTooSmall { prefix });
+        }
+        let (first_unit, units) = match granularity {
+            Granularity::Address => (4, usable_in_subnet(prefix.prefix_len())),
+            Granularity::Block28 | Granularity::Slash24 => {
+                let units = units_in(prefix, granularity)?;
+                (1, units.saturating_sub(2))
+            }
+        };
+        Ok(Self::build(name.into(), prefix, RangeKind::VnetSubnet, granularity, first_unit, units))
+    }
+
+    /// A pod CIDR carved into /24s; nothing is reserved.
+    pub fn pod_cidr(name: impl Into<String>, prefix: Ipv4Net) -> Result<Self, RangeError> {
+        let units = units_in(prefix, Granularity::Slash24)?;
+        Ok(Self::build(name.into(), prefix, RangeKind::PodCidr, Granularity::Slash24, 0, units))
+    }
+
+    fn build(
+        name: String,
+        prefix: Ipv4Net,
+        kind: RangeKind,
+        granularity: Granularity,
+        first_unit: u32,
+        units: u64,
+    ) -> Self {
+        let units = u32::try_from(units).expect("a /0 has at most 2^32 addresses");
+        Self { name, prefix, kind, granularity, first_unit, pool: IndexPool::new(units), in_use: 0 }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
+
+    pub fn kind(&self) -> RangeKind {
+        self.kind
+    }
+
+    pub fn granularity(&self) -> Granularity {
+        self.granularity
+    }
+
+    /// Addresses that can ever be handed out. For a VNet subnet this is its size
+    /// less 5, whatever the granularity (outputs.md); a block subnet can hand out
+    /// fewer, since its first and last /28 are never used.
+    pub fn usable(&self) -> u64 {
+        match self.kind {
+            RangeKind::VnetSubnet => usable_in_subnet(self.prefix.prefix_len()),
+            RangeKind::PodCidr => size_of_prefix(self.prefix.prefix_len()),
+        }
+    }
+
+    /// Addresses taken from the range (units × unit size).
+    pub fn allocated(&self) -> u64 {
+        u64::from(self.pool.allocated()) * self.granularity.unit_size()
+    }
+
+    /// `usable − allocated`.
+    pub fn free(&self) -> u64 {
+        self.usable() - self.allocated()
+    }
+
+    /// Addresses bound to something running.
+    pub fn in_use(&self) -> u64 {
+        self.in_use
+    }
+
+    pub fn units_capacity(&self) -> u32 {
+        self.pool.capacity()
+    }
+
+    pub fn units_free(&self) -> u32 {
+        self.pool.free()
+    }
+
+    pub fn units_allocated(&self) -> u32 {
+        self.pool.allocated()
+    }
+
+    /// Take the lowest free unit.
+    pub fn take(&mut self) -> Option<u32> {
+        self.pool.take_lowest()
+    }
+
+    /// Take `n` units, all or none, appending them to `into`.
+    pub fn take_many(&mut self, n: u32, into: &mut Vec<u32>) -> bool {
+        if self.pool.free() < n {
+            return false;
+        }
+        into.extend((0..n).map(|_| self.pool.take_lowest().expect("free count checked")));
+        true
+    }
+
+    /// Return a unit taken earlier.
+    pub fn give_back(&mut self, unit: u32) {
+        self.pool.give_back(unit);
+    }
+
+    pub fn is_taken(&self, unit: u32) -> bool {
+        self.pool.is_allocated(unit)
+    }
+
+    /// Count `n` more addresses as bound to something running.
+    pub fn bind(&mut self, n: u64) {
+        self.in_use += n;
+    }
+
+    /// Count `n` addresses as no longer bound.
+    ///
+    /// # Panics
+    /// If more are unbound than were bound: a bookkeeping bug.
+    pub fn unbind(&mut self, n: u64) {
+        self.in_use = self.in_use.checked_sub(n).expect("unbound more addresses than were bound");
+    }
+
+    /// The prefix of unit `unit` (a /32 for single addresses).
+    pub fn unit_net(&self, unit: u32) -> Ipv4Net {
+        let size = self.granularity.unit_size();
+        let base = u64::from(u32::from(self.prefix.network()));
+        let start = base + u64::from(self.first_unit + unit) * size;
+        let addr = Ipv4Addr::from(u32::try_from(start).expect("inside the prefix"));
+        Ipv4Net::new(addr, self.granularity.prefix_len()).expect("valid prefix length")
+    }
+}
+
+fn units_in(prefix: Ipv4Net, granularity: Granularity) -> Result<u64, RangeError> {
+    if prefix.prefix_len() > granularity.prefix_len() {
+        return Err(RangeError::SmallerThanUnit { prefix, granularity });
+    }
+    Ok(1 << (granularity.prefix_len() - prefix.prefix_len()))
+}
+
+/// Every range of a simulation, indexed by [`RangeId`].
+#[derive(Debug, Clone, Default)]
+pub struct AddressSpace {
+    ranges: Vec<AddressRange>,
+}
+
+impl AddressSpace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, range: AddressRange) -> RangeId {
+        self.ranges.push(range);
+        RangeId(u32::try_from(self.ranges.len() - 1).expect("fewer than 2^32 ranges"))
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (RangeId, &AddressRange)> {
+        self.ranges.iter().enumerate().map(|(i, r)| (RangeId(i as u32), r))
+    }
+
+    pub fn find(&self, name: &str) -> Option<RangeId> {
+        self.iter().find(|(_, r)| r.name() == name).map(|(id, _)| id)
+    }
+}
+
+impl Index<RangeId> for AddressSpace {
+    type Output = AddressRange;
+    fn index(&self, id: RangeId) -> &AddressRange {
+        &self.ranges[id.0 as usize]
+    }
+}
+
+impl IndexMut<RangeId> for AddressSpace {
+    fn index_mut(&mut self, id: RangeId) -> &mut AddressRange {
+        &mut self.ranges[id.0 as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn azure_reserves_five_addresses_per_subnet() {
+        assert_eq!(crate::AZURE_RESERVED_PER_SUBNET, 5);
+        let slash24 = AddressRange::vnet_subnet("nodes", net("10.0.0.0/24"), Granularity::Address).unwrap();
+        assert_eq!(slash24.usable(), 251);
+        assert_eq!(slash24.units_capacity(), 251);
+        let slash29 = AddressRange::vnet_subnet("tiny", net("10.0.0.0/29"), Granularity::Address).unwrap();
+        assert_eq!(slash29.usable(), 3);
+    }
+
+    #[test]
+    fn single_addresses_skip_the_reserved_ones() {
+        let mut r = AddressRange::vnet_subnet("nodes", net("10.0.0.0/29"), Granularity::Address).unwrap();
+        let units: Vec<u32> = std::iter::from_fn(|| r.take()).collect();
+        let addrs: Vec<String> = units.iter().map(|&u| r.unit_net(u).addr().to_string()).collect();
+        // .0 network, .1 gateway, .2/.3 DNS, .7 broadcast are never handed out.
+        assert_eq!(addrs, ["10.0.0.4", "10.0.0.5", "10.0.0.6"]);
+        assert_eq!(r.free(), 0);
+    }
+
+    #[test]
+    fn smaller_than_slash29_is_refused() {
+        assert!(matches!(
+            AddressRange::vnet_subnet("x", net("10.0.0.0/30"), Granularity::Address),
+            Err(RangeError::SubnetTooSmall { .. })
+        ));
+    }
+
+    #[test]
+    fn block_subnets_never_hand_out_their_first_and_last_slash28() {
+        let mut r = AddressRange::vnet_subnet("pods", net("10.1.0.0/24"), Granularity::Block28).unwrap();
+        assert_eq!(r.units_capacity(), 14);
+        assert_eq!(r.usable(), 251);
+        let units: Vec<u32> = std::iter::from_fn(|| r.take()).collect();
+        let blocks: Vec<Ipv4Net> = units.iter().map(|&u| r.unit_net(u)).collect();
+        assert_eq!(blocks.first().unwrap().to_string(), "10.1.0.16/28");
+        assert_eq!(blocks.last().unwrap().to_string(), "10.1.0.224/28");
+        assert_eq!(r.allocated(), 224);
+        assert_eq!(r.free(), 27);
+    }
+
+    #[test]
+    fn pod_cidrs_reserve_nothing_and_carve_slash24s() {
+        let mut r = AddressRange::pod_cidr("c1/pod-cidr", net("10.244.0.0/16")).unwrap();
+        assert_eq!(r.usable(), 65_536);
+        assert_eq!(r.units_capacity(), 256);
+        let first = r.take().unwrap();
+        assert_eq!(r.unit_net(first).to_string(), "10.244.0.0/24");
+        assert_eq!(r.allocated(), 256);
+        assert!(AddressRange::pod_cidr("x", net("10.244.0.0/25")).is_err());
+    }
+
+    #[test]
+    fn take_many_is_all_or_nothing() {
+        let mut r = AddressRange::vnet_subnet("nodes", net("10.0.0.0/28"), Granularity::Address).unwrap();
+        let mut held = Vec::new();
+        assert!(r.take_many(10, &mut held));
+        assert!(!r.take_many(2, &mut held));
+        assert_eq!(held.len(), 10);
+        assert_eq!(r.free(), 1);
+    }
+
+    #[test]
+    fn in_use_is_counted() {
+        let mut r = AddressRange::pod_cidr("p", net("10.244.0.0/16")).unwrap();
+        r.bind(3);
+        r.unbind(1);
+        assert_eq!(r.in_use(), 2);
+    }
+}

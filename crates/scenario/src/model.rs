@@ -1,0 +1,216 @@
+//! The validated scenario: what the cluster model consumes. Every value here has
+//! passed validation (see `validate.rs`) and every default is filled in.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+/// Seconds of simulated time, as scenarios write them.
+pub type Seconds = u64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub duration: Seconds,
+    pub sample_every: Seconds,
+    pub network: Network,
+    pub clusters: Vec<Cluster>,
+    pub workloads: Vec<Workload>,
+    /// Sorted by `at`; equal times keep file order. Events after `duration` are dropped (with a warning).
+    pub events: Vec<TimedEvent>,
+    pub timing: Timing,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub address_space: Vec<Ipv4Net>,
+    /// In file order.
+    pub subnets: Vec<Subnet>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subnet {
+    pub name: String,
+    pub prefix: Ipv4Net,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AllocatorKind {
+    Dynamic,
+    StaticBlock,
+    NodeSubnet,
+    Kubenet,
+    Overlay,
+}
+
+impl AllocatorKind {
+    pub const ALL: [AllocatorKind; 5] = [
+        AllocatorKind::NodeSubnet,
+        AllocatorKind::Dynamic,
+        AllocatorKind::StaticBlock,
+        AllocatorKind::Kubenet,
+        AllocatorKind::Overlay,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AllocatorKind::Dynamic => "dynamic",
+            AllocatorKind::StaticBlock => "static-block",
+            AllocatorKind::NodeSubnet => "node-subnet",
+            AllocatorKind::Kubenet => "kubenet",
+            AllocatorKind::Overlay => "overlay",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// max_pods when neither pool nor cluster sets it (model.md).
+    pub const fn default_max_pods(self) -> u32 {
+        match self {
+            AllocatorKind::NodeSubnet => 30,
+            AllocatorKind::Kubenet => 110,
+            AllocatorKind::Dynamic | AllocatorKind::StaticBlock | AllocatorKind::Overlay => 250,
+        }
+    }
+
+    /// Whether pools of this mode draw pod IPs from a `pod_subnet`.
+    pub const fn uses_pod_subnet(self) -> bool {
+        matches!(self, AllocatorKind::Dynamic | AllocatorKind::StaticBlock)
+    }
+
+    /// Whether clusters of this mode carve a `pod_cidr` into /24s.
+    pub const fn uses_pod_cidr(self) -> bool {
+        matches!(self, AllocatorKind::Kubenet | AllocatorKind::Overlay)
+    }
+}
+
+impl std::fmt::Display for AllocatorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduler {
+    Spread,
+    Pack,
+    Random,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub name: String,
+    pub allocator: AllocatorKind,
+    pub pod_cidr: Ipv4Net,
+    pub service_cidr: Ipv4Net,
+    pub dns_service_ip: Ipv4Addr,
+    pub scheduler: Scheduler,
+    /// The cluster-level max_pods default (already resolved against the allocator's
+    /// default); used for pools added later by `add_pool` that set none.
+    pub max_pods: u32,
+    pub node_pools: Vec<NodePool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    Windows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surge {
+    Count(u32),
+    Percent(u32),
+}
+
+impl Surge {
+    /// Surge nodes for a pool of `nodes` nodes: a count, or a percent rounded up;
+    /// at least 1.
+    pub fn nodes_for(self, nodes: u32) -> u32 {
+        let n = match self {
+            Surge::Count(n) => n,
+            Surge::Percent(p) => (u64::from(nodes) * u64::from(p)).div_ceil(100).min(u64::from(u32::MAX)) as u32,
+        };
+        n.max(1)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePool {
+    pub name: String,
+    pub count: u32,
+    pub vnet_subnet: String,
+    /// Present only when the cluster's allocator uses a pod subnet.
+    pub pod_subnet: Option<String>,
+    /// Resolved: pool, else cluster, else the allocator's default.
+    pub max_pods: u32,
+    pub max_surge: Surge,
+    pub autoscale: Option<Autoscale>,
+    pub os: Os,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub name: String,
+    pub cluster: String,
+    pub pool: Option<String>,
+    pub kind: WorkloadKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkloadKind {
+    Deployment { replicas: u32 },
+    DaemonSet { host_network: bool },
+    Churn { arrivals_per_hour: f64, lifetime: Lifetime, start: Seconds, end: Option<Seconds> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lifetime {
+    Fixed(Seconds),
+    /// Mean.
+    Exponential(Seconds),
+    Uniform(Seconds, Seconds),
+    LogNormal {
+        median: Seconds,
+        sigma: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedEvent {
+    pub at: Seconds,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    ScalePool { cluster: String, pool: String, count: u32 },
+    UpgradePool { cluster: String, pool: String },
+    AddPool { cluster: String, pool: NodePool },
+    RemovePool { cluster: String, pool: String },
+    ScaleWorkload { name: String, replicas: u32 },
+    Rollout { name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub node_provision: Seconds,
+    pub node_drain: Seconds,
+    pub node_reimage: Seconds,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self { node_provision: 180, node_drain: 60, node_reimage: 300 }
+    }
+}
