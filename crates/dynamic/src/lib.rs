@@ -1,14 +1,198 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! `dynamic`: Azure CNI with a pod subnet and dynamic IP allocation
+//! (`/work/shared/spec/model.md`, section `dynamic`).
+//!
+//! A node takes its own IP from the node subnet at creation, and nothing else.
+//! Its pod-subnet addresses come in requests sized by the CNS pool monitor (v2,
+//! batch [`BATCH_SIZE`] = 16): the node holds 1 primary address (its network
+//! container, counted as in use) plus [`target_for`]`(demand, max_pods)` pod
+//! addresses, where demand is the pods bound to it that need an IP. Growth is
+//! all or nothing: if the pod subnet cannot supply the whole increase (the first
+//! request is primary + 16 = 17), nothing is taken, the node is *short* and
+//! pods beyond its pool wait for an IP. A node that never got its first request
+//! takes no pods. When the target falls, the surplus goes back to the subnet at
+//! once; a pod's IP otherwise returns to its node's pool, not to the subnet.
+//!
+//! The model makes the first request by calling `reconcile` right after
+//! `create_node`, and retries short nodes (`reconcile`, creation order) whenever
+//! their subnet gets addresses back; a short node also retries whenever its own
+//! demand changes (`pod_bound`, `pod_unbound`).
+
+use allocator::{
+    AddressSpace, Allocator, Failure, FailureKind, NodeId, NodeSpec, NodeTable, RangeId, Request, Update,
+    return_node_ip, take_node_ip,
+};
+
+/// Addresses per pool-monitor batch.
+pub const BATCH_SIZE: u32 = 16;
+
+/// The most pods a node may have under any mode, and so the largest target.
+pub const MAX_TARGET: u32 = 250;
+
+/// The pod addresses (primary excluded) a node with `demand` IP-needing pods
+/// requests: `min(16 × ceil(0.5 + demand / 16), min(max_pods, 250))`.
+///
+/// So a pool grows by a batch when fewer than 8 addresses would be free and
+/// shrinks by one when 24 or more are free; the cap is not rounded to a batch.
+pub fn target_for(demand: u32, max_pods: u32) -> u32 {
+    // ceil(0.5 + d/16) = ceil((d + 8) / 16) = floor((d + 23) / 16)
+    let batches = demand.saturating_add(BATCH_SIZE / 2 + BATCH_SIZE - 1) / BATCH_SIZE;
+    (BATCH_SIZE * batches).min(max_pods.min(MAX_TARGET))
+}
+
+/// The dynamic allocator for the nodes of one cluster.
+#[derive(Debug, Default)]
+pub struct Dynamic {
+    nodes: NodeTable<NodeState>,
+}
+
+#[derive(Debug)]
+struct NodeState {
+    node_subnet: RangeId,
+    node_ip: u32,
+    pod_subnet: RangeId,
+    max_pods: u32,
+    /// Pod-subnet units held: the primary first, then the pod addresses. Empty
+    /// until the first request succeeds. Capacity 1 + 250, allocated once.
+    held: Vec<u32>,
+    /// Pods bound to the node that need an IP, started or waiting.
+    demand: u32,
+    /// Pods holding one of `held`'s pod addresses.
+    started: u32,
+}
+
+impl NodeState {
+    /// Units the node wants in all: its primary plus its target.
+    fn wanted(&self) -> u32 {
+        1 + target_for(self.demand, self.max_pods)
+    }
+
+    fn held(&self) -> u32 {
+        self.held.len() as u32
+    }
+
+    /// Pod addresses held (the primary excluded).
+    fn pod_addresses(&self) -> u32 {
+        self.held().saturating_sub(1)
+    }
+
+    fn is_short(&self) -> bool {
+        self.held() < self.wanted()
+    }
+
+    /// Ask the pod subnet for the whole shortfall, all or nothing.
+    fn grow(&mut self, space: &mut AddressSpace) -> Request {
+        let want = self.wanted() - self.held();
+        let first = self.held.is_empty();
+        let subnet = &mut space[self.pod_subnet];
+        let available = subnet.free();
+        if !subnet.take_many(want, &mut self.held) {
+            let range = Some(self.pod_subnet);
+            return Request::Failed(Failure {
+                kind: FailureKind::PodIpExhausted,
+                range,
+                wanted: want.into(),
+                available,
+            });
+        }
+        if first {
+            subnet.bind(1); // its primary is now in use
+        }
+        Request::Granted
+    }
+
+    /// Return the surplus over the target to the pod subnet. The surplus is free
+    /// in the node's pool, since target ≥ demand ≥ started.
+    fn shrink(&mut self, space: &mut AddressSpace) {
+        let subnet = &mut space[self.pod_subnet];
+        let keep = self.wanted() as usize;
+        for unit in self.held.drain(keep..) {
+            subnet.give_back(unit);
+        }
+    }
+
+    /// Grow or shrink to the target, then start waiting pods on free addresses.
+    fn settle(&mut self, space: &mut AddressSpace) -> Update {
+        let held = self.held();
+        let wanted = self.wanted();
+        let request = if held < wanted {
+            self.grow(space)
+        } else {
+            if held > wanted {
+                self.shrink(space);
+            }
+            Request::None
+        };
+        let waiting = self.demand - self.started;
+        let started = waiting.min(self.pod_addresses() - self.started);
+        self.started += started;
+        space[self.pod_subnet].bind(started.into());
+        Update { started, request, short: self.is_short() }
+    }
+}
+
+impl Dynamic {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Allocator for Dynamic {
+    fn name(&self) -> &'static str {
+        "dynamic"
+    }
+
+    fn create_node(&mut self, node: NodeId, spec: &NodeSpec, space: &mut AddressSpace) -> Result<(), Failure> {
+        let pod_subnet = spec.pod_subnet.expect("a dynamic pool has a pod subnet");
+        let node_ip = take_node_ip(spec, space)?;
+        let state = NodeState {
+            node_subnet: spec.node_subnet,
+            node_ip,
+            pod_subnet,
+            max_pods: spec.max_pods,
+            held: Vec::with_capacity(1 + MAX_TARGET as usize),
+            demand: 0,
+            started: 0,
+        };
+        self.nodes.insert(node, state);
+        Ok(())
+    }
+
+    fn delete_node(&mut self, node: NodeId, space: &mut AddressSpace) {
+        let state = self.nodes.remove(node);
+        let subnet = &mut space[state.pod_subnet];
+        if !state.held.is_empty() {
+            subnet.unbind(u64::from(state.started) + 1); // its pods and its primary
+        }
+        for &unit in &state.held {
+            subnet.give_back(unit);
+        }
+        return_node_ip(state.node_subnet, state.node_ip, space);
+    }
+
+    fn accepts_pods(&self, node: NodeId) -> bool {
+        !self.nodes.get(node).held.is_empty()
+    }
+
+    fn reconcile(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
+        self.nodes.get_mut(node).settle(space)
+    }
+
+    fn pod_bound(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
+        let state = self.nodes.get_mut(node);
+        state.demand += 1;
+        state.settle(space)
+    }
+
+    fn pod_unbound(&mut self, node: NodeId, had_ip: bool, space: &mut AddressSpace) -> Update {
+        let state = self.nodes.get_mut(node);
+        state.demand -= 1;
+        if had_ip {
+            state.started -= 1;
+            space[state.pod_subnet].unbind(1);
+        }
+        state.settle(space)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+mod tests;

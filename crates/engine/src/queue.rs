@@ -1,39 +1,94 @@
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+//! The pending-event queue: a radix-64 heap on a monotone clock.
+//!
+//! Keys are times in milliseconds and the queue keeps a *cursor*, never above any
+//! pending key: the time of the last event popped (or zero). A key is filed by the
+//! highest 6-bit digit in which it differs from the cursor: keys equal to the cursor
+//! sit in the `due` list, and a key differing first in digit `L` sits in slot `d` of
+//! level `L`, where `d` is the key's own digit `L` (always above the cursor's, since
+//! keys never go below it). Every key of a lower level, or of a lower slot in the same
+//! level, is smaller than every key above it, so the minimum lies in the lowest
+//! non-empty slot of the lowest non-empty level (two `trailing_zeros`), whose
+//! minimum key is tracked on push.
+//!
+//! When `due` runs dry the cursor moves to that minimum and the slot's events are
+//! refiled against the new cursor: those at the minimum go to `due`, the rest to
+//! strictly lower levels. A level-0 slot holds a single key, so it becomes `due`
+//! whole. Each event therefore moves at most once per level (11 levels for 64-bit
+//! keys; about log64 of the spread of pending times in practice), and push, peek and
+//! pop are O(1) amortised.
+//!
+//! Equal keys pop in push order because (a) the slot of a key depends only on the key
+//! and the cursor, and moving the cursor never changes it for events outside the
+//! refiled slot, so all events with one key always share a slot; (b) pushes append;
+//! and (c) a refile walks its slot in order and appends into slots that are empty
+//! (every slot below the refiled one is).
+//!
+//! Slots are FIFO lists of fixed-size chunks carved from one arena, with a free list
+//! of chunks: memory stays proportional to the events pending (plus at most one
+//! partly filled chunk per slot), a refile frees the chunks it has read for the
+//! slots it fills, and a queue in steady state does not allocate.
 
 use crate::SimTime;
 
+/// Bits per digit: 64 slots per level.
+const DIGIT_BITS: u32 = 6;
+const SLOTS: usize = 1 << DIGIT_BITS;
+/// Levels needed to cover a 64-bit key: ⌈64 / 6⌉.
+const LEVELS: usize = (u64::BITS as usize).div_ceil(DIGIT_BITS as usize);
+/// Events per arena chunk.
+const CHUNK: u32 = 32;
+/// No chunk / an empty list.
+const NIL: u32 = u32::MAX;
+
 /// Pending events ordered by `(time, insertion sequence)`.
 ///
-/// Kept behind its own type so the implementation can change (see
-/// docs/performance.md) without touching the model.
+/// Built for a monotone simulation clock: a push must not be earlier than the time
+/// of the last event popped (see the module documentation for the design). Kept
+/// behind its own type so the implementation can change without touching the model.
 #[derive(Debug, Clone)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<Entry<E>>>,
-    next_seq: u64,
+    /// All pending keys are `>= cursor`; the time of the last pop (or zero).
+    cursor: u64,
+    /// Events at exactly `cursor`, in push order.
+    due: List,
+    /// `LEVELS * SLOTS` lists, slot `d` of level `L` at `L * SLOTS + d`.
+    slots: Vec<List>,
+    /// Bit `d` of `occupied[L]` is set when slot `d` of level `L` is non-empty.
+    occupied: [u64; LEVELS],
+    /// Bit `L` is set when `occupied[L] != 0`.
+    levels: u16,
+    /// Chunk `c` is `arena[c * CHUNK..(c + 1) * CHUNK]`.
+    arena: Vec<Entry<E>>,
+    /// The chunk after chunk `c` in its list (or in the free list).
+    next: Vec<u32>,
+    /// First free chunk.
+    free: u32,
+    len: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Entry<E> {
-    at: SimTime,
-    seq: u64,
+    key: u64,
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
+/// A FIFO of entries in a chain of chunks: `read` is the arena index of the oldest,
+/// `write` one past the newest (both in the same chunk or linked through `next`).
+#[derive(Debug, Clone, Copy)]
+struct List {
+    read: u32,
+    write: u32,
+    /// The smallest key in the list (`u64::MAX` when empty).
+    min: u64,
+    /// The largest key in the list (0 when empty).
+    max: u64,
 }
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+
+impl List {
+    const EMPTY: List = List { read: NIL, write: NIL, min: u64::MAX, max: 0 };
+
+    fn is_empty(&self) -> bool {
+        self.write == NIL
     }
 }
 
@@ -45,28 +100,476 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        Self { heap: BinaryHeap::new(), next_seq: 0 }
+        Self {
+            cursor: 0,
+            due: List::EMPTY,
+            slots: vec![List::EMPTY; LEVELS * SLOTS],
+            occupied: [0; LEVELS],
+            levels: 0,
+            arena: Vec::new(),
+            next: Vec::new(),
+            free: NIL,
+            len: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 
-    pub fn push(&mut self, at: SimTime, event: E) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.heap.push(Reverse(Entry { at, seq, event }));
-    }
-
+    /// The time of the next event to pop.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|Reverse(e)| e.at)
+        if !self.due.is_empty() {
+            return Some(self.now());
+        }
+        let (_, bucket) = self.lowest_bucket()?;
+        Some(SimTime::from_millis(self.slots[bucket].min))
     }
 
+    fn now(&self) -> SimTime {
+        SimTime::from_millis(self.cursor)
+    }
+
+    /// Level and index of the non-empty slot holding the smallest keys.
+    fn lowest_bucket(&self) -> Option<(usize, usize)> {
+        if self.levels == 0 {
+            return None;
+        }
+        let level = self.levels.trailing_zeros() as usize;
+        let digit = self.occupied[level].trailing_zeros() as usize;
+        Some((level, level * SLOTS + digit))
+    }
+
+    fn release_chunk(&mut self, chunk: u32) {
+        self.next[chunk as usize] = self.free;
+        self.free = chunk;
+    }
+}
+
+impl<E: Copy> EventQueue<E> {
+    /// Schedule `event` at `at`.
+    ///
+    /// `at` must not be earlier than the time of the last event popped (the
+    /// [`Simulation`](crate::Simulation) clamps to its clock). Debug builds assert
+    /// it; release builds clamp such an event to that time, so it pops after the
+    /// events already due then.
+    pub fn push(&mut self, at: SimTime, event: E) {
+        let key = at.as_millis();
+        debug_assert!(key >= self.cursor, "event pushed at {at:?}, before the last pop at {:?}", self.now());
+        self.file(Entry { key: key.max(self.cursor), event });
+        self.len += 1;
+    }
+
+    /// Remove the earliest event; among equal times, the one pushed first.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|Reverse(e)| (e.at, e.event))
+        if self.due.is_empty() && !self.refill() {
+            return None;
+        }
+        let read = self.due.read;
+        let event = self.arena[read as usize].event;
+        self.len -= 1;
+        if read + 1 == self.due.write {
+            self.release_chunk(read / CHUNK);
+            self.due = List::EMPTY;
+        } else if (read + 1) % CHUNK == 0 {
+            let chunk = read / CHUNK;
+            self.due.read = self.next[chunk as usize] * CHUNK;
+            self.release_chunk(chunk);
+        } else {
+            self.due.read = read + 1;
+        }
+        Some((self.now(), event))
+    }
+
+    /// `due` is empty: advance the cursor to the smallest pending key and move its
+    /// events into `due`. False when nothing is pending.
+    #[inline(never)]
+    fn refill(&mut self) -> bool {
+        let Some((level, bucket)) = self.lowest_bucket() else {
+            return false;
+        };
+        let list = std::mem::replace(&mut self.slots[bucket], List::EMPTY);
+        self.cursor = list.min;
+        self.occupied[level] &= !(1 << (bucket % SLOTS));
+        if self.occupied[level] == 0 {
+            self.levels &= !(1 << level);
+        }
+        if list.max == list.min {
+            // One key in the slot (always so at level 0): the whole slot is due,
+            // already in push order.
+            self.due = list;
+            return true;
+        }
+        let mut read = list.read;
+        loop {
+            let entry = self.arena[read as usize];
+            read += 1;
+            let done = read == list.write;
+            if done || read % CHUNK == 0 {
+                // Free the chunk before filing from it: it is hot, and filing may reuse it.
+                let chunk = (read - 1) / CHUNK;
+                let after = self.next[chunk as usize];
+                self.release_chunk(chunk);
+                self.file(entry);
+                if done {
+                    break;
+                }
+                read = after * CHUNK;
+            } else {
+                self.file(entry);
+            }
+        }
+        true
+    }
+
+    /// Append `entry` to the list its key belongs in relative to the cursor.
+    #[inline(always)]
+    fn file(&mut self, entry: Entry<E>) {
+        let diff = entry.key ^ self.cursor;
+        let list = if diff == 0 {
+            &mut self.due
+        } else {
+            let level = ((u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS) as usize;
+            let digit = ((entry.key >> (level as u32 * DIGIT_BITS)) as usize) & (SLOTS - 1);
+            self.occupied[level] |= 1 << digit;
+            self.levels |= 1 << level;
+            &mut self.slots[level * SLOTS + digit]
+        };
+        list.min = list.min.min(entry.key);
+        list.max = list.max.max(entry.key);
+        let write = list.write;
+        if write != NIL && write % CHUNK != 0 {
+            list.write = write + 1;
+            self.arena[write as usize] = entry;
+            return;
+        }
+        self.append_chunk_and_file(write, entry, diff);
+    }
+
+    /// `file` for a list that is empty or whose last chunk is full.
+    #[inline(never)]
+    fn append_chunk_and_file(&mut self, write: u32, entry: Entry<E>, diff: u64) {
+        let chunk = if self.free != NIL {
+            let chunk = self.free;
+            self.free = self.next[chunk as usize];
+            chunk
+        } else {
+            let chunk = u32::try_from(self.next.len()).ok().filter(|&c| c < NIL / CHUNK).expect("arena full");
+            self.arena.extend(std::iter::repeat_n(entry, CHUNK as usize));
+            self.next.push(NIL);
+            chunk
+        };
+        self.next[chunk as usize] = NIL;
+        let start = chunk * CHUNK;
+        self.arena[start as usize] = entry;
+        let list = if diff == 0 {
+            &mut self.due
+        } else {
+            let level = ((u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS) as usize;
+            let digit = ((entry.key >> (level as u32 * DIGIT_BITS)) as usize) & (SLOTS - 1);
+            &mut self.slots[level * SLOTS + digit]
+        };
+        if write == NIL {
+            list.read = start;
+        } else {
+            self.next[((write - 1) / CHUNK) as usize] = chunk;
+        }
+        list.write = start + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    use proptest::prelude::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn t(ms: u64) -> SimTime {
+        SimTime::from_millis(ms)
+    }
+
+    /// The specification: a binary heap on `(time, sequence)`.
+    #[derive(Default)]
+    struct Reference {
+        heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+        seq: u64,
+    }
+
+    impl Reference {
+        fn push(&mut self, at: u64, event: u32) {
+            self.heap.push(Reverse((at, self.seq, event)));
+            self.seq += 1;
+        }
+        fn pop(&mut self) -> Option<(SimTime, u32)> {
+            self.heap.pop().map(|Reverse((at, _, event))| (t(at), event))
+        }
+        fn peek_time(&self) -> Option<SimTime> {
+            self.heap.peek().map(|Reverse((at, _, _))| t(*at))
+        }
+    }
+
+    fn drain<E: Copy>(queue: &mut EventQueue<E>) -> Vec<(SimTime, E)> {
+        std::iter::from_fn(|| queue.pop()).collect()
+    }
+
+    #[test]
+    fn empty_queue() {
+        let mut queue = EventQueue::<u8>::new();
+        assert!(queue.is_empty());
+        assert_eq!(queue.len(), 0);
+        assert_eq!(queue.peek_time(), None);
+        assert_eq!(queue.pop(), None);
+        assert_eq!(queue.pop(), None);
+    }
+
+    #[test]
+    fn pops_in_time_then_push_order() {
+        let mut queue = EventQueue::new();
+        for (at, event) in [(5, 'a'), (1, 'b'), (5, 'c'), (1, 'd'), (0, 'e'), (1 << 40, 'f'), (64, 'g'), (63, 'h')] {
+            queue.push(t(at), event);
+        }
+        assert_eq!(queue.len(), 8);
+        assert_eq!(queue.peek_time(), Some(t(0)));
+        let order: Vec<char> = drain(&mut queue).into_iter().map(|(_, e)| e).collect();
+        assert_eq!(order, ['e', 'b', 'd', 'a', 'c', 'h', 'g', 'f']);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn pushes_at_the_current_time_run_after_those_already_due() {
+        let mut queue = EventQueue::new();
+        queue.push(t(1000), 1);
+        queue.push(t(1000), 2);
+        queue.push(t(3000), 9);
+        assert_eq!(queue.pop(), Some((t(1000), 1)));
+        queue.push(t(1000), 3);
+        queue.push(t(2000), 4);
+        assert_eq!(queue.peek_time(), Some(t(1000)));
+        assert_eq!(drain(&mut queue), [(t(1000), 2), (t(1000), 3), (t(2000), 4), (t(3000), 9)]);
+    }
+
+    #[test]
+    fn equal_times_deep_in_the_levels_stay_fifo() {
+        // Events at one far time, pushed while the cursor moves towards it in
+        // steps, land in different levels' slots over time: order must survive the
+        // refiles.
+        let mut queue = EventQueue::new();
+        let far = (1u64 << 50) + 12_345;
+        let mut next = 0;
+        let mut now = 0;
+        for step in [1u64 << 49, 1 << 30, 1 << 20, 1 << 7, 1 << 6, 1, 12_000] {
+            queue.push(t(far), next);
+            next += 1;
+            now += step;
+            queue.push(t(now), u32::MAX);
+            assert_eq!(queue.pop(), Some((t(now), u32::MAX)));
+        }
+        queue.push(t(far), next);
+        let popped = drain(&mut queue);
+        assert_eq!(popped, (0..=next).map(|e| (t(far), e)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn extreme_times() {
+        let mut queue = EventQueue::new();
+        queue.push(SimTime::MAX, 'z');
+        queue.push(t(u64::MAX - 1), 'y');
+        queue.push(SimTime::MAX, 'x');
+        queue.push(t(0), 'a');
+        queue.push(t(1 << 63), 'm');
+        queue.push(t((1 << 63) - 1), 'l');
+        assert_eq!(queue.peek_time(), Some(t(0)));
+        assert_eq!(
+            drain(&mut queue),
+            [
+                (t(0), 'a'),
+                (t((1 << 63) - 1), 'l'),
+                (t(1 << 63), 'm'),
+                (t(u64::MAX - 1), 'y'),
+                (SimTime::MAX, 'z'),
+                (SimTime::MAX, 'x')
+            ]
+        );
+        // The cursor now sits at the end of time; the queue still works there.
+        queue.push(SimTime::MAX, 'q');
+        queue.push(SimTime::MAX, 'r');
+        assert_eq!(drain(&mut queue), [(SimTime::MAX, 'q'), (SimTime::MAX, 'r')]);
+    }
+
+    #[test]
+    fn clones_are_independent() {
+        let mut queue = EventQueue::new();
+        queue.push(t(7), "late");
+        queue.push(t(3), "early");
+        assert_eq!(queue.pop(), Some((t(3), "early")));
+        let mut copy = queue.clone();
+        assert_eq!(queue.pop(), Some((t(7), "late")));
+        assert_eq!(copy.len(), 1);
+        copy.push(t(5), "copy");
+        assert_eq!(drain(&mut copy), [(t(5), "copy"), (t(7), "late")]);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "before the last pop")]
+    fn pushing_into_the_past_is_caught_in_debug_builds() {
+        let mut queue = EventQueue::new();
+        queue.push(t(10), ());
+        queue.pop();
+        queue.push(t(9), ());
+    }
+
+    /// A long hold run (pop the earliest, push one later) against the reference.
+    #[test]
+    fn hold_model_matches_the_reference() {
+        for (pending, mean) in [(1, 1u64), (100, 3), (1000, 1_000_000), (5000, 1 << 40)] {
+            let mut rng = ChaCha8Rng::seed_from_u64(pending as u64 ^ mean);
+            let mut queue = EventQueue::new();
+            let mut reference = Reference::default();
+            for event in 0..pending {
+                let at = rng.random_range(0..2 * mean);
+                queue.push(t(at), event);
+                reference.push(at, event);
+            }
+            for event in pending..pending + 50_000 {
+                let (now, popped) = queue.pop().unwrap();
+                assert_eq!(Some((now, popped)), reference.pop());
+                let at = now.as_millis() + rng.random_range(0..2 * mean);
+                queue.push(t(at), event);
+                reference.push(at, event);
+                assert_eq!(queue.peek_time(), reference.peek_time());
+            }
+            assert_eq!(queue.len(), pending as usize);
+            while let Some(expected) = reference.pop() {
+                assert_eq!(queue.pop(), Some(expected));
+            }
+            assert!(queue.is_empty());
+        }
+    }
+
+    #[test]
+    fn memory_follows_the_pending_count_and_steady_state_does_not_allocate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut queue = EventQueue::new();
+        let pending = 20_000;
+        for event in 0..pending {
+            queue.push(t(rng.random_range(0..2_000_000)), event);
+        }
+        let hold = |q: &mut EventQueue<u32>, rng: &mut ChaCha8Rng, n: usize| {
+            for _ in 0..n {
+                let (now, event) = q.pop().unwrap();
+                q.push(t(now.as_millis() + rng.random_range(0..2_000_000)), event);
+            }
+        };
+        // At most one partly filled chunk per list beyond the events themselves.
+        let bound = pending as usize + (LEVELS * SLOTS + 1) * CHUNK as usize;
+        hold(&mut queue, &mut rng, 200_000);
+        let warm = (queue.arena.capacity(), queue.next.capacity());
+        assert!(queue.arena.len() <= bound, "{} entries for {pending} pending", queue.arena.len());
+        hold(&mut queue, &mut rng, 1_000_000);
+        assert_eq!((queue.arena.capacity(), queue.next.capacity()), warm, "the arena grew in steady state");
+        assert!(queue.arena.len() <= bound, "{} entries for {pending} pending", queue.arena.len());
+        // Emptied, every chunk is back on the free list.
+        drain(&mut queue);
+        let mut free = 0;
+        let mut chunk = queue.free;
+        while chunk != NIL {
+            free += 1;
+            chunk = queue.next[chunk as usize];
+        }
+        assert_eq!(free, queue.next.len());
+        assert!(queue.slots.iter().all(List::is_empty) && queue.due.is_empty());
+        assert_eq!((queue.levels, queue.occupied), (0, [0; LEVELS]));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Push at the last popped time plus a delay of this shape.
+        Push(Delay),
+        Pop,
+        /// Pop everything, then carry on.
+        Drain,
+    }
+
+    #[derive(Debug, Clone)]
+    enum Delay {
+        Zero,
+        Small(u64),
+        Medium(u64),
+        Any(u64),
+        ToMax(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let delay = prop_oneof![
+            3 => Just(Delay::Zero),
+            4 => (0u64..4).prop_map(Delay::Small),
+            3 => (0u64..100_000).prop_map(Delay::Medium),
+            1 => any::<u64>().prop_map(Delay::Any),
+            1 => (0u64..3).prop_map(Delay::ToMax),
+        ];
+        prop_oneof![
+            6 => delay.prop_map(Op::Push),
+            4 => Just(Op::Pop),
+            1 => Just(Op::Drain),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Against a binary heap of `(time, sequence)`, over random interleavings of
+        /// pushes (never before the last pop) and pops.
+        #[test]
+        fn matches_a_binary_heap(ops in prop::collection::vec(op(), 0..600)) {
+            let mut queue = EventQueue::new();
+            let mut reference = Reference::default();
+            let mut last = 0u64;
+            for (event, op) in (0u32..).zip(ops) {
+                match op {
+                    Op::Push(delay) => {
+                        let at = match delay {
+                            Delay::Zero => last,
+                            Delay::Small(d) | Delay::Medium(d) => last.saturating_add(d),
+                            Delay::Any(d) => last.saturating_add(d),
+                            Delay::ToMax(d) => u64::MAX - d.min(u64::MAX - last),
+                        };
+                        queue.push(t(at), event);
+                        reference.push(at, event);
+                    }
+                    Op::Pop => {
+                        let popped = queue.pop();
+                        prop_assert_eq!(popped, reference.pop());
+                        if let Some((at, _)) = popped {
+                            last = at.as_millis();
+                        }
+                    }
+                    Op::Drain => {
+                        while let Some(expected) = reference.pop() {
+                            prop_assert_eq!(queue.pop(), Some(expected));
+                            last = expected.0.as_millis();
+                        }
+                        prop_assert_eq!(queue.pop(), None);
+                    }
+                }
+                prop_assert_eq!(queue.len(), reference.heap.len());
+                prop_assert_eq!(queue.is_empty(), reference.heap.is_empty());
+                prop_assert_eq!(queue.peek_time(), reference.peek_time());
+            }
+            while let Some(expected) = reference.pop() {
+                prop_assert_eq!(queue.pop(), Some(expected));
+            }
+            prop_assert_eq!(queue.pop(), None);
+        }
     }
 }

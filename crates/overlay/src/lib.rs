@@ -1,14 +1,156 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! `overlay`: Azure CNI Overlay (model.md, "`overlay`").
+//!
+//! Like kubenet: the node's own IP comes from its node subnet and the node takes one /24 from the
+//! cluster's pod CIDR, whose addresses its pods use (in use on the pod CIDR, not the VNet). Unlike
+//! kubenet there is no route table, so no route limit: only the node subnet and the pod CIDR can
+//! run out. The logic is kubenet's [`PerNodeSlash24`] without a route limit.
+
+use allocator::{AddressSpace, Allocator, Failure, NodeId, NodeSpec, RangeId, Update};
+use kubenet::PerNodeSlash24;
+
+/// The `overlay` allocator for the nodes of one cluster.
+#[derive(Debug)]
+pub struct Overlay(PerNodeSlash24);
+
+impl Overlay {
+    /// `pod_cidr` is the cluster's pod CIDR, a `net::AddressRange::pod_cidr` carved into /24s.
+    pub fn new(pod_cidr: RangeId) -> Self {
+        Self(PerNodeSlash24::new(pod_cidr, None))
+    }
+}
+
+impl Allocator for Overlay {
+    fn name(&self) -> &'static str {
+        "overlay"
+    }
+
+    /// Fails with `node-ip-exhausted` or `pod-cidr-exhausted`, as kubenet does.
+    fn create_node(&mut self, node: NodeId, spec: &NodeSpec, space: &mut AddressSpace) -> Result<(), Failure> {
+        self.0.create_node(node, spec, space)
+    }
+
+    fn delete_node(&mut self, node: NodeId, space: &mut AddressSpace) {
+        self.0.delete_node(node, space);
+    }
+
+    fn accepts_pods(&self, _node: NodeId) -> bool {
+        true
+    }
+
+    /// The /24 never changes: nothing to do.
+    fn reconcile(&mut self, _node: NodeId, _space: &mut AddressSpace) -> Update {
+        Update::default()
+    }
+
+    fn pod_bound(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
+        self.0.pod_bound(node, space)
+    }
+
+    fn pod_unbound(&mut self, node: NodeId, had_ip: bool, space: &mut AddressSpace) -> Update {
+        self.0.pod_unbound(node, had_ip, space)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use allocator::FailureKind;
+    use allocator::testkit::{check_run, ops};
+    use net::{AddressRange, Granularity};
+    use proptest::prelude::*;
+
+    fn setup(node_prefix: &str, pod_cidr: &str, max_pods: u32) -> (AddressSpace, NodeSpec, RangeId) {
+        let mut space = AddressSpace::new();
+        let nodes = AddressRange::vnet_subnet("nodes", node_prefix.parse().unwrap(), Granularity::Address).unwrap();
+        let node_subnet = space.add(nodes);
+        let pod_cidr = space.add(AddressRange::pod_cidr("c1/pod-cidr", pod_cidr.parse().unwrap()).unwrap());
+        (space, NodeSpec { node_subnet, pod_subnet: None, max_pods }, pod_cidr)
+    }
+
+    fn fill(alloc: &mut Overlay, space: &mut AddressSpace, spec: &NodeSpec) -> (u32, Failure) {
+        for n in 0.. {
+            if let Err(failure) = alloc.create_node(NodeId(n), spec, space) {
+                return (n, failure);
+            }
+        }
+        unreachable!()
+    }
 
     #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    fn name() {
+        let (_, _, pod_cidr) = setup("10.0.0.0/24", "10.244.0.0/16", 250);
+        assert_eq!(Overlay::new(pod_cidr).name(), "overlay");
+    }
+
+    #[test]
+    fn no_route_limit_beyond_400_nodes() {
+        // A /15 pod CIDR offers 512 /24s: kubenet would stop at 400.
+        let (mut space, spec, pod_cidr) = setup("10.0.0.0/22", "10.244.0.0/15", 250);
+        let mut alloc = Overlay::new(pod_cidr);
+        let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
+        assert_eq!(nodes, 512);
+        assert_eq!(failure.kind, FailureKind::PodCidrExhausted);
+    }
+
+    #[test]
+    fn five_thousand_nodes_fit_a_big_pod_cidr() {
+        // A /19 node subnet (8,187 usable) and a /10 pod CIDR (16,384 /24s).
+        let (mut space, spec, pod_cidr) = setup("10.0.0.0/19", "100.64.0.0/10", 250);
+        let mut alloc = Overlay::new(pod_cidr);
+        for n in 0..5_000 {
+            alloc.create_node(NodeId(n), &spec, &mut space).unwrap();
+        }
+        assert_eq!(space[spec.node_subnet].in_use(), 5_000);
+        assert_eq!(space[pod_cidr].units_allocated(), 5_000);
+    }
+
+    #[test]
+    fn a_slash16_pod_cidr_still_stops_at_256_nodes() {
+        let (mut space, spec, pod_cidr) = setup("10.0.0.0/22", "10.244.0.0/16", 250);
+        let mut alloc = Overlay::new(pod_cidr);
+        let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
+        assert_eq!(nodes, 256);
+        assert_eq!(
+            failure,
+            Failure { kind: FailureKind::PodCidrExhausted, range: Some(pod_cidr), wanted: 256, available: 0 }
+        );
+        assert_eq!(space[spec.node_subnet].allocated(), 256);
+    }
+
+    #[test]
+    fn a_slash24_node_subnet_holds_251_nodes() {
+        let (mut space, spec, pod_cidr) = setup("10.0.0.0/24", "10.244.0.0/16", 250);
+        let mut alloc = Overlay::new(pod_cidr);
+        let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
+        assert_eq!((nodes, failure.kind), (251, FailureKind::NodeIpExhausted));
+    }
+
+    #[test]
+    fn pods_and_deletion() {
+        let (mut space, spec, pod_cidr) = setup("10.0.0.0/24", "10.244.0.0/16", 250);
+        let mut alloc = Overlay::new(pod_cidr);
+        alloc.create_node(NodeId(0), &spec, &mut space).unwrap();
+        assert_eq!(alloc.reconcile(NodeId(0), &mut space), Update::default());
+        assert!(alloc.accepts_pods(NodeId(0)));
+        for _ in 0..250 {
+            assert_eq!(alloc.pod_bound(NodeId(0), &mut space).started, 1);
+        }
+        alloc.pod_unbound(NodeId(0), true, &mut space);
+        assert_eq!(space[pod_cidr].in_use(), 249);
+        assert_eq!(space[spec.node_subnet].in_use(), 1);
+        alloc.delete_node(NodeId(0), &mut space);
+        assert_eq!((space[pod_cidr].allocated(), space[pod_cidr].in_use()), (0, 0));
+        assert_eq!((space[spec.node_subnet].allocated(), space[spec.node_subnet].in_use()), (0, 0));
+    }
+
+    proptest! {
+        #[test]
+        fn invariants(max_pods in 10u32..=250, ops in ops(200)) {
+            // A /28 node subnet (11 nodes) and a /22 pod CIDR (4 /24s).
+            let (mut space, spec, pod_cidr) = setup("10.0.0.0/28", "10.244.0.0/22", max_pods);
+            let mut alloc = Overlay::new(pod_cidr);
+            let result = check_run(&mut alloc, &mut space, spec, &ops);
+            prop_assert!(result.is_ok(), "{}", result.unwrap_err());
+        }
     }
 }

@@ -1,3 +1,243 @@
-fn main() {
-    println!("Hello, world!");
+//! `podip`: replay AKS clusters' lives under pluggable pod IP allocators.
+//!
+//! Exit status (outputs.md): 0 success; 1 the run hit an exhaustion event and
+//! `--fail-on-exhaustion` was given; 2 bad input, usage or a write error
+//! (nothing written under a final name).
+
+mod output;
+mod table;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+use clap::{Parser, Subcommand};
+use cluster::Replay;
+use scenario::{AllocatorKind, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "podip", version, about = "Replay AKS clusters' lives and compare pod IP allocators")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunOptions {
+    /// Master seed (overrides the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output folder [default: out/<scenario file stem>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write into a non-empty folder podip did not create.
+    #[arg(long)]
+    force: bool,
+    /// Exit with status 1 if the run logs any exhaustion event.
+    #[arg(long)]
+    fail_on_exhaustion: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay one scenario and write utilization.csv, cluster.csv, events.csv and summary.csv.
+    Run {
+        scenario: PathBuf,
+        /// Use this allocator for every cluster: node-subnet, dynamic, static-block, kubenet, overlay.
+        #[arg(long, value_parser = parse_allocator)]
+        allocator: Option<AllocatorKind>,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Replay one scenario once per allocator and print them side by side.
+    Compare {
+        scenario: PathBuf,
+        /// Comma-separated allocators, e.g. node-subnet,dynamic,static-block,kubenet,overlay.
+        #[arg(long, value_delimiter = ',', required = true, value_parser = parse_allocator)]
+        allocators: Vec<AllocatorKind>,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Check scenarios without running them.
+    Validate {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+}
+
+fn parse_allocator(s: &str) -> Result<AllocatorKind, String> {
+    AllocatorKind::parse(s).ok_or_else(|| {
+        let known: Vec<&str> = AllocatorKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown allocator {s:?}; expected one of {}", known.join(", "))
+    })
+}
+
+/// A failure and the exit status it maps to.
+struct Failure {
+    status: u8,
+    error: anyhow::Error,
+}
+
+fn bad_input(error: anyhow::Error) -> Failure {
+    Failure { status: 2, error }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run_command(cli.command) {
+        Ok(status) => ExitCode::from(status),
+        Err(Failure { status, error }) => {
+            eprintln!("podip: {error:#}");
+            ExitCode::from(status)
+        }
+    }
+}
+
+fn run_command(command: Command) -> Result<u8, Failure> {
+    match command {
+        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Run { scenario, allocator, options } => {
+            let replays = replay_each(&scenario, &[allocator], &options)?;
+            finish(&scenario, replays, &options, false)
+        }
+        Command::Compare { scenario, allocators, options } => {
+            let mut unique = Vec::new();
+            for a in allocators {
+                if !unique.contains(&Some(a)) {
+                    unique.push(Some(a));
+                }
+            }
+            let replays = replay_each(&scenario, &unique, &options)?;
+            finish(&scenario, replays, &options, true)
+        }
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> Result<u8, Failure> {
+    let mut status = 0;
+    for path in paths {
+        match scenario::load(path, &Overrides::default()) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    eprintln!("{warning}");
+                }
+                println!("ok: {}", path.display());
+            }
+            Err(error) => {
+                for warning in &error.warnings {
+                    eprintln!("{warning}");
+                }
+                eprintln!("{error}");
+                status = 2;
+            }
+        }
+    }
+    Ok(status)
+}
+
+/// Load the scenario once per allocator (the allocator changes validation and
+/// defaults), then replay them all, in parallel where cores allow.
+fn replay_each(path: &Path, allocators: &[Option<AllocatorKind>], options: &RunOptions) -> Result<Vec<Replay>, Failure> {
+    let mut scenarios = Vec::new();
+    for &allocator in allocators {
+        let overrides = Overrides { allocator, seed: options.seed };
+        let loaded = scenario::load(path, &overrides).map_err(|e| bad_input(anyhow!("{e}")))?;
+        if scenarios.is_empty() {
+            for warning in &loaded.warnings {
+                eprintln!("{warning}");
+            }
+        }
+        scenarios.push(loaded.scenario);
+    }
+    let out = out_dir(path, options);
+    output::prepare_dir(&out, options.force).map_err(bad_input)?;
+
+    let started = Instant::now();
+    let progress = Progress::new(scenarios.iter().map(|s| s.duration).sum());
+    let results: Vec<Result<Replay, cluster::ReplayError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = scenarios
+            .iter()
+            .map(|s| {
+                let progress = &progress;
+                scope.spawn(move || cluster::replay_with_progress(s, &mut |done, _| progress.advance(s, done)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a replay thread panicked")).collect()
+    });
+    progress.finish();
+    let replays = results.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| bad_input(e.into()))?;
+    let events: u64 = replays.iter().map(|r| r.events_processed).sum();
+    let wall = started.elapsed().as_secs_f64();
+    eprintln!(
+        "podip: {events} events in {wall:.3} s ({:.0} events/s), peak memory {}",
+        events as f64 / wall.max(1e-9),
+        peak_memory().unwrap_or_else(|| "unknown".into())
+    );
+    Ok(replays)
+}
+
+fn out_dir(path: &Path, options: &RunOptions) -> PathBuf {
+    options.out.clone().unwrap_or_else(|| {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+        Path::new("out").join(stem)
+    })
+}
+
+fn finish(path: &Path, replays: Vec<Replay>, options: &RunOptions, print_table: bool) -> Result<u8, Failure> {
+    let out = out_dir(path, options);
+    output::write_all(&out, &replays).map_err(bad_input)?;
+    if print_table {
+        print!("{}", table::render(&output::sorted(&replays)));
+    }
+    eprintln!("podip: wrote {}", out.display());
+    let exhausted = replays.iter().any(|r| r.summary.exhaustion_events > 0);
+    Ok(if exhausted && options.fail_on_exhaustion { 1 } else { 0 })
+}
+
+/// The process's peak resident memory, from /proc (Linux only).
+fn peak_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(format!("{:.1} MiB", kib as f64 / 1024.0))
+}
+
+/// A progress bar on stderr when it is a terminal; silent otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: u64,
+    done: std::sync::Mutex<Vec<(usize, u64)>>,
+}
+
+impl Progress {
+    fn new(total_simulated_s: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total_simulated_s.max(1));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% simulated  {elapsed_precise} elapsed")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        Self { bar, total: total_simulated_s, done: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    fn advance(&self, scenario: &scenario::Scenario, done_s: u64) {
+        let Some(bar) = &self.bar else { return };
+        let key = std::ptr::from_ref(scenario) as usize;
+        let mut done = self.done.lock().expect("progress lock");
+        match done.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = done_s,
+            None => done.push((key, done_s)),
+        }
+        bar.set_position(done.iter().map(|(_, d)| d).sum::<u64>().min(self.total));
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -1,0 +1,204 @@
+//! What a replay records: samples, events and the exact summary figures.
+
+use allocator::FailureKind;
+use engine::SimTime;
+use net::{AddressSpace, Ipv4Net, RangeKind};
+
+/// A kind of `events.csv` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventKind {
+    Allocation(FailureKind),
+    UpgradeBlocked,
+    PodUnschedulable,
+}
+
+impl EventKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Allocation(kind) => kind.as_str(),
+            EventKind::UpgradeBlocked => "upgrade-blocked",
+            EventKind::PodUnschedulable => "pod-unschedulable",
+        }
+    }
+
+    /// Exhaustion kinds count in `summary.csv`; `pod-unschedulable` is about
+    /// node capacity, not addresses, and does not.
+    pub const fn is_exhaustion(self) -> bool {
+        !matches!(self, EventKind::PodUnschedulable)
+    }
+}
+
+/// One address range as outputs name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeInfo {
+    /// The subnet's name, or `<cluster>/pod-cidr`.
+    pub name: String,
+    pub prefix: Ipv4Net,
+    pub is_vnet_subnet: bool,
+}
+
+/// One node pool as outputs name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolInfo {
+    pub cluster: String,
+    pub pool: String,
+}
+
+/// A `utilization.csv` row (names in [`Replay::ranges`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeSample {
+    pub time_s: u64,
+    pub range: u32,
+    pub usable: u64,
+    pub allocated: u64,
+    pub in_use: u64,
+}
+
+/// A `cluster.csv` row (names in [`Replay::pools`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSample {
+    pub time_s: u64,
+    pub pool: u32,
+    pub nodes: u32,
+    pub pods_running: u64,
+    pub pods_waiting_ip: u64,
+    pub pods_unschedulable: u64,
+}
+
+/// An `events.csv` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub time_s: u64,
+    pub kind: EventKind,
+    pub cluster: String,
+    pub pool: String,
+    pub node: String,
+    pub range: String,
+    pub detail: String,
+}
+
+/// The `summary.csv` figures, exact (tracked at every change of state).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Peak `allocated` of the busiest VNet subnet (the one with the highest peak
+    /// `allocated / usable`; ties go to the first in file order).
+    pub peak_allocated: u64,
+    pub peak_allocated_pct: f64,
+    /// The busiest subnet's name, and its peak `in_use`.
+    pub busiest_range: Option<String>,
+    pub peak_in_use: u64,
+    pub first_exhaustion_s: Option<u64>,
+    pub exhaustion_events: u64,
+    /// Nodes that operations asked for and could not create (counted once per
+    /// logged failure, like the events).
+    pub nodes_failed: u64,
+    /// Pods that had to wait for an IP after being bound (each wait counts once).
+    pub pod_ip_waits: u64,
+    pub max_pods_waiting_ip: u64,
+    /// Time-averaged `in_use / allocated` over all VNet subnets together, × 100,
+    /// over the time they had anything allocated. `None` if they never did.
+    pub ip_efficiency_pct: Option<f64>,
+}
+
+/// Running statistics behind [`Summary`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tracker {
+    /// Per range: (peak allocated, peak in_use).
+    peaks: Vec<(u64, u64)>,
+    last_change: SimTime,
+    /// Σ in_use / Σ allocated over VNet subnets since `last_change`, if allocated > 0.
+    ratio: Option<f64>,
+    weighted_ratio: f64,
+    weighted_time: f64,
+    pub waiting_now: u64,
+    pub max_waiting: u64,
+    pub pod_ip_waits: u64,
+    pub nodes_failed: u64,
+}
+
+impl Tracker {
+    pub fn new(ranges: usize) -> Self {
+        Self { peaks: vec![(0, 0); ranges], ..Self::default() }
+    }
+
+    /// Fold in the state after everything that happened at `now`.
+    pub fn observe(&mut self, now: SimTime, space: &AddressSpace) {
+        self.close_interval(now);
+        let (mut in_use, mut allocated) = (0u64, 0u64);
+        for ((_, range), peak) in space.iter().zip(&mut self.peaks) {
+            peak.0 = peak.0.max(range.allocated());
+            peak.1 = peak.1.max(range.in_use());
+            if range.kind() == RangeKind::VnetSubnet {
+                in_use += range.in_use();
+                allocated += range.allocated();
+            }
+        }
+        self.ratio = (allocated > 0).then(|| in_use as f64 / allocated as f64);
+        self.max_waiting = self.max_waiting.max(self.waiting_now);
+    }
+
+    fn close_interval(&mut self, now: SimTime) {
+        let dt = now.saturating_sub(self.last_change).as_millis() as f64;
+        if let Some(ratio) = self.ratio {
+            self.weighted_ratio += ratio * dt;
+            self.weighted_time += dt;
+        }
+        self.last_change = now;
+    }
+
+    pub fn finish(mut self, end: SimTime, space: &AddressSpace, events: &[EventRecord]) -> Summary {
+        self.close_interval(end);
+        let mut busiest: Option<(usize, f64)> = None;
+        for (i, (_, range)) in space.iter().enumerate() {
+            if range.kind() != RangeKind::VnetSubnet || range.usable() == 0 {
+                continue;
+            }
+            let pct = 100.0 * self.peaks[i].0 as f64 / range.usable() as f64;
+            if busiest.is_none_or(|(_, best)| pct > best) {
+                busiest = Some((i, pct));
+            }
+        }
+        let exhaustions = events.iter().filter(|e| e.kind.is_exhaustion());
+        let ip_efficiency_pct = if self.weighted_time > 0.0 {
+            // The ratio is constant between changes, so a run that never holds an
+            // address at all has no efficiency rather than 0 %.
+            Some(100.0 * self.weighted_ratio / self.weighted_time)
+        } else if let Some(ratio) = self.ratio {
+            Some(100.0 * ratio)
+        } else {
+            None
+        };
+        Summary {
+            peak_allocated: busiest.map_or(0, |(i, _)| self.peaks[i].0),
+            peak_allocated_pct: busiest.map_or(0.0, |(_, pct)| pct),
+            busiest_range: busiest.map(|(i, _)| space.iter().nth(i).map(|(_, r)| r.name().to_string()).unwrap_or_default()),
+            peak_in_use: busiest.map_or(0, |(i, _)| self.peaks[i].1),
+            first_exhaustion_s: exhaustions.clone().map(|e| e.time_s).min(),
+            exhaustion_events: exhaustions.count() as u64,
+            nodes_failed: self.nodes_failed,
+            pod_ip_waits: self.pod_ip_waits,
+            max_pods_waiting_ip: self.max_waiting,
+            ip_efficiency_pct,
+        }
+    }
+}
+
+/// Everything one replay produced, in memory: cheap to compare, merge or write.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// The allocator column: the allocator's name, or the names of a scenario's
+    /// clusters joined by `+` when they differ.
+    pub allocator: String,
+    pub ranges: Vec<RangeInfo>,
+    pub pools: Vec<PoolInfo>,
+    /// In time order, then range order.
+    pub utilization: Vec<RangeSample>,
+    /// In time order, then pool order.
+    pub cluster: Vec<PoolSample>,
+    /// In the order they happened.
+    pub events: Vec<EventRecord>,
+    pub summary: Summary,
+    /// Simulation events processed.
+    pub events_processed: u64,
+    pub duration_s: u64,
+}

@@ -1,0 +1,169 @@
+//! The cluster model's state: clusters, pools, nodes and pods, held in flat
+//! vectors and addressed by index (no reference cycles, no hashing).
+
+use std::collections::{BTreeSet, VecDeque};
+
+use allocator::{Allocator, NodeId};
+use engine::SimTime;
+use net::RangeId;
+use rand_chacha::ChaCha8Rng;
+use scenario::{Autoscale, NodePool, Scheduler};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PodId(pub u32);
+
+#[derive(Debug)]
+pub struct ClusterState {
+    pub name: String,
+    pub allocator: Box<dyn Allocator>,
+    pub scheduler: Scheduler,
+    pub scheduler_rng: ChaCha8Rng,
+    /// Live pools in creation order.
+    pub pools: Vec<usize>,
+    /// Pods no node could take, first in first out. May hold stale ids (pods
+    /// placed or deleted since): check `Pod::state` when popping.
+    pub unschedulable: VecDeque<PodId>,
+    /// Unschedulable pods that may run in any of the cluster's pools.
+    pub unschedulable_any: u64,
+    /// Where unschedulable pods of unrestricted workloads are counted.
+    pub first_pool: usize,
+    pub autoscaled: bool,
+}
+
+#[derive(Debug)]
+pub struct Upgrade {
+    pub surge: u32,
+    /// The image nodes are being upgraded to.
+    pub image: u32,
+    /// Nodes drained or reimaged in the current step.
+    pub batch: Vec<NodeId>,
+    /// The last nodes to become buffers (the surge nodes, then each reimaged batch).
+    pub buffers: Vec<NodeId>,
+}
+
+#[derive(Debug)]
+pub struct PoolState {
+    pub cluster: usize,
+    pub spec: NodePool,
+    pub node_subnet: RangeId,
+    pub pod_subnet: Option<RangeId>,
+    /// Live nodes (any phase) in creation order.
+    pub nodes: Vec<NodeId>,
+    /// Nodes the pool should have outside upgrades (scale operations set it).
+    pub target: u32,
+    pub removed: bool,
+    /// Operation-level failure kinds logged since the pool's last successful
+    /// operation (one row per episode).
+    pub logged: Vec<crate::EventKind>,
+    /// Schedulable nodes by (pods, id): spread takes the first, pack the fullest.
+    pub by_load: BTreeSet<(u32, NodeId)>,
+    /// The same nodes in a vector, for the `random` scheduler.
+    pub schedulable: Vec<NodeId>,
+    pub free_slots: u64,
+    pub running: u64,
+    pub waiting: u64,
+    pub unschedulable: u64,
+    /// Image of nodes created now; upgrades raise it.
+    pub image: u32,
+    pub upgrade: Option<Upgrade>,
+    pub autoscale: Option<Autoscale>,
+    pub last_scale_up: Option<SimTime>,
+    /// Ready nodes below half of max_pods, with the time they went below.
+    pub low_nodes: BTreeSet<NodeId>,
+    /// Unschedulable pods restricted to this pool.
+    pub unschedulable_restricted: u64,
+    pub nodes_named: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Provisioning,
+    Ready,
+    /// Cordoned: being drained before deletion or reimage.
+    Draining,
+    Reimaging,
+    Deleted,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    pub pool: usize,
+    pub name: String,
+    pub phase: Phase,
+    pub max_pods: u32,
+    pub image: u32,
+    /// Bound pods (any state but unschedulable), daemonset pods included.
+    pub pods: Vec<PodId>,
+    /// Bound pods waiting for an IP, oldest first.
+    pub waiting: VecDeque<PodId>,
+    /// The pods count under which the node sits in its pool's `by_load`.
+    pub sched_key: Option<u32>,
+    pub sched_pos: usize,
+    pub low_since: Option<SimTime>,
+    /// Logged `pod-ip-exhausted` since its last successful request.
+    pub ip_episode: bool,
+    /// Deleted once drained (rather than reimaged).
+    pub deleting: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodState {
+    /// Slot free for reuse.
+    Gone,
+    Unschedulable,
+    WaitingIp,
+    Running,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pod {
+    pub workload: usize,
+    pub state: PodState,
+    pub node: Option<NodeId>,
+    /// Index in `Node::pods`.
+    pub node_slot: u32,
+    /// Index in the workload's pod list (deployments and daemonsets).
+    pub workload_slot: u32,
+    /// Creation order, for "newest first".
+    pub created: u64,
+    /// Bumped whenever the pod's pending end event becomes stale.
+    pub generation: u32,
+    pub host_network: bool,
+    pub logged_unschedulable: bool,
+    /// The deployment revision it belongs to.
+    pub revision: u32,
+    /// Churn pods: lifetime still to run.
+    pub lifetime_left: Option<u64>,
+    pub ends_at: SimTime,
+    /// The pool whose `cluster.csv` counters include this pod.
+    pub counted_pool: usize,
+    /// Name suffix for logs.
+    pub number: u64,
+}
+
+#[derive(Debug)]
+pub enum WorkloadKind {
+    Deployment { replicas: u32, revision: u32, rolling: bool },
+    DaemonSet { host_network: bool },
+    Churn(Box<Churn>),
+}
+
+#[derive(Debug)]
+pub struct Churn {
+    pub rate_per_ms: f64,
+    pub lifetime: scenario::Lifetime,
+    pub start: SimTime,
+    pub end: SimTime,
+    pub rng: ChaCha8Rng,
+}
+
+#[derive(Debug)]
+pub struct WorkloadState {
+    pub name: String,
+    pub cluster: usize,
+    pub pool: Option<usize>,
+    pub kind: WorkloadKind,
+    /// Live pods of deployments and daemonsets.
+    pub pods: Vec<PodId>,
+    pub pods_named: u64,
+}

@@ -1,0 +1,1382 @@
+//! The cluster model: builds the address space and allocators from a scenario,
+//! then replays it event by event. Everything that changes state goes through
+//! the handlers here; `settle` runs after each one so retries happen in the
+//! order model.md gives.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use allocator::{Allocator, NodeId, NodeSpec, Request, Update};
+use engine::{SimTime, Simulation, Streams};
+use net::{AddressRange, AddressSpace, Granularity, RangeId};
+use rand::RngExt;
+use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
+
+use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
+use crate::state::*;
+use crate::ReplayError;
+
+/// The autoscaler's scan interval and its 10-minute windows (model.md).
+const AUTOSCALER_SCAN: SimTime = SimTime::from_secs(10);
+const AUTOSCALER_WINDOW: SimTime = SimTime::from_secs(600);
+
+/// Everything that can happen, as a small `Copy` value.
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    /// The scenario's `events[i]`.
+    Timeline(u32),
+    ChurnArrival(u32),
+    PodEnd(PodId, u32),
+    NodeReady(NodeId),
+    /// A cordoned node's drain finished: delete it.
+    NodeDrained(NodeId),
+    /// An upgrade's batch finished draining: reimage it.
+    UpgradeDrained(u32),
+    /// An upgrade's surge nodes are up or its batch is reimaged: next step.
+    UpgradeStep(u32),
+    AutoscalerScan(u32),
+}
+
+pub(crate) struct World<'s> {
+    scenario: &'s Scenario,
+    sim: Simulation<Event>,
+    space: AddressSpace,
+    clusters: Vec<ClusterState>,
+    pools: Vec<PoolState>,
+    nodes: Vec<Node>,
+    pods: Vec<Pod>,
+    free_pods: Vec<u32>,
+    workloads: Vec<WorkloadState>,
+    /// Nodes whose allocator wants addresses it could not get, in creation order.
+    short: BTreeSet<NodeId>,
+    /// Something went back to an address range since the short nodes last retried.
+    returned: bool,
+    rollouts_due: Vec<usize>,
+    workloads_started: bool,
+    pods_created: u64,
+    events: Vec<EventRecord>,
+    tracker: Tracker,
+    provision: SimTime,
+    drain: SimTime,
+    reimage: SimTime,
+    scratch_nodes: Vec<NodeId>,
+    scratch_pods: Vec<PodId>,
+    scratch_queue: VecDeque<PodId>,
+}
+
+impl std::fmt::Debug for World<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World").field("now", &self.sim.now()).finish_non_exhaustive()
+    }
+}
+
+fn build_allocator(kind: AllocatorKind, pod_cidr: Option<RangeId>) -> Box<dyn Allocator> {
+    match (kind, pod_cidr) {
+        (AllocatorKind::NodeSubnet, _) => Box::new(node_subnet::NodeSubnet::new()),
+        (AllocatorKind::Dynamic, _) => Box::new(dynamic::Dynamic::new()),
+        (AllocatorKind::StaticBlock, _) => Box::new(static_block::StaticBlock::new()),
+        (AllocatorKind::Kubenet, Some(cidr)) => Box::new(kubenet::Kubenet::new(cidr)),
+        (AllocatorKind::Overlay, Some(cidr)) => Box::new(overlay::Overlay::new(cidr)),
+        (AllocatorKind::Kubenet | AllocatorKind::Overlay, None) => unreachable!("pod CIDR ranges are built first"),
+    }
+}
+
+/// The allocator column: one name, or the clusters' names joined by `+`.
+pub(crate) fn allocator_label(scenario: &Scenario) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for cluster in &scenario.clusters {
+        if !names.contains(&cluster.allocator.as_str()) {
+            names.push(cluster.allocator.as_str());
+        }
+    }
+    names.join("+")
+}
+
+impl<'s> World<'s> {
+    pub fn new(scenario: &'s Scenario) -> Result<Self, ReplayError> {
+        // Static-block pod subnets hand out /28 blocks; every other subnet single addresses.
+        let block_subnets: BTreeSet<&str> = scenario
+            .clusters
+            .iter()
+            .filter(|c| c.allocator == AllocatorKind::StaticBlock)
+            .flat_map(|c| c.node_pools.iter().filter_map(|p| p.pod_subnet.as_deref()))
+            .chain(scenario.events.iter().filter_map(|e| match &e.action {
+                Action::AddPool { cluster, pool } => scenario
+                    .clusters
+                    .iter()
+                    .find(|c| &c.name == cluster && c.allocator == AllocatorKind::StaticBlock)
+                    .and(pool.pod_subnet.as_deref()),
+                _ => None,
+            }))
+            .collect();
+        let mut space = AddressSpace::new();
+        for subnet in &scenario.network.subnets {
+            let granularity =
+                if block_subnets.contains(subnet.name.as_str()) { Granularity::Block28 } else { Granularity::Address };
+            let range = AddressRange::vnet_subnet(&subnet.name, subnet.prefix, granularity)
+                .map_err(|source| ReplayError::Range { name: subnet.name.clone(), source })?;
+            space.add(range);
+        }
+        let streams = Streams::new(scenario.seed);
+        let mut clusters = Vec::new();
+        for cluster in &scenario.clusters {
+            let pod_cidr = if cluster.allocator.uses_pod_cidr() {
+                let name = format!("{}/pod-cidr", cluster.name);
+                let range = AddressRange::pod_cidr(&name, cluster.pod_cidr)
+                    .map_err(|source| ReplayError::Range { name: name.clone(), source })?;
+                Some(space.add(range))
+            } else {
+                None
+            };
+            clusters.push(ClusterState {
+                name: cluster.name.clone(),
+                allocator: build_allocator(cluster.allocator, pod_cidr),
+                scheduler: cluster.scheduler,
+                scheduler_rng: streams.stream(&format!("scheduler/{}", cluster.name)),
+                pools: Vec::new(),
+                unschedulable: VecDeque::new(),
+                unschedulable_any: 0,
+                first_pool: usize::MAX,
+                autoscaled: false,
+            });
+        }
+        let tracker = Tracker::new(space.len());
+        let timing = scenario.timing;
+        let mut world = World {
+            scenario,
+            sim: Simulation::new(),
+            space,
+            clusters,
+            pools: Vec::new(),
+            nodes: Vec::new(),
+            pods: Vec::new(),
+            free_pods: Vec::new(),
+            workloads: Vec::new(),
+            short: BTreeSet::new(),
+            returned: false,
+            rollouts_due: Vec::new(),
+            workloads_started: false,
+            pods_created: 0,
+            events: Vec::new(),
+            tracker,
+            provision: SimTime::from_secs(timing.node_provision),
+            drain: SimTime::from_secs(timing.node_drain),
+            reimage: SimTime::from_secs(timing.node_reimage),
+            scratch_nodes: Vec::new(),
+            scratch_pods: Vec::new(),
+            scratch_queue: VecDeque::new(),
+        };
+        for workload in &scenario.workloads {
+            let cluster = world.cluster_index(&workload.cluster);
+            let kind = match &workload.kind {
+                scenario::WorkloadKind::Deployment { replicas } => {
+                    WorkloadKind::Deployment { replicas: *replicas, revision: 0, rolling: false }
+                }
+                scenario::WorkloadKind::DaemonSet { host_network } => {
+                    WorkloadKind::DaemonSet { host_network: *host_network }
+                }
+                scenario::WorkloadKind::Churn { arrivals_per_hour, lifetime, start, end } => {
+                    WorkloadKind::Churn(Box::new(Churn {
+                        rate_per_ms: arrivals_per_hour / 3_600_000.0,
+                        lifetime: *lifetime,
+                        start: SimTime::from_secs(*start),
+                        end: SimTime::from_secs(end.unwrap_or(scenario.duration).min(scenario.duration)),
+                        rng: streams.stream(&format!("churn/{}", workload.name)),
+                    }))
+                }
+            };
+            world.workloads.push(WorkloadState {
+                name: workload.name.clone(),
+                cluster,
+                pool: None,
+                kind,
+                pods: Vec::new(),
+                pods_named: 0,
+            });
+        }
+        Ok(world)
+    }
+
+    fn cluster_index(&self, name: &str) -> usize {
+        self.clusters.iter().position(|c| c.name == name).expect("validated cluster name")
+    }
+
+    fn pool_index(&self, cluster: &str, pool: &str) -> Option<usize> {
+        let cluster = self.cluster_index(cluster);
+        self.clusters[cluster].pools.iter().copied().find(|&p| self.pools[p].spec.name == pool)
+    }
+
+    fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    // ----- the run -------------------------------------------------------------
+
+    pub fn run(mut self, progress: &mut dyn FnMut(u64, u64)) -> Replay {
+        let scenario = self.scenario;
+        let end = SimTime::from_secs(scenario.duration);
+        self.time_zero();
+        for (i, event) in scenario.events.iter().enumerate() {
+            self.sim.schedule(SimTime::from_secs(event.at), Event::Timeline(i as u32));
+        }
+        self.tracker.observe(SimTime::ZERO, &self.space);
+
+        let mut utilization = Vec::new();
+        let mut cluster_rows = Vec::new();
+        let step = scenario.sample_every.max(1);
+        let mut sample_at = 0u64;
+        loop {
+            let t = SimTime::from_secs(sample_at);
+            while let Some((_, event)) = self.sim.pop_until(t) {
+                self.handle(event);
+                self.settle();
+                self.tracker.observe(self.sim.now(), &self.space);
+            }
+            self.sample(sample_at, &mut utilization, &mut cluster_rows);
+            progress(sample_at, scenario.duration);
+            if sample_at >= scenario.duration {
+                break;
+            }
+            sample_at = sample_at.saturating_add(step).min(scenario.duration);
+        }
+        self.sim.advance_to(end);
+        let summary = self.tracker.finish(end, &self.space, &self.events);
+        Replay {
+            allocator: allocator_label(scenario),
+            ranges: self
+                .space
+                .iter()
+                .map(|(_, r)| RangeInfo {
+                    name: r.name().to_string(),
+                    prefix: r.prefix(),
+                    is_vnet_subnet: r.kind() == net::RangeKind::VnetSubnet,
+                })
+                .collect(),
+            pools: self
+                .pools
+                .iter()
+                .map(|p| PoolInfo { cluster: self.clusters[p.cluster].name.clone(), pool: p.spec.name.clone() })
+                .collect(),
+            utilization,
+            cluster: cluster_rows,
+            events: self.events,
+            summary,
+            events_processed: self.sim.processed(),
+            duration_s: scenario.duration,
+        }
+    }
+
+    fn sample(&self, time_s: u64, utilization: &mut Vec<RangeSample>, rows: &mut Vec<PoolSample>) {
+        for (id, range) in self.space.iter() {
+            utilization.push(RangeSample {
+                time_s,
+                range: id.0,
+                usable: range.usable(),
+                allocated: range.allocated(),
+                in_use: range.in_use(),
+            });
+        }
+        for (i, pool) in self.pools.iter().enumerate() {
+            rows.push(PoolSample {
+                time_s,
+                pool: i as u32,
+                nodes: pool.nodes.len() as u32,
+                pods_running: pool.running,
+                pods_waiting_ip: pool.waiting,
+                pods_unschedulable: pool.unschedulable,
+            });
+        }
+    }
+
+    /// Pools' nodes exist already provisioned, pool by pool, each one atomic
+    /// operation; then workloads place their pods (model.md, "Time zero").
+    fn time_zero(&mut self) {
+        let scenario = self.scenario;
+        for (c, cluster) in scenario.clusters.iter().enumerate() {
+            for spec in &cluster.node_pools {
+                let pool = self.add_pool_state(c, spec.clone());
+                if self.create_nodes(pool, spec.count, Creation::Provisioned, "time zero") {
+                    self.pools[pool].target = spec.count;
+                }
+            }
+        }
+        for w in 0..self.workloads.len() {
+            let pool = scenario.workloads[w].pool.as_deref().and_then(|p| {
+                let cluster = &self.clusters[self.workloads[w].cluster];
+                cluster.pools.iter().copied().find(|&i| self.pools[i].spec.name == p)
+            });
+            self.workloads[w].pool = pool;
+        }
+        self.workloads_started = true;
+        for w in 0..self.workloads.len() {
+            self.start_workload(w);
+        }
+        self.settle();
+        for c in 0..self.clusters.len() {
+            if self.clusters[c].autoscaled {
+                self.sim.schedule(AUTOSCALER_SCAN, Event::AutoscalerScan(c as u32));
+            }
+        }
+    }
+
+    fn add_pool_state(&mut self, cluster: usize, spec: NodePool) -> usize {
+        let node_subnet = self.space.find(&spec.vnet_subnet).expect("validated subnet");
+        let pod_subnet = spec.pod_subnet.as_deref().map(|name| self.space.find(name).expect("validated subnet"));
+        let index = self.pools.len();
+        self.pools.push(PoolState {
+            cluster,
+            node_subnet,
+            pod_subnet,
+            nodes: Vec::new(),
+            target: 0,
+            removed: false,
+            logged: Vec::new(),
+            by_load: BTreeSet::new(),
+            schedulable: Vec::new(),
+            free_slots: 0,
+            running: 0,
+            waiting: 0,
+            unschedulable: 0,
+            image: 0,
+            upgrade: None,
+            autoscale: spec.autoscale,
+            last_scale_up: None,
+            low_nodes: BTreeSet::new(),
+            unschedulable_restricted: 0,
+            nodes_named: 0,
+            spec,
+        });
+        let c = &mut self.clusters[cluster];
+        c.pools.push(index);
+        if c.first_pool == usize::MAX {
+            c.first_pool = index;
+        }
+        if self.pools[index].autoscale.is_some() && !c.autoscaled {
+            c.autoscaled = true;
+            if self.workloads_started {
+                self.sim.schedule_in(AUTOSCALER_SCAN, Event::AutoscalerScan(cluster as u32));
+            }
+        }
+        index
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Timeline(i) => self.timeline(i as usize),
+            Event::ChurnArrival(w) => self.churn_arrival(w as usize),
+            Event::PodEnd(pod, generation) => {
+                let p = &self.pods[pod.0 as usize];
+                if p.generation == generation && p.state == PodState::Running {
+                    self.delete_pod(pod);
+                }
+            }
+            Event::NodeReady(node) => {
+                if self.nodes[node.index()].phase == Phase::Provisioning {
+                    self.node_ready(node);
+                }
+            }
+            Event::NodeDrained(node) => self.delete_node(node),
+            Event::UpgradeDrained(pool) => self.upgrade_drained(pool as usize),
+            Event::UpgradeStep(pool) => self.upgrade_step(pool as usize),
+            Event::AutoscalerScan(cluster) => self.autoscaler_scan(cluster as usize),
+        }
+    }
+
+    fn timeline(&mut self, i: usize) {
+        match &self.scenario.events[i].action {
+            Action::ScalePool { cluster, pool, count } => {
+                if let Some(pool) = self.pool_index(cluster, pool) {
+                    self.scale_pool(pool, *count, "scale_pool");
+                }
+            }
+            Action::UpgradePool { cluster, pool } => {
+                if let Some(pool) = self.pool_index(cluster, pool) {
+                    self.start_upgrade(pool);
+                }
+            }
+            Action::AddPool { cluster, pool } => {
+                let c = self.cluster_index(cluster);
+                if self.pool_index(cluster, &pool.name).is_none() {
+                    let index = self.add_pool_state(c, pool.clone());
+                    if self.create_nodes(index, pool.count, Creation::Provision, "add_pool") {
+                        self.pools[index].target = pool.count;
+                    }
+                }
+            }
+            Action::RemovePool { cluster, pool } => {
+                if let Some(pool) = self.pool_index(cluster, pool) {
+                    self.remove_pool(pool);
+                }
+            }
+            Action::ScaleWorkload { name, replicas } => {
+                if let Some(w) = self.workloads.iter().position(|w| &w.name == name) {
+                    self.scale_deployment(w, *replicas);
+                }
+            }
+            Action::Rollout { name } => {
+                if let Some(w) = self.workloads.iter().position(|w| &w.name == name)
+                    && let WorkloadKind::Deployment { revision, rolling, .. } = &mut self.workloads[w].kind
+                {
+                    *revision += 1;
+                    *rolling = true;
+                    self.rollouts_due.push(w);
+                }
+            }
+        }
+    }
+
+    /// After every handler: short nodes retry (creation order, first fit) if
+    /// anything went back to a range, then unschedulable pods are placed (first
+    /// in, first out), then rollouts that can move do.
+    fn settle(&mut self) {
+        loop {
+            if self.returned {
+                self.returned = false;
+                self.retry_short_nodes();
+            }
+            for c in 0..self.clusters.len() {
+                self.place_unschedulable(c);
+            }
+            if self.rollouts_due.is_empty() {
+                break;
+            }
+            let mut due = std::mem::take(&mut self.rollouts_due);
+            due.sort_unstable();
+            due.dedup();
+            for w in due.drain(..) {
+                self.rollout_progress(w);
+            }
+            if self.rollouts_due.is_empty() && !self.returned {
+                self.rollouts_due = due;
+                for c in 0..self.clusters.len() {
+                    self.place_unschedulable(c);
+                }
+                break;
+            }
+        }
+    }
+
+    fn retry_short_nodes(&mut self) {
+        let mut short = std::mem::take(&mut self.scratch_nodes);
+        short.clear();
+        short.extend(self.short.iter().copied());
+        for &node in &short {
+            if self.short.contains(&node) {
+                let cluster = self.pools[self.nodes[node.index()].pool].cluster;
+                let update = self.clusters[cluster].allocator.reconcile(node, &mut self.space);
+                self.apply_update(node, update);
+            }
+        }
+        self.scratch_nodes = short;
+    }
+
+    // ----- logging -------------------------------------------------------------
+
+    fn log(&mut self, kind: EventKind, pool: Option<usize>, node: Option<NodeId>, range: Option<RangeId>, detail: String) {
+        let (cluster, pool_name) = match pool {
+            Some(p) => (self.clusters[self.pools[p].cluster].name.clone(), self.pools[p].spec.name.clone()),
+            None => (String::new(), String::new()),
+        };
+        self.events.push(EventRecord {
+            time_s: self.now().as_secs(),
+            kind,
+            cluster,
+            pool: pool_name,
+            node: node.map(|n| self.nodes[n.index()].name.clone()).unwrap_or_default(),
+            range: range.map(|r| self.space[r].name().to_string()).unwrap_or_default(),
+            detail,
+        });
+    }
+
+    /// Log an operation's failure once per episode of its pool.
+    fn log_pool_failure(&mut self, pool: usize, kind: EventKind, range: Option<RangeId>, detail: String) -> bool {
+        if self.pools[pool].logged.contains(&kind) {
+            return false;
+        }
+        self.pools[pool].logged.push(kind);
+        self.log(kind, Some(pool), None, range, detail);
+        true
+    }
+
+    // ----- nodes ---------------------------------------------------------------
+
+    /// Create `count` nodes in `pool` as one atomic operation: all or none.
+    fn create_nodes(&mut self, pool: usize, count: u32, how: Creation, operation: &str) -> bool {
+        if count == 0 {
+            return true;
+        }
+        let cluster = self.pools[pool].cluster;
+        let spec = NodeSpec {
+            node_subnet: self.pools[pool].node_subnet,
+            pod_subnet: self.pools[pool].pod_subnet,
+            max_pods: self.pools[pool].spec.max_pods,
+        };
+        let first = self.nodes.len();
+        for i in 0..count {
+            let id = NodeId(self.nodes.len() as u32);
+            if let Err(failure) = self.clusters[cluster].allocator.create_node(id, &spec, &mut self.space) {
+                for undo in (first..self.nodes.len()).rev() {
+                    self.clusters[cluster].allocator.delete_node(NodeId(undo as u32), &mut self.space);
+                }
+                self.nodes.truncate(first);
+                let kind = if how == Creation::Surge { EventKind::UpgradeBlocked } else { EventKind::Allocation(failure.kind) };
+                let detail = format!(
+                    "{operation}: {} of {count} new node(s) failed: {} (wanted {}, available {}); no node created",
+                    i + 1,
+                    failure.kind,
+                    failure.wanted,
+                    failure.available
+                );
+                if self.log_pool_failure(pool, kind, failure.range, detail) {
+                    self.tracker.nodes_failed += u64::from(count);
+                }
+                return false;
+            }
+            let p = &self.pools[pool];
+            let name = format!("{}-{}", p.spec.name, p.nodes_named + i);
+            self.nodes.push(Node {
+                pool,
+                name,
+                phase: Phase::Provisioning,
+                max_pods: spec.max_pods,
+                image: p.image,
+                pods: Vec::new(),
+                waiting: VecDeque::new(),
+                sched_key: None,
+                sched_pos: 0,
+                low_since: None,
+                ip_episode: false,
+                deleting: false,
+            });
+        }
+        let p = &mut self.pools[pool];
+        p.logged.clear();
+        p.nodes_named += count;
+        p.nodes.extend((first..self.nodes.len()).map(|i| NodeId(i as u32)));
+        for index in first..self.nodes.len() {
+            let node = NodeId(index as u32);
+            match how {
+                Creation::Provisioned => self.node_ready(node),
+                Creation::Provision | Creation::Surge => {
+                    self.sim.schedule_in(self.provision, Event::NodeReady(node));
+                }
+            }
+        }
+        true
+    }
+
+    fn node_ready(&mut self, node: NodeId) {
+        self.nodes[node.index()].phase = Phase::Ready;
+        let pool = self.nodes[node.index()].pool;
+        let cluster = self.pools[pool].cluster;
+        let update = self.clusters[cluster].allocator.reconcile(node, &mut self.space);
+        self.apply_update(node, update);
+        if self.workloads_started {
+            for w in 0..self.workloads.len() {
+                if self.workloads[w].cluster == cluster
+                    && self.workloads[w].pool.is_none_or(|p| p == pool)
+                    && let WorkloadKind::DaemonSet { host_network } = self.workloads[w].kind
+                {
+                    self.daemon_pod(w, node, host_network);
+                }
+            }
+        }
+        self.refresh(node);
+    }
+
+    /// Cordon a node, evict its pods (daemonset pods stay until it goes) and
+    /// delete it once drained.
+    fn begin_delete(&mut self, node: NodeId) {
+        let n = &mut self.nodes[node.index()];
+        n.deleting = true;
+        let was_provisioning = n.phase == Phase::Provisioning;
+        n.phase = Phase::Draining;
+        self.refresh(node);
+        self.evict_pods(node);
+        if was_provisioning {
+            self.delete_node(node);
+        } else {
+            self.sim.schedule_in(self.drain, Event::NodeDrained(node));
+        }
+    }
+
+    fn evict_pods(&mut self, node: NodeId) {
+        let mut pods = std::mem::take(&mut self.scratch_pods);
+        pods.clear();
+        pods.extend(self.nodes[node.index()].pods.iter().copied());
+        for &pod in &pods {
+            if !self.is_daemon(pod) {
+                self.evict(pod);
+            }
+        }
+        self.scratch_pods = pods;
+    }
+
+    fn delete_node(&mut self, node: NodeId) {
+        if self.nodes[node.index()].phase == Phase::Deleted {
+            return;
+        }
+        while let Some(&pod) = self.nodes[node.index()].pods.last() {
+            self.delete_pod(pod);
+        }
+        let pool = self.nodes[node.index()].pool;
+        let cluster = self.pools[pool].cluster;
+        self.clusters[cluster].allocator.delete_node(node, &mut self.space);
+        let n = &mut self.nodes[node.index()];
+        n.phase = Phase::Deleted;
+        self.refresh(node);
+        self.short.remove(&node);
+        self.pools[pool].nodes.retain(|&x| x != node);
+        self.returned = true;
+    }
+
+    /// Re-evaluate a node's place in its pool's scheduling sets and the
+    /// autoscaler's list of underused nodes.
+    fn refresh(&mut self, node: NodeId) {
+        let n = &self.nodes[node.index()];
+        let pool = n.pool;
+        let cluster = self.pools[pool].cluster;
+        let pods = n.pods.len() as u32;
+        let schedulable = n.phase == Phase::Ready
+            && !n.deleting
+            && pods < n.max_pods
+            && self.clusters[cluster].allocator.accepts_pods(node);
+        let key = schedulable.then_some(pods);
+        let p = &mut self.pools[pool];
+        if n.sched_key != key {
+            if let Some(old) = n.sched_key {
+                p.by_load.remove(&(old, node));
+                p.free_slots -= u64::from(n.max_pods - old);
+                let pos = n.sched_pos;
+                p.schedulable.swap_remove(pos);
+                if let Some(&moved) = p.schedulable.get(pos) {
+                    self.nodes[moved.index()].sched_pos = pos;
+                }
+            }
+            let n = &mut self.nodes[node.index()];
+            if let Some(new) = key {
+                p.by_load.insert((new, node));
+                p.free_slots += u64::from(n.max_pods - new);
+                n.sched_pos = p.schedulable.len();
+                p.schedulable.push(node);
+            }
+            n.sched_key = key;
+        }
+        let n = &mut self.nodes[node.index()];
+        let low = p.autoscale.is_some() && n.phase == Phase::Ready && !n.deleting && pods * 2 < n.max_pods;
+        if low {
+            if n.low_since.is_none() {
+                n.low_since = Some(self.sim.now());
+                p.low_nodes.insert(node);
+            }
+        } else if n.low_since.take().is_some() {
+            p.low_nodes.remove(&node);
+        }
+    }
+
+    /// Act on what an allocator said about a node.
+    fn apply_update(&mut self, node: NodeId, update: Update) {
+        for _ in 0..update.started {
+            let pod = self.nodes[node.index()].waiting.pop_front().expect("allocator started a waiting pod");
+            self.start_pod(pod);
+        }
+        match update.request {
+            Request::None => {}
+            Request::Granted => self.nodes[node.index()].ip_episode = false,
+            Request::Failed(failure) => {
+                if !self.nodes[node.index()].ip_episode {
+                    self.nodes[node.index()].ip_episode = true;
+                    let pool = self.nodes[node.index()].pool;
+                    let waiting = self.nodes[node.index()].waiting.len();
+                    let detail = format!(
+                        "node asked for {} more address(es), {} available; {waiting} pod(s) waiting",
+                        failure.wanted, failure.available
+                    );
+                    self.log(EventKind::Allocation(failure.kind), Some(pool), Some(node), failure.range, detail);
+                }
+            }
+        }
+        if update.short {
+            self.short.insert(node);
+        } else {
+            self.short.remove(&node);
+        }
+        self.refresh(node);
+    }
+
+    // ----- scale operations -----------------------------------------------------
+
+    fn scale_pool(&mut self, pool: usize, count: u32, operation: &str) {
+        let target = self.pools[pool].target;
+        if count > target {
+            if self.create_nodes(pool, count - target, Creation::Provision, operation) {
+                self.pools[pool].target = count;
+            }
+        } else if count < target {
+            self.pools[pool].target = count;
+            let upgrading: Vec<NodeId> = self.pools[pool]
+                .upgrade
+                .as_ref()
+                .map(|u| u.batch.iter().chain(&u.buffers).copied().collect())
+                .unwrap_or_default();
+            let mut remove = target - count;
+            // Newest nodes go first, as a VMSS scales in.
+            let candidates: Vec<NodeId> = self.pools[pool].nodes.iter().rev().copied().collect();
+            for node in candidates {
+                if remove == 0 {
+                    break;
+                }
+                let n = &self.nodes[node.index()];
+                if !n.deleting && matches!(n.phase, Phase::Ready | Phase::Provisioning) && !upgrading.contains(&node) {
+                    self.begin_delete(node);
+                    remove -= 1;
+                }
+            }
+        }
+    }
+
+    fn remove_pool(&mut self, pool: usize) {
+        self.pools[pool].upgrade = None;
+        self.pools[pool].autoscale = None;
+        self.pools[pool].target = 0;
+        let nodes = self.pools[pool].nodes.clone();
+        for node in nodes {
+            if !self.nodes[node.index()].deleting {
+                self.begin_delete(node);
+            }
+        }
+        self.pools[pool].removed = true;
+        let cluster = self.pools[pool].cluster;
+        self.clusters[cluster].pools.retain(|&p| p != pool);
+    }
+
+    // ----- rolling upgrade (model.md, "Rolling upgrade") ------------------------
+
+    fn start_upgrade(&mut self, pool: usize) {
+        if self.pools[pool].upgrade.is_some() {
+            return;
+        }
+        let p = &mut self.pools[pool];
+        p.image += 1;
+        let image = p.image;
+        let old = p.nodes.iter().filter(|n| self.nodes[n.index()].image < image && !self.nodes[n.index()].deleting).count();
+        let surge = p.spec.max_surge.nodes_for(p.target).min(old as u32);
+        let first = self.nodes.len();
+        if surge > 0 && !self.create_nodes(pool, surge, Creation::Surge, "upgrade_pool") {
+            return;
+        }
+        let surge_nodes: Vec<NodeId> = (first..self.nodes.len()).map(|i| NodeId(i as u32)).collect();
+        self.pools[pool].upgrade = Some(Upgrade { surge, image, batch: Vec::new(), buffers: surge_nodes });
+        self.sim.schedule_in(self.provision, Event::UpgradeStep(pool as u32));
+    }
+
+    fn upgrade_step(&mut self, pool: usize) {
+        let Some(upgrade) = self.pools[pool].upgrade.as_mut() else { return };
+        let reimaged = std::mem::take(&mut upgrade.batch);
+        let image = upgrade.image;
+        let surge = upgrade.surge as usize;
+        if !reimaged.is_empty() {
+            upgrade.buffers = reimaged.clone();
+        }
+        for &node in &reimaged {
+            let n = &mut self.nodes[node.index()];
+            n.image = image;
+            n.phase = Phase::Ready;
+            self.refresh(node);
+        }
+        let old: Vec<NodeId> = self.pools[pool]
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| {
+                let n = &self.nodes[n.index()];
+                n.image < image && !n.deleting && n.phase == Phase::Ready
+            })
+            .take(surge)
+            .collect();
+        if old.is_empty() {
+            let upgrade = self.pools[pool].upgrade.take().expect("checked above");
+            for node in upgrade.buffers {
+                if !self.nodes[node.index()].deleting && self.nodes[node.index()].phase != Phase::Deleted {
+                    self.begin_delete(node);
+                }
+            }
+            return;
+        }
+        for &node in &old {
+            self.nodes[node.index()].phase = Phase::Draining;
+            self.refresh(node);
+            self.evict_pods(node);
+        }
+        self.pools[pool].upgrade.as_mut().expect("checked above").batch = old;
+        self.sim.schedule_in(self.drain, Event::UpgradeDrained(pool as u32));
+    }
+
+    fn upgrade_drained(&mut self, pool: usize) {
+        let Some(upgrade) = self.pools[pool].upgrade.as_ref() else { return };
+        for &node in &upgrade.batch {
+            self.nodes[node.index()].phase = Phase::Reimaging;
+        }
+        self.sim.schedule_in(self.reimage, Event::UpgradeStep(pool as u32));
+    }
+
+    // ----- cluster autoscaler (model.md, "Cluster autoscaler") -------------------
+
+    fn autoscaler_scan(&mut self, cluster: usize) {
+        let now = self.now();
+        let mut pending_any = self.clusters[cluster].unschedulable_any;
+        let pools = self.clusters[cluster].pools.clone();
+        for &pool in &pools {
+            let Some(limits) = self.pools[pool].autoscale else { continue };
+            let p = &self.pools[pool];
+            let max_pods = u64::from(p.spec.max_pods.max(1));
+            let pending = pending_any + p.unschedulable_restricted;
+            let provisioning = p.nodes.iter().filter(|n| self.nodes[n.index()].phase == Phase::Provisioning).count();
+            let wanted = pending.div_ceil(max_pods).saturating_sub(provisioning as u64);
+            let room = u64::from(limits.max.saturating_sub(p.target));
+            let add = wanted.min(room) as u32;
+            if add > 0 && self.create_nodes(pool, add, Creation::Provision, "autoscaler") {
+                let p = &mut self.pools[pool];
+                p.target += add;
+                p.last_scale_up = Some(now);
+                pending_any = pending_any.saturating_sub(u64::from(add) * max_pods);
+            }
+        }
+        for &pool in &pools {
+            let Some(limits) = self.pools[pool].autoscale else { continue };
+            if self.pools[pool].last_scale_up.is_some_and(|t| now.saturating_sub(t) < AUTOSCALER_WINDOW) {
+                continue;
+            }
+            let low: Vec<NodeId> = self.pools[pool].low_nodes.iter().copied().collect();
+            for node in low {
+                if self.pools[pool].target <= limits.min {
+                    break;
+                }
+                let n = &self.nodes[node.index()];
+                let Some(since) = n.low_since else { continue };
+                if now.saturating_sub(since) < AUTOSCALER_WINDOW {
+                    continue;
+                }
+                // Only if its pods fit on the cluster's other nodes.
+                let movable = n.pods.iter().filter(|&&p| !self.is_daemon(p)).count() as u64;
+                let own_slots = n.sched_key.map_or(0, |k| u64::from(n.max_pods - k));
+                let elsewhere: u64 =
+                    self.clusters[cluster].pools.iter().map(|&p| self.pools[p].free_slots).sum::<u64>() - own_slots;
+                if movable <= elsewhere {
+                    self.pools[pool].target -= 1;
+                    self.begin_delete(node);
+                }
+            }
+        }
+        self.sim.schedule_in(AUTOSCALER_SCAN, Event::AutoscalerScan(cluster as u32));
+    }
+
+    // ----- pods ------------------------------------------------------------------
+
+    fn is_daemon(&self, pod: PodId) -> bool {
+        matches!(self.workloads[self.pods[pod.0 as usize].workload].kind, WorkloadKind::DaemonSet { .. })
+    }
+
+    fn new_pod(&mut self, workload: usize, host_network: bool, revision: u32, lifetime: Option<u64>) -> PodId {
+        self.pods_created += 1;
+        let w = &mut self.workloads[workload];
+        w.pods_named += 1;
+        let pod = Pod {
+            workload,
+            state: PodState::Unschedulable,
+            node: None,
+            node_slot: 0,
+            workload_slot: 0,
+            created: self.pods_created,
+            generation: 0,
+            host_network,
+            logged_unschedulable: false,
+            revision,
+            lifetime_left: lifetime,
+            ends_at: SimTime::ZERO,
+            counted_pool: usize::MAX,
+            number: w.pods_named,
+        };
+        let id = match self.free_pods.pop() {
+            Some(slot) => {
+                let generation = self.pods[slot as usize].generation;
+                self.pods[slot as usize] = Pod { generation, ..pod };
+                PodId(slot)
+            }
+            None => {
+                self.pods.push(pod);
+                PodId(self.pods.len() as u32 - 1)
+            }
+        };
+        if !matches!(self.workloads[workload].kind, WorkloadKind::Churn(_)) {
+            let w = &mut self.workloads[workload];
+            self.pods[id.0 as usize].workload_slot = w.pods.len() as u32;
+            w.pods.push(id);
+        }
+        id
+    }
+
+    fn start_workload(&mut self, w: usize) {
+        match &self.workloads[w].kind {
+            WorkloadKind::Deployment { replicas, .. } => {
+                for _ in 0..*replicas {
+                    let pod = self.new_pod(w, false, 0, None);
+                    self.place(pod);
+                }
+            }
+            WorkloadKind::DaemonSet { host_network } => {
+                let host_network = *host_network;
+                let cluster = self.workloads[w].cluster;
+                let restrict = self.workloads[w].pool;
+                let nodes: Vec<NodeId> = self.clusters[cluster]
+                    .pools
+                    .iter()
+                    .filter(|&&p| restrict.is_none_or(|r| r == p))
+                    .flat_map(|&p| self.pools[p].nodes.iter().copied())
+                    .filter(|n| self.nodes[n.index()].phase == Phase::Ready)
+                    .collect();
+                for node in nodes {
+                    self.daemon_pod(w, node, host_network);
+                }
+            }
+            WorkloadKind::Churn(churn) => {
+                let start = churn.start;
+                if start <= churn.end {
+                    let first = start.saturating_add(self.churn_gap(w));
+                    if first <= self.churn_end(w) {
+                        self.sim.schedule(first, Event::ChurnArrival(w as u32));
+                    }
+                }
+            }
+        }
+    }
+
+    fn daemon_pod(&mut self, w: usize, node: NodeId, host_network: bool) {
+        let n = &self.nodes[node.index()];
+        if n.pods.len() as u32 >= n.max_pods {
+            return;
+        }
+        let pod = self.new_pod(w, host_network, 0, None);
+        self.bind(pod, node);
+    }
+
+    fn churn_end(&self, w: usize) -> SimTime {
+        match &self.workloads[w].kind {
+            WorkloadKind::Churn(churn) => churn.end,
+            _ => SimTime::ZERO,
+        }
+    }
+
+    /// A Poisson process's gap to the next arrival.
+    fn churn_gap(&mut self, w: usize) -> SimTime {
+        let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { return SimTime::MAX };
+        let u: f64 = churn.rng.random();
+        let gap = -(1.0 - u).ln() / churn.rate_per_ms;
+        SimTime::from_millis(millis(gap))
+    }
+
+    fn churn_arrival(&mut self, w: usize) {
+        let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { return };
+        let lifetime = sample_lifetime(&churn.lifetime, &mut churn.rng);
+        let pod = self.new_pod(w, false, 0, Some(lifetime));
+        self.place(pod);
+        let next = self.now().saturating_add(self.churn_gap(w));
+        if next <= self.churn_end(w) {
+            self.sim.schedule(next, Event::ChurnArrival(w as u32));
+        }
+    }
+
+    /// Pick a node for a pod: `spread` fewest pods first, `pack` most pods first,
+    /// `random` uniformly; ties by node creation order.
+    fn pick_node(&mut self, pod: PodId) -> Option<NodeId> {
+        let w = &self.workloads[self.pods[pod.0 as usize].workload];
+        let cluster = &mut self.clusters[w.cluster];
+        let restrict = w.pool;
+        let pools = &self.pools;
+        let eligible = || cluster.pools.iter().copied().filter(move |&p| restrict.is_none_or(|r| r == p));
+        match cluster.scheduler {
+            Scheduler::Spread => eligible().filter_map(|p| pools[p].by_load.first().copied()).min().map(|(_, n)| n),
+            Scheduler::Pack => eligible()
+                .filter_map(|p| {
+                    let &(most, _) = pools[p].by_load.last()?;
+                    pools[p].by_load.range((most, NodeId(0))..).next().copied()
+                })
+                .min_by_key(|&(pods, node)| (std::cmp::Reverse(pods), node))
+                .map(|(_, n)| n),
+            Scheduler::Random => {
+                let total: usize = eligible().map(|p| pools[p].schedulable.len()).sum();
+                if total == 0 {
+                    return None;
+                }
+                let mut pick = cluster.scheduler_rng.random_range(0..total);
+                let chosen: Vec<usize> = eligible().collect();
+                for p in chosen {
+                    let list = &pools[p].schedulable;
+                    if pick < list.len() {
+                        return Some(list[pick]);
+                    }
+                    pick -= list.len();
+                }
+                None
+            }
+        }
+    }
+
+    /// Schedule a pod that is not bound: bind it, or queue it as unschedulable.
+    fn place(&mut self, pod: PodId) {
+        match self.pick_node(pod) {
+            Some(node) => self.bind(pod, node),
+            None => self.mark_unschedulable(pod),
+        }
+    }
+
+    fn mark_unschedulable(&mut self, pod: PodId) {
+        let workload = self.pods[pod.0 as usize].workload;
+        let cluster = self.workloads[workload].cluster;
+        let restrict = self.workloads[workload].pool;
+        let pool = restrict.unwrap_or(self.clusters[cluster].first_pool);
+        let p = &mut self.pods[pod.0 as usize];
+        p.state = PodState::Unschedulable;
+        p.counted_pool = pool;
+        self.pools[pool].unschedulable += 1;
+        match restrict {
+            Some(r) => self.pools[r].unschedulable_restricted += 1,
+            None => self.clusters[cluster].unschedulable_any += 1,
+        }
+        self.clusters[cluster].unschedulable.push_back(pod);
+        if !p.logged_unschedulable {
+            p.logged_unschedulable = true;
+            let name = format!("{}-{}", self.workloads[workload].name, p.number);
+            let detail = format!("pod {name}: no eligible node has room (max_pods)");
+            self.log(EventKind::PodUnschedulable, restrict, None, None, detail);
+            if let Some(last) = self.events.last_mut()
+                && restrict.is_none()
+            {
+                last.cluster = self.clusters[cluster].name.clone();
+            }
+        }
+    }
+
+    fn clear_unschedulable(&mut self, pod: PodId) {
+        let p = &self.pods[pod.0 as usize];
+        let workload = p.workload;
+        self.pools[p.counted_pool].unschedulable -= 1;
+        match self.workloads[workload].pool {
+            Some(r) => self.pools[r].unschedulable_restricted -= 1,
+            None => self.clusters[self.workloads[workload].cluster].unschedulable_any -= 1,
+        }
+    }
+
+    fn place_unschedulable(&mut self, cluster: usize) {
+        let c = &self.clusters[cluster];
+        if c.unschedulable.is_empty() || !c.pools.iter().any(|&p| self.pools[p].free_slots > 0) {
+            return;
+        }
+        let mut queue = std::mem::take(&mut self.clusters[cluster].unschedulable);
+        let mut kept = std::mem::take(&mut self.scratch_queue);
+        kept.clear();
+        while let Some(pod) = queue.pop_front() {
+            if self.pods[pod.0 as usize].state != PodState::Unschedulable || kept.contains_recent(pod) {
+                continue;
+            }
+            match self.pick_node(pod) {
+                Some(node) => {
+                    self.clear_unschedulable(pod);
+                    self.bind(pod, node);
+                }
+                None => kept.push_back(pod),
+            }
+        }
+        // Pods queued while we placed (none today) go after the ones kept.
+        kept.append(&mut self.clusters[cluster].unschedulable);
+        self.clusters[cluster].unschedulable = kept;
+        self.scratch_queue = queue;
+    }
+
+    fn bind(&mut self, pod: PodId, node: NodeId) {
+        let n = &mut self.nodes[node.index()];
+        let pool = n.pool;
+        let p = &mut self.pods[pod.0 as usize];
+        p.node = Some(node);
+        p.node_slot = n.pods.len() as u32;
+        p.counted_pool = pool;
+        n.pods.push(pod);
+        if p.host_network {
+            self.refresh(node);
+            self.start_pod(pod);
+            return;
+        }
+        p.state = PodState::WaitingIp;
+        n.waiting.push_back(pod);
+        self.pools[pool].waiting += 1;
+        self.tracker.waiting_now += 1;
+        let cluster = self.pools[pool].cluster;
+        let update = self.clusters[cluster].allocator.pod_bound(node, &mut self.space);
+        self.apply_update(node, update);
+        if self.pods[pod.0 as usize].state == PodState::WaitingIp {
+            self.tracker.pod_ip_waits += 1;
+        }
+    }
+
+    fn start_pod(&mut self, pod: PodId) {
+        let p = &mut self.pods[pod.0 as usize];
+        let pool = p.counted_pool;
+        if p.state == PodState::WaitingIp {
+            self.pools[pool].waiting -= 1;
+            self.tracker.waiting_now -= 1;
+        }
+        p.state = PodState::Running;
+        self.pools[pool].running += 1;
+        if let Some(left) = p.lifetime_left {
+            p.ends_at = self.sim.now().saturating_add(SimTime::from_millis(left));
+            let (at, generation) = (p.ends_at, p.generation);
+            self.sim.schedule(at, Event::PodEnd(pod, generation));
+        }
+        if let WorkloadKind::Deployment { rolling: true, .. } = self.workloads[p.workload].kind {
+            self.rollouts_due.push(p.workload);
+        }
+    }
+
+    /// Take a bound pod off its node, returning its IP.
+    fn unbind(&mut self, pod: PodId) {
+        let p = &mut self.pods[pod.0 as usize];
+        let node = p.node.take().expect("a bound pod has a node");
+        let (state, slot, pool) = (p.state, p.node_slot as usize, p.counted_pool);
+        let n = &mut self.nodes[node.index()];
+        n.pods.swap_remove(slot);
+        if let Some(&moved) = n.pods.get(slot) {
+            self.pods[moved.0 as usize].node_slot = slot as u32;
+        }
+        match state {
+            PodState::Running => {
+                self.pools[pool].running -= 1;
+                let p = &mut self.pods[pod.0 as usize];
+                p.generation = p.generation.wrapping_add(1);
+                if let Some(left) = p.lifetime_left.as_mut() {
+                    *left = p.ends_at.saturating_sub(self.sim.now()).as_millis();
+                }
+            }
+            PodState::WaitingIp => {
+                self.pools[pool].waiting -= 1;
+                self.tracker.waiting_now -= 1;
+                let n = &mut self.nodes[node.index()];
+                if let Some(i) = n.waiting.iter().position(|&w| w == pod) {
+                    n.waiting.remove(i);
+                }
+            }
+            PodState::Unschedulable | PodState::Gone => unreachable!("pod {pod:?} was bound"),
+        }
+        if !self.pods[pod.0 as usize].host_network {
+            let cluster = self.pools[self.nodes[node.index()].pool].cluster;
+            let had_ip = state == PodState::Running;
+            let update = self.clusters[cluster].allocator.pod_unbound(node, had_ip, &mut self.space);
+            self.apply_update(node, update);
+            self.returned = true;
+        }
+        self.refresh(node);
+    }
+
+    /// An evicted pod is rescheduled: deployments and jobs recreate their pods
+    /// (a churn pod keeps the lifetime it has left); daemonset pods just go.
+    fn evict(&mut self, pod: PodId) {
+        if self.is_daemon(pod) {
+            self.delete_pod(pod);
+            return;
+        }
+        self.unbind(pod);
+        self.pods_created += 1;
+        let p = &mut self.pods[pod.0 as usize];
+        p.created = self.pods_created;
+        p.state = PodState::Unschedulable;
+        self.place(pod);
+    }
+
+    fn delete_pod(&mut self, pod: PodId) {
+        match self.pods[pod.0 as usize].state {
+            PodState::Running | PodState::WaitingIp => self.unbind(pod),
+            PodState::Unschedulable => self.clear_unschedulable(pod),
+            PodState::Gone => return,
+        }
+        let p = &mut self.pods[pod.0 as usize];
+        p.state = PodState::Gone;
+        p.generation = p.generation.wrapping_add(1);
+        let (workload, slot) = (p.workload, p.workload_slot as usize);
+        if !matches!(self.workloads[workload].kind, WorkloadKind::Churn(_)) {
+            let list = &mut self.workloads[workload].pods;
+            list.swap_remove(slot);
+            if let Some(&moved) = list.get(slot) {
+                self.pods[moved.0 as usize].workload_slot = slot as u32;
+            }
+        }
+        self.free_pods.push(pod.0);
+    }
+
+    // ----- deployments -------------------------------------------------------------
+
+    fn scale_deployment(&mut self, w: usize, replicas: u32) {
+        let WorkloadKind::Deployment { replicas: current, revision, rolling } = &mut self.workloads[w].kind else {
+            return;
+        };
+        *current = replicas;
+        let (revision, rolling) = (*revision, *rolling);
+        if rolling {
+            self.rollouts_due.push(w);
+            return;
+        }
+        let have = self.workloads[w].pods.len() as u32;
+        if replicas > have {
+            for _ in have..replicas {
+                let pod = self.new_pod(w, false, revision, None);
+                self.place(pod);
+            }
+        } else if replicas < have {
+            self.remove_replicas(w, have - replicas, |_| true);
+        }
+    }
+
+    /// Delete `count` of a deployment's pods as the ReplicaSet controller ranks
+    /// them: not yet running first (newest first), then pods on the nodes that
+    /// hold the most of its replicas, newest first, one at a time.
+    fn remove_replicas(&mut self, w: usize, mut count: u32, which: impl Fn(&Pod) -> bool) {
+        let mut not_running: Vec<PodId> = Vec::new();
+        let mut by_node: BTreeMap<NodeId, Vec<PodId>> = BTreeMap::new();
+        for &pod in &self.workloads[w].pods {
+            let p = &self.pods[pod.0 as usize];
+            if !which(p) {
+                continue;
+            }
+            match (p.state, p.node) {
+                (PodState::Running, Some(node)) => by_node.entry(node).or_default().push(pod),
+                _ => not_running.push(pod),
+            }
+        }
+        not_running.sort_by_key(|p| std::cmp::Reverse(self.pods[p.0 as usize].created));
+        for pod in not_running {
+            if count == 0 {
+                return;
+            }
+            self.delete_pod(pod);
+            count -= 1;
+        }
+        let created = |pods: &Vec<Pod>, id: PodId| pods[id.0 as usize].created;
+        let mut ranked: BTreeSet<(usize, u64, NodeId)> = BTreeSet::new();
+        for (&node, list) in by_node.iter_mut() {
+            list.sort_by_key(|&p| created(&self.pods, p));
+            ranked.insert((list.len(), created(&self.pods, *list.last().expect("non-empty")), node));
+        }
+        while count > 0 {
+            let Some((_, _, node)) = ranked.pop_last() else { return };
+            let list = by_node.get_mut(&node).expect("ranked nodes have pods");
+            let pod = list.pop().expect("non-empty");
+            if let Some(&newest) = list.last() {
+                ranked.insert((list.len(), created(&self.pods, newest), node));
+            }
+            self.delete_pod(pod);
+            count -= 1;
+        }
+    }
+
+    /// One pass of a deployment's rolling update (maxSurge 25 % rounded up,
+    /// maxUnavailable 25 % rounded down): add new pods up to the surge, remove
+    /// old pods not running, then old running pods while enough stay available.
+    /// It runs again whenever one of the deployment's pods starts.
+    fn rollout_progress(&mut self, w: usize) {
+        let WorkloadKind::Deployment { replicas, revision, rolling: true } = self.workloads[w].kind else { return };
+        let surge = (u64::from(replicas) * 25).div_ceil(100) as u32;
+        let unavailable = (u64::from(replicas) * 25 / 100) as u32;
+        let surge = if surge == 0 && unavailable == 0 { 1 } else { surge };
+        let min_available = replicas - unavailable;
+        let count = |world: &Self| {
+            let (mut old, mut old_running, mut new, mut new_running) = (0u32, 0u32, 0u32, 0u32);
+            for &pod in &world.workloads[w].pods {
+                let p = &world.pods[pod.0 as usize];
+                let running = p.state == PodState::Running;
+                if p.revision == revision {
+                    new += 1;
+                    new_running += u32::from(running);
+                } else {
+                    old += 1;
+                    old_running += u32::from(running);
+                }
+            }
+            (old, old_running, new, new_running)
+        };
+        let (old, _, new, _) = count(self);
+        for _ in 0..replicas.saturating_sub(new).min((replicas + surge).saturating_sub(old + new)) {
+            let pod = self.new_pod(w, false, revision, None);
+            self.place(pod);
+        }
+        let (_, old_running, _, _) = count(self);
+        let not_running_old = old - old_running.min(old);
+        if not_running_old > 0 {
+            self.remove_replicas(w, not_running_old, move |p| p.revision != revision && p.state != PodState::Running);
+        }
+        let (old, old_running, new, new_running) = count(self);
+        let available = old_running + new_running;
+        let removable = available.saturating_sub(min_available).min(old_running);
+        if removable > 0 {
+            self.remove_replicas(w, removable, move |p| p.revision != revision);
+            self.rollouts_due.push(w);
+        }
+        let (old, new) = if removable > 0 { (old - removable, new) } else { (old, new) };
+        if old == 0 && new >= replicas {
+            if let WorkloadKind::Deployment { rolling, .. } = &mut self.workloads[w].kind {
+                *rolling = false;
+            }
+            if new > replicas {
+                self.remove_replicas(w, new - replicas, |_| true);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    /// Time zero: nodes exist already provisioned.
+    Provisioned,
+    /// Ready after `timing.node_provision`.
+    Provision,
+    /// An upgrade's surge nodes: failure logs `upgrade-blocked`.
+    Surge,
+}
+
+trait RecentlyKept {
+    fn contains_recent(&self, pod: PodId) -> bool;
+}
+
+impl RecentlyKept for VecDeque<PodId> {
+    /// The queue may hold a pod twice (evicted, placed, evicted again before a
+    /// pass); a duplicate shows up right behind in the kept list only rarely, so
+    /// checking the last entry is enough to keep the queue from growing.
+    fn contains_recent(&self, pod: PodId) -> bool {
+        self.back() == Some(&pod)
+    }
+}
+
+/// Milliseconds from a non-negative float, saturating.
+fn millis(ms: f64) -> u64 {
+    if ms.is_finite() && ms > 0.0 { ms.round().min(u64::MAX as f64) as u64 } else if ms > 0.0 { u64::MAX } else { 0 }
+}
+
+/// Draw a churn pod's lifetime in milliseconds.
+fn sample_lifetime(lifetime: &scenario::Lifetime, rng: &mut rand_chacha::ChaCha8Rng) -> u64 {
+    use scenario::Lifetime;
+    let secs = |s: u64| s as f64 * 1000.0;
+    match *lifetime {
+        Lifetime::Fixed(d) => millis(secs(d)),
+        Lifetime::Exponential(mean) => {
+            let u: f64 = rng.random();
+            millis(-(1.0 - u).ln() * secs(mean))
+        }
+        Lifetime::Uniform(lo, hi) => {
+            let u: f64 = rng.random();
+            millis(secs(lo) + u * (secs(hi) - secs(lo)))
+        }
+        Lifetime::LogNormal { median, sigma } => {
+            // Box–Muller: one standard normal from two uniforms.
+            let u1: f64 = rng.random();
+            let u2: f64 = rng.random();
+            let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            millis(secs(median) * (sigma * z).exp())
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The output folder and the four CSV files of outputs.md.
+//!
+//! Files are written under temporary names (`.NAME.tmp`) and renamed into place
+//! only once all of them are complete, so a failed run never leaves a partial
+//! file under a final name.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use cluster::Replay;
+
+/// The marker podip leaves in folders it created, so it may write there again.
+const MARKER: &str = ".podip-out";
+
+/// Make sure `dir` may be written: missing (created), empty, created by podip
+/// earlier, or `force` given.
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() {
+        let mut entries = fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        let empty = entries.next().is_none();
+        if !empty && !dir.join(MARKER).exists() && !force {
+            bail!(
+                "{} is not empty and was not created by podip; choose another --out or pass --force to write into it",
+                dir.display()
+            );
+        }
+    } else {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    fs::write(dir.join(MARKER), b"written by podip\n").with_context(|| format!("cannot write in {}", dir.display()))?;
+    remove_stale_temporaries(dir);
+    Ok(())
+}
+
+/// Temporaries left by a run that was killed.
+fn remove_stale_temporaries(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Files written as temporaries, renamed into place by [`Staged::commit`].
+#[derive(Debug, Default)]
+pub struct Staged {
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    pub fn write(&mut self, dir: &Path, name: &str, contents: &[u8]) -> Result<()> {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let target = dir.join(name);
+        let mut file = fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(contents).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
+        self.files.push((tmp, target));
+        Ok(())
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        for (tmp, target) in std::mem::take(&mut self.files) {
+            fs::rename(&tmp, &target).with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.files {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+fn csv_bytes(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(&row)?;
+    }
+    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?)
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 { "0.00".to_string() } else { format!("{:.2}", 100.0 * part as f64 / whole as f64) }
+}
+
+/// Replays sorted by allocator name: every file lists allocators in this order.
+pub fn sorted(replays: &[Replay]) -> Vec<&Replay> {
+    let mut sorted: Vec<&Replay> = replays.iter().collect();
+    sorted.sort_by(|a, b| a.allocator.cmp(&b.allocator));
+    sorted
+}
+
+pub fn utilization_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for replay in replays {
+        for s in &replay.utilization {
+            let range = &replay.ranges[s.range as usize];
+            rows.push((s.time_s, &replay.allocator, &range.name, range.prefix, s.usable, s.allocated, s.in_use));
+        }
+    }
+    rows.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    csv_bytes(
+        &["time_s", "allocator", "range", "prefix", "usable", "allocated", "in_use", "free", "allocated_pct"],
+        rows.into_iter().map(|(t, a, r, p, usable, allocated, in_use)| {
+            vec![
+                t.to_string(),
+                a.clone(),
+                r.clone(),
+                p.to_string(),
+                usable.to_string(),
+                allocated.to_string(),
+                in_use.to_string(),
+                (usable - allocated).to_string(),
+                pct(allocated, usable),
+            ]
+        }),
+    )
+}
+
+pub fn cluster_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for replay in replays {
+        for s in &replay.cluster {
+            let pool = &replay.pools[s.pool as usize];
+            rows.push((s.time_s, &replay.allocator, &pool.cluster, &pool.pool, *s));
+        }
+    }
+    rows.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+    csv_bytes(
+        &["time_s", "allocator", "cluster", "pool", "nodes", "pods_running", "pods_waiting_ip", "pods_unschedulable"],
+        rows.into_iter().map(|(t, a, c, p, s)| {
+            vec![
+                t.to_string(),
+                a.clone(),
+                c.clone(),
+                p.clone(),
+                s.nodes.to_string(),
+                s.pods_running.to_string(),
+                s.pods_waiting_ip.to_string(),
+                s.pods_unschedulable.to_string(),
+            ]
+        }),
+    )
+}
+
+pub fn events_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for replay in replays {
+        for e in &replay.events {
+            rows.push((e.time_s, &replay.allocator, e));
+        }
+    }
+    // Stable: within a second and an allocator, rows stay in the order they happened.
+    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    csv_bytes(
+        &["time_s", "allocator", "kind", "cluster", "pool", "node", "range", "detail"],
+        rows.into_iter().map(|(t, a, e)| {
+            vec![
+                t.to_string(),
+                a.clone(),
+                e.kind.as_str().to_string(),
+                e.cluster.clone(),
+                e.pool.clone(),
+                e.node.clone(),
+                e.range.clone(),
+                e.detail.clone(),
+            ]
+        }),
+    )
+}
+
+pub fn summary_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
+    csv_bytes(
+        &[
+            "allocator",
+            "peak_allocated",
+            "peak_allocated_pct",
+            "peak_in_use",
+            "first_exhaustion_s",
+            "exhaustion_events",
+            "nodes_failed",
+            "pod_ip_waits",
+            "max_pods_waiting_ip",
+            "ip_efficiency_pct",
+            "busiest_range",
+        ],
+        replays.iter().map(|r| {
+            let s = &r.summary;
+            vec![
+                r.allocator.clone(),
+                s.peak_allocated.to_string(),
+                format!("{:.2}", s.peak_allocated_pct),
+                s.peak_in_use.to_string(),
+                s.first_exhaustion_s.map(|t| t.to_string()).unwrap_or_default(),
+                s.exhaustion_events.to_string(),
+                s.nodes_failed.to_string(),
+                s.pod_ip_waits.to_string(),
+                s.max_pods_waiting_ip.to_string(),
+                s.ip_efficiency_pct.map(|p| format!("{p:.2}")).unwrap_or_default(),
+                s.busiest_range.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
+/// Write the four files of outputs.md for these replays into `dir`.
+pub fn write_all(dir: &Path, replays: &[Replay]) -> Result<()> {
+    let sorted = sorted(replays);
+    let mut staged = Staged::default();
+    staged.write(dir, "utilization.csv", &utilization_csv(&sorted)?)?;
+    staged.write(dir, "cluster.csv", &cluster_csv(&sorted)?)?;
+    staged.write(dir, "events.csv", &events_csv(&sorted)?)?;
+    staged.write(dir, "summary.csv", &summary_csv(&sorted)?)?;
+    staged.commit()
+}

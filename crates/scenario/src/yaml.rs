@@ -1,0 +1,206 @@
+//! The YAML backend (serde_yaml 0.9): the only module that names it, so it can be
+//! swapped. It turns text into the raw serde types of `raw.rs`, and finds the
+//! line and column of a field path for validation's messages.
+//!
+//! Limits: the caller refuses texts over [`MAX_BYTES`]; serde_yaml itself bounds
+//! nesting (128 levels) and alias expansion (100 replayed aliases per event in the
+//! file), so an alias bomb fails fast instead of exhausting memory.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::diag::{FieldPath, Location, Seg};
+use crate::raw::RawScenario;
+
+/// Largest scenario file accepted, in bytes.
+pub(crate) const MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// A file that is not YAML, or whose shape does not match scenario.md.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParseFailure {
+    /// Field path as serde_yaml reports it (`clusters[0].node_pools[0]`), or empty.
+    pub path: String,
+    pub message: String,
+    pub location: Option<Location>,
+}
+
+pub(crate) fn parse(text: &str) -> Result<RawScenario, ParseFailure> {
+    serde_yaml::from_str::<RawScenario>(text).map_err(|e| failure(&e))
+}
+
+fn failure(e: &serde_yaml::Error) -> ParseFailure {
+    let location = e.location().map(|l| Location { line: l.line(), column: l.column() });
+    let mut text = e.to_string();
+    if let Some(l) = location {
+        let suffix = format!(" at line {} column {}", l.line, l.column);
+        if text.ends_with(&suffix) {
+            text.truncate(text.len() - suffix.len());
+        }
+    }
+    // serde_yaml writes "PATH: message" when it knows a path.
+    let (path, message) = match text.split_once(": ") {
+        Some((head, tail)) if !head.is_empty() && !head.contains(char::is_whitespace) && !head.contains('`') => {
+            (head.to_owned(), tail.to_owned())
+        }
+        _ => (String::new(), text),
+    };
+    ParseFailure { path, message: reword(&message), location }
+}
+
+/// serde's wording → the scenario's: keys and values, and what is allowed.
+fn reword(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return match rest.split_once(", expected one of ") {
+            Some((key, valid)) => format!("unknown key {key}; valid keys here: {valid}"),
+            None => match rest.split_once(", expected ") {
+                Some((key, valid)) => format!("unknown key {key}; the only valid key here is {valid}"),
+                None => format!("unknown key {rest}"),
+            },
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return match rest.split_once(", expected one of ") {
+            Some((v, valid)) => format!("unknown value {v}; valid values: {valid}"),
+            None => match rest.split_once(", expected ") {
+                Some((v, valid)) => format!("unknown value {v}; the only valid value is {valid}"),
+                None => format!("unknown value {rest}"),
+            },
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("missing required key {rest}");
+    }
+    if let Some(rest) = message.strip_prefix("duplicate field ") {
+        return format!("duplicate key {rest}");
+    }
+    if message == "EOF while parsing a value" {
+        return "the file holds no YAML document; a scenario needs at least name, duration, network and clusters"
+            .to_owned();
+    }
+    message.to_owned()
+}
+
+/// Where `path` is in `text` (already parsed once successfully): the start of its
+/// value, or of the deepest enclosing node that exists when it does not (a key that
+/// was defaulted).
+pub(crate) fn locate(text: &str, path: &FieldPath) -> Option<Location> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    // The walk always fails; serde_yaml stamps the failure with the position of
+    // the node being read at that moment.
+    match (Walk { rest: &path.0 }).deserialize(de) {
+        Ok(()) => None,
+        Err(e) => e.location().map(|l| Location { line: l.line(), column: l.column() }),
+    }
+}
+
+const HERE: &str = "here";
+
+struct Walk<'a> {
+    rest: &'a [Seg],
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(HERE)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if let Some((Seg::Key(want), rest)) = self.rest.split_first() {
+            while let Some(key) = map.next_key::<KeyText>()? {
+                if key.0.as_deref() == Some(want.as_str()) {
+                    return map.next_value_seed(Walk { rest });
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Err(de::Error::custom(HERE))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if let Some((Seg::Index(want), rest)) = self.rest.split_first() {
+            let mut i = 0;
+            while i < *want {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Err(de::Error::custom(HERE));
+                }
+                i += 1;
+            }
+            if seq.next_element_seed(Walk { rest })?.is_some() {
+                return Ok(());
+            }
+        }
+        Err(de::Error::custom(HERE))
+    }
+    // Every other `visit_*` keeps serde's default: an error, located at the scalar.
+}
+
+/// A mapping key as text, when it is a scalar.
+struct KeyText(Option<String>);
+
+impl<'de> de::Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_owned())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
+                Ok(KeyText(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeyText, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(KeyText(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyText, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(KeyText(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_values_and_falls_back_to_parents() {
+        let text = "a: 1\nb:\n  - x: 1\n  - x: 2\n    y: [5, 6]\nc: {d: 3}\n";
+        let at = |p: FieldPath| locate(text, &p).map(|l| (l.line, l.column));
+        let root = FieldPath::root();
+        assert_eq!(at(root.key("a")), Some((1, 4)));
+        assert_eq!(at(root.key("b").index(1).key("x")), Some((4, 8)));
+        assert_eq!(at(root.key("b").index(1).key("y").index(1)), Some((5, 12)));
+        assert_eq!(at(root.key("c").key("d")), Some((6, 8)));
+        // Missing: the deepest existing node.
+        assert_eq!(at(root.key("b").index(0).key("zz")), Some((3, 5)));
+        assert_eq!(at(root.key("b").index(7)), Some((3, 3)));
+    }
+}
