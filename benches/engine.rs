@@ -27,7 +27,11 @@ enum Payload {
 
 fn payload(i: u64) -> Payload {
     let pod = i as u32;
-    if i % 2 == 0 { Payload::Arrive { pod, node: pod / 30 } } else { Payload::Depart { pod, range: 7, unit: pod } }
+    if i.is_multiple_of(2) {
+        Payload::Arrive { pod, node: pod / 30 }
+    } else {
+        Payload::Depart { pod, range: 7, unit: pod }
+    }
 }
 
 fn delay(rng: &mut ChaCha8Rng) -> u64 {

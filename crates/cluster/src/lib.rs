@@ -15,14 +15,30 @@ pub use scenario::Scenario;
 pub enum ReplayError {
     #[error("range {name}: {source}")]
     Range { name: String, source: net::RangeError },
+    /// A whole-run invariant failed (only with [`Options::check_invariants`]): a bug in podip.
+    #[error("invariant violated at {time_s} s after {event}: {message}")]
+    Invariant { time_s: u64, event: String, message: String },
+}
+
+/// How to replay.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Recheck every address count and pod's bookkeeping after every event
+    /// (O(pods) each time: for tests and `--check-invariants`).
+    pub check_invariants: bool,
 }
 
 /// Replay a validated scenario with its own seed and allocators.
 pub fn replay(scenario: &Scenario) -> Result<Replay, ReplayError> {
-    replay_with_progress(scenario, &mut |_, _| {})
+    replay_with(scenario, Options::default(), &mut |_, _| {})
 }
 
-/// [`replay`], calling `progress(simulated seconds done, total)` at every sample.
-pub fn replay_with_progress(scenario: &Scenario, progress: &mut dyn FnMut(u64, u64)) -> Result<Replay, ReplayError> {
-    Ok(world::World::new(scenario)?.run(progress))
+/// [`replay`] with options, calling `progress(simulated seconds done, total)`
+/// at every sample.
+pub fn replay_with(
+    scenario: &Scenario,
+    options: Options,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Replay, ReplayError> {
+    world::World::new(scenario)?.run(options.check_invariants, progress)
 }

@@ -163,15 +163,14 @@ impl Tracker {
             // The ratio is constant between changes, so a run that never holds an
             // address at all has no efficiency rather than 0 %.
             Some(100.0 * self.weighted_ratio / self.weighted_time)
-        } else if let Some(ratio) = self.ratio {
-            Some(100.0 * ratio)
         } else {
-            None
+            self.ratio.map(|ratio| 100.0 * ratio)
         };
         Summary {
             peak_allocated: busiest.map_or(0, |(i, _)| self.peaks[i].0),
             peak_allocated_pct: busiest.map_or(0.0, |(_, pct)| pct),
-            busiest_range: busiest.map(|(i, _)| space.iter().nth(i).map(|(_, r)| r.name().to_string()).unwrap_or_default()),
+            busiest_range: busiest
+                .map(|(i, _)| space.iter().nth(i).map(|(_, r)| r.name().to_string()).unwrap_or_default()),
             peak_in_use: busiest.map_or(0, |(i, _)| self.peaks[i].1),
             first_exhaustion_s: exhaustions.clone().map(|e| e.time_s).min(),
             exhaustion_events: exhaustions.count() as u64,

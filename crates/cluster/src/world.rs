@@ -11,9 +11,9 @@ use net::{AddressRange, AddressSpace, Granularity, RangeId};
 use rand::RngExt;
 use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 
+use crate::ReplayError;
 use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
 use crate::state::*;
-use crate::ReplayError;
 
 /// The autoscaler's scan interval and its 10-minute windows (model.md).
 const AUTOSCALER_SCAN: SimTime = SimTime::from_secs(10);
@@ -99,13 +99,15 @@ impl<'s> World<'s> {
             .iter()
             .filter(|c| c.allocator == AllocatorKind::StaticBlock)
             .flat_map(|c| c.node_pools.iter().filter_map(|p| p.pod_subnet.as_deref()))
-            .chain(scenario.events.iter().filter_map(|e| match &e.action {
-                Action::AddPool { cluster, pool } => scenario
-                    .clusters
-                    .iter()
-                    .find(|c| &c.name == cluster && c.allocator == AllocatorKind::StaticBlock)
-                    .and(pool.pod_subnet.as_deref()),
-                _ => None,
+            .chain(scenario.events.iter().filter_map(|e| {
+                match &e.action {
+                    Action::AddPool { cluster, pool } => scenario
+                        .clusters
+                        .iter()
+                        .find(|c| &c.name == cluster && c.allocator == AllocatorKind::StaticBlock)
+                        .and(pool.pod_subnet.as_deref()),
+                    _ => None,
+                }
             }))
             .collect();
         let mut space = AddressSpace::new();
@@ -211,7 +213,7 @@ impl<'s> World<'s> {
 
     // ----- the run -------------------------------------------------------------
 
-    pub fn run(mut self, progress: &mut dyn FnMut(u64, u64)) -> Replay {
+    pub fn run(mut self, check_invariants: bool, progress: &mut dyn FnMut(u64, u64)) -> Result<Replay, ReplayError> {
         let scenario = self.scenario;
         let end = SimTime::from_secs(scenario.duration);
         self.time_zero();
@@ -219,6 +221,13 @@ impl<'s> World<'s> {
             self.sim.schedule(SimTime::from_secs(event.at), Event::Timeline(i as u32));
         }
         self.tracker.observe(SimTime::ZERO, &self.space);
+        if check_invariants {
+            self.check_invariants().map_err(|message| ReplayError::Invariant {
+                time_s: 0,
+                event: "time zero".into(),
+                message,
+            })?;
+        }
 
         let mut utilization = Vec::new();
         let mut cluster_rows = Vec::new();
@@ -230,6 +239,13 @@ impl<'s> World<'s> {
                 self.handle(event);
                 self.settle();
                 self.tracker.observe(self.sim.now(), &self.space);
+                if check_invariants {
+                    self.check_invariants().map_err(|message| ReplayError::Invariant {
+                        time_s: self.now().as_secs(),
+                        event: format!("{event:?}"),
+                        message,
+                    })?;
+                }
             }
             self.sample(sample_at, &mut utilization, &mut cluster_rows);
             progress(sample_at, scenario.duration);
@@ -240,7 +256,7 @@ impl<'s> World<'s> {
         }
         self.sim.advance_to(end);
         let summary = self.tracker.finish(end, &self.space, &self.events);
-        Replay {
+        Ok(Replay {
             allocator: allocator_label(scenario),
             ranges: self
                 .space
@@ -262,7 +278,105 @@ impl<'s> World<'s> {
             summary,
             events_processed: self.sim.processed(),
             duration_s: scenario.duration,
+        })
+    }
+
+    /// Whole-state invariants (hardening): address counts, pod accounting and
+    /// the scheduler's bookkeeping, recomputed from scratch. O(pods + nodes).
+    fn check_invariants(&self) -> Result<(), String> {
+        for (_, r) in self.space.iter() {
+            if r.allocated() > r.usable() || r.in_use() > r.allocated() || r.free() != r.usable() - r.allocated() {
+                return Err(format!(
+                    "range {}: usable {} allocated {} in_use {} free {}",
+                    r.name(),
+                    r.usable(),
+                    r.allocated(),
+                    r.in_use(),
+                    r.free()
+                ));
+            }
         }
+        let mut counts = vec![(0u64, 0u64, 0u64); self.pools.len()];
+        let mut live = 0u64;
+        for (i, pod) in self.pods.iter().enumerate() {
+            let c = match pod.state {
+                PodState::Gone => continue,
+                _ if pod.counted_pool >= self.pools.len() => return Err(format!("pod {i} is counted in no pool")),
+                _ => &mut counts[pod.counted_pool],
+            };
+            live += 1;
+            match pod.state {
+                PodState::Running => c.0 += 1,
+                PodState::WaitingIp => c.1 += 1,
+                PodState::Unschedulable => c.2 += 1,
+                PodState::Gone => {}
+            }
+            let bound = matches!(pod.state, PodState::Running | PodState::WaitingIp);
+            match pod.node {
+                Some(node) if bound => {
+                    let n = &self.nodes[node.index()];
+                    if n.pods.get(pod.node_slot as usize) != Some(&PodId(i as u32)) || n.phase == Phase::Deleted {
+                        return Err(format!("pod {i} is not on its node {}", n.name));
+                    }
+                }
+                None if !bound => {}
+                _ => return Err(format!("pod {i} in state {:?} has node {:?}", pod.state, pod.node)),
+            }
+        }
+        if live != (self.pods.len() - self.free_pods.len()) as u64 {
+            return Err(format!("{live} live pods but {} slots in use", self.pods.len() - self.free_pods.len()));
+        }
+        let mut waiting_total = 0;
+        for (i, pool) in self.pools.iter().enumerate() {
+            if (pool.running, pool.waiting, pool.unschedulable) != counts[i] {
+                return Err(format!(
+                    "pool {}: counters (running, waiting, unschedulable) = {:?}, pods say {:?}",
+                    pool.spec.name,
+                    (pool.running, pool.waiting, pool.unschedulable),
+                    counts[i]
+                ));
+            }
+            waiting_total += pool.waiting;
+            let mut free_slots = 0;
+            for &node in &pool.nodes {
+                let n = &self.nodes[node.index()];
+                if n.pods.len() as u32 > n.max_pods {
+                    return Err(format!("node {} runs {} pods, max_pods {}", n.name, n.pods.len(), n.max_pods));
+                }
+                let waiting = n.pods.iter().filter(|p| self.pods[p.0 as usize].state == PodState::WaitingIp).count();
+                if waiting != n.waiting.len() {
+                    return Err(format!(
+                        "node {}: {waiting} pods wait for an IP, queue holds {}",
+                        n.name,
+                        n.waiting.len()
+                    ));
+                }
+                if let Some(key) = n.sched_key {
+                    if key != n.pods.len() as u32 || !pool.by_load.contains(&(key, node)) {
+                        return Err(format!("node {}: stale scheduling key", n.name));
+                    }
+                    free_slots += u64::from(n.max_pods - key);
+                }
+            }
+            if free_slots != pool.free_slots || pool.by_load.len() != pool.schedulable.len() {
+                return Err(format!(
+                    "pool {}: free slots {} but nodes say {free_slots}",
+                    pool.spec.name, pool.free_slots
+                ));
+            }
+        }
+        if waiting_total != self.tracker.waiting_now {
+            return Err(format!("{waiting_total} pods wait for an IP, tracker says {}", self.tracker.waiting_now));
+        }
+        for w in &self.workloads {
+            for (slot, pod) in w.pods.iter().enumerate() {
+                let p = &self.pods[pod.0 as usize];
+                if p.state == PodState::Gone || p.workload_slot as usize != slot {
+                    return Err(format!("workload {}: pod list out of date", w.name));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn sample(&self, time_s: u64, utilization: &mut Vec<RangeSample>, rows: &mut Vec<PoolSample>) {
@@ -471,7 +585,14 @@ impl<'s> World<'s> {
 
     // ----- logging -------------------------------------------------------------
 
-    fn log(&mut self, kind: EventKind, pool: Option<usize>, node: Option<NodeId>, range: Option<RangeId>, detail: String) {
+    fn log(
+        &mut self,
+        kind: EventKind,
+        pool: Option<usize>,
+        node: Option<NodeId>,
+        range: Option<RangeId>,
+        detail: String,
+    ) {
         let (cluster, pool_name) = match pool {
             Some(p) => (self.clusters[self.pools[p].cluster].name.clone(), self.pools[p].spec.name.clone()),
             None => (String::new(), String::new()),
@@ -518,7 +639,11 @@ impl<'s> World<'s> {
                     self.clusters[cluster].allocator.delete_node(NodeId(undo as u32), &mut self.space);
                 }
                 self.nodes.truncate(first);
-                let kind = if how == Creation::Surge { EventKind::UpgradeBlocked } else { EventKind::Allocation(failure.kind) };
+                let kind = if how == Creation::Surge {
+                    EventKind::UpgradeBlocked
+                } else {
+                    EventKind::Allocation(failure.kind)
+                };
                 let detail = format!(
                     "{operation}: {} of {count} new node(s) failed: {} (wanted {}, available {}); no node created",
                     i + 1,
@@ -758,7 +883,8 @@ impl<'s> World<'s> {
         let p = &mut self.pools[pool];
         p.image += 1;
         let image = p.image;
-        let old = p.nodes.iter().filter(|n| self.nodes[n.index()].image < image && !self.nodes[n.index()].deleting).count();
+        let old =
+            p.nodes.iter().filter(|n| self.nodes[n.index()].image < image && !self.nodes[n.index()].deleting).count();
         let surge = p.spec.max_surge.nodes_for(p.target).min(old as u32);
         let first = self.nodes.len();
         if surge > 0 && !self.create_nodes(pool, surge, Creation::Surge, "upgrade_pool") {
@@ -1354,7 +1480,13 @@ impl RecentlyKept for VecDeque<PodId> {
 
 /// Milliseconds from a non-negative float, saturating.
 fn millis(ms: f64) -> u64 {
-    if ms.is_finite() && ms > 0.0 { ms.round().min(u64::MAX as f64) as u64 } else if ms > 0.0 { u64::MAX } else { 0 }
+    if ms.is_finite() && ms > 0.0 {
+        ms.round().min(u64::MAX as f64) as u64
+    } else if ms > 0.0 {
+        u64::MAX
+    } else {
+        0
+    }
 }
 
 /// Draw a churn pod's lifetime in milliseconds.

@@ -28,6 +28,8 @@
 //! partly filled chunk per slot), a refile frees the chunks it has read for the
 //! slots it fills, and a queue in steady state does not allocate.
 
+use std::fmt;
+
 use crate::SimTime;
 
 /// Bits per digit: 64 slots per level.
@@ -36,7 +38,7 @@ const SLOTS: usize = 1 << DIGIT_BITS;
 /// Levels needed to cover a 64-bit key: ⌈64 / 6⌉.
 const LEVELS: usize = (u64::BITS as usize).div_ceil(DIGIT_BITS as usize);
 /// Events per arena chunk.
-const CHUNK: u32 = 32;
+const CHUNK: u32 = 64;
 /// No chunk / an empty list.
 const NIL: u32 = u32::MAX;
 
@@ -45,7 +47,7 @@ const NIL: u32 = u32::MAX;
 /// Built for a monotone simulation clock: a push must not be earlier than the time
 /// of the last event popped (see the module documentation for the design). Kept
 /// behind its own type so the implementation can change without touching the model.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EventQueue<E> {
     /// All pending keys are `>= cursor`; the time of the last pop (or zero).
     cursor: u64,
@@ -66,7 +68,7 @@ pub struct EventQueue<E> {
     len: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Entry<E> {
     key: u64,
     event: E,
@@ -80,15 +82,25 @@ struct List {
     write: u32,
     /// The smallest key in the list (`u64::MAX` when empty).
     min: u64,
-    /// The largest key in the list (0 when empty).
-    max: u64,
 }
 
 impl List {
-    const EMPTY: List = List { read: NIL, write: NIL, min: u64::MAX, max: 0 };
+    const EMPTY: List = List { read: NIL, write: NIL, min: u64::MAX };
 
     fn is_empty(&self) -> bool {
         self.write == NIL
+    }
+}
+
+/// A summary: the arena holds stale copies of popped events, not worth printing.
+impl<E> fmt::Debug for EventQueue<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventQueue")
+            .field("len", &self.len)
+            .field("last_pop", &self.now())
+            .field("next", &self.peek_time())
+            .field("arena_chunks", &self.next.len())
+            .finish()
     }
 }
 
@@ -175,7 +187,7 @@ impl<E: Copy> EventQueue<E> {
         if read + 1 == self.due.write {
             self.release_chunk(read / CHUNK);
             self.due = List::EMPTY;
-        } else if (read + 1) % CHUNK == 0 {
+        } else if (read + 1).is_multiple_of(CHUNK) {
             let chunk = read / CHUNK;
             self.due.read = self.next[chunk as usize] * CHUNK;
             self.release_chunk(chunk);
@@ -198,10 +210,9 @@ impl<E: Copy> EventQueue<E> {
         if self.occupied[level] == 0 {
             self.levels &= !(1 << level);
         }
-        if list.max == list.min {
-            // One key in the slot (always so at level 0): the whole slot is due,
-            // already in push order.
-            self.due = list;
+        if level == 0 {
+            // One key per level-0 slot: the whole slot is due, already in push order.
+            self.due = List { min: self.cursor, ..list };
             return true;
         }
         let mut read = list.read;
@@ -209,7 +220,7 @@ impl<E: Copy> EventQueue<E> {
             let entry = self.arena[read as usize];
             read += 1;
             let done = read == list.write;
-            if done || read % CHUNK == 0 {
+            if done || read.is_multiple_of(CHUNK) {
                 // Free the chunk before filing from it: it is hot, and filing may reuse it.
                 let chunk = (read - 1) / CHUNK;
                 let after = self.next[chunk as usize];
@@ -240,9 +251,8 @@ impl<E: Copy> EventQueue<E> {
             &mut self.slots[level * SLOTS + digit]
         };
         list.min = list.min.min(entry.key);
-        list.max = list.max.max(entry.key);
         let write = list.write;
-        if write != NIL && write % CHUNK != 0 {
+        if write != NIL && !write.is_multiple_of(CHUNK) {
             list.write = write + 1;
             self.arena[write as usize] = entry;
             return;
@@ -417,6 +427,7 @@ mod tests {
         copy.push(t(5), "copy");
         assert_eq!(drain(&mut copy), [(t(5), "copy"), (t(7), "late")]);
         assert!(queue.is_empty());
+        assert_eq!(format!("{copy:?}"), "EventQueue { len: 0, last_pop: 0.007s, next: None, arena_chunks: 2 }");
     }
 
     #[test]
@@ -494,9 +505,10 @@ mod tests {
 
     #[derive(Debug, Clone)]
     enum Op {
-        /// Push at the last popped time plus a delay of this shape.
-        Push(Delay),
-        Pop,
+        /// Push this many events at the last popped time plus a delay of this shape.
+        Push(Delay, usize),
+        /// Pop this many times (more than pending is fine).
+        Pop(usize),
         /// Pop everything, then carry on.
         Drain,
     }
@@ -518,9 +530,11 @@ mod tests {
             1 => any::<u64>().prop_map(Delay::Any),
             1 => (0u64..3).prop_map(Delay::ToMax),
         ];
+        // Mostly one at a time; sometimes bursts that span several arena chunks.
+        let count = prop_oneof![8 => Just(1usize), 1 => 2usize..200];
         prop_oneof![
-            6 => delay.prop_map(Op::Push),
-            4 => Just(Op::Pop),
+            6 => (delay, count.clone()).prop_map(|(delay, count)| Op::Push(delay, count)),
+            4 => count.prop_map(Op::Pop),
             1 => Just(Op::Drain),
         ]
     }
@@ -531,27 +545,32 @@ mod tests {
         /// Against a binary heap of `(time, sequence)`, over random interleavings of
         /// pushes (never before the last pop) and pops.
         #[test]
-        fn matches_a_binary_heap(ops in prop::collection::vec(op(), 0..600)) {
+        fn matches_a_binary_heap(ops in prop::collection::vec(op(), 0..400)) {
             let mut queue = EventQueue::new();
             let mut reference = Reference::default();
             let mut last = 0u64;
-            for (event, op) in (0u32..).zip(ops) {
+            let mut event = 0u32;
+            for op in ops {
                 match op {
-                    Op::Push(delay) => {
+                    Op::Push(delay, count) => {
                         let at = match delay {
                             Delay::Zero => last,
-                            Delay::Small(d) | Delay::Medium(d) => last.saturating_add(d),
-                            Delay::Any(d) => last.saturating_add(d),
+                            Delay::Small(d) | Delay::Medium(d) | Delay::Any(d) => last.saturating_add(d),
                             Delay::ToMax(d) => u64::MAX - d.min(u64::MAX - last),
                         };
-                        queue.push(t(at), event);
-                        reference.push(at, event);
+                        for _ in 0..count {
+                            queue.push(t(at), event);
+                            reference.push(at, event);
+                            event += 1;
+                        }
                     }
-                    Op::Pop => {
-                        let popped = queue.pop();
-                        prop_assert_eq!(popped, reference.pop());
-                        if let Some((at, _)) = popped {
-                            last = at.as_millis();
+                    Op::Pop(count) => {
+                        for _ in 0..count {
+                            let popped = queue.pop();
+                            prop_assert_eq!(popped, reference.pop());
+                            if let Some((at, _)) = popped {
+                                last = at.as_millis();
+                            }
                         }
                     }
                     Op::Drain => {

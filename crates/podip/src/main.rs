@@ -38,6 +38,9 @@ struct RunOptions {
     /// Exit with status 1 if the run logs any exhaustion event.
     #[arg(long)]
     fail_on_exhaustion: bool,
+    /// Recheck every address count and pod's bookkeeping after every event (slow; for debugging podip).
+    #[arg(long)]
+    check_invariants: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,7 +142,11 @@ fn validate(paths: &[PathBuf]) -> Result<u8, Failure> {
 
 /// Load the scenario once per allocator (the allocator changes validation and
 /// defaults), then replay them all, in parallel where cores allow.
-fn replay_each(path: &Path, allocators: &[Option<AllocatorKind>], options: &RunOptions) -> Result<Vec<Replay>, Failure> {
+fn replay_each(
+    path: &Path,
+    allocators: &[Option<AllocatorKind>],
+    options: &RunOptions,
+) -> Result<Vec<Replay>, Failure> {
     let mut scenarios = Vec::new();
     for &allocator in allocators {
         let overrides = Overrides { allocator, seed: options.seed };
@@ -156,12 +163,13 @@ fn replay_each(path: &Path, allocators: &[Option<AllocatorKind>], options: &RunO
 
     let started = Instant::now();
     let progress = Progress::new(scenarios.iter().map(|s| s.duration).sum());
+    let replay_options = cluster::Options { check_invariants: options.check_invariants };
     let results: Vec<Result<Replay, cluster::ReplayError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = scenarios
             .iter()
             .map(|s| {
                 let progress = &progress;
-                scope.spawn(move || cluster::replay_with_progress(s, &mut |done, _| progress.advance(s, done)))
+                scope.spawn(move || cluster::replay_with(s, replay_options, &mut |done, _| progress.advance(s, done)))
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("a replay thread panicked")).collect()

@@ -58,14 +58,17 @@ impl Staged {
         let tmp = dir.join(format!(".{name}.tmp"));
         let target = dir.join(name);
         let mut file = fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(contents).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(contents)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
         self.files.push((tmp, target));
         Ok(())
     }
 
     pub fn commit(mut self) -> Result<()> {
         for (tmp, target) in std::mem::take(&mut self.files) {
-            fs::rename(&tmp, &target).with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
+            fs::rename(&tmp, &target)
+                .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
         }
         Ok(())
     }
@@ -85,7 +88,7 @@ fn csv_bytes(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Re
     for row in rows {
         writer.write_record(&row)?;
     }
-    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?)
+    writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
 }
 
 fn pct(part: u64, whole: u64) -> String {

@@ -4,7 +4,16 @@ use cluster::Replay;
 
 /// Render replays as an aligned text table, one row per allocator.
 pub fn render(replays: &[&Replay]) -> String {
-    let header = ["allocator", "verdict", "peak allocated", "busiest range", "first exhaustion", "nodes failed", "max waiting ip", "ip efficiency"];
+    let header = [
+        "allocator",
+        "verdict",
+        "peak allocated",
+        "busiest range",
+        "first exhaustion",
+        "nodes failed",
+        "max waiting ip",
+        "ip efficiency",
+    ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in replays {
         let s = &r.summary;
@@ -23,7 +32,8 @@ pub fn render(replays: &[&Replay]) -> String {
             s.ip_efficiency_pct.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "-".into()),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..header.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();

@@ -12,6 +12,8 @@
 //!    depend on it), then every rule is checked — prefixes, ranges, references,
 //!    durations, limits — and *every* fault is reported, each with its field path,
 //!    position and what would be valid. Non-fatal findings are warnings.
+//!    (Positions come from re-reading the text along the field path, within a
+//!    budget: in a multi-megabyte file only the first faults get one.)
 //!
 //! Diagnostics display as `error: FILE: PATH: MESSAGE at line L column C`
 //! (see [`Diagnostic`]); a [`LoadError`] displays its errors one per line.

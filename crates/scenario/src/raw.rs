@@ -196,13 +196,17 @@ pub(crate) struct RawWorkload {
     pub end: Option<Scalar>,
 }
 
+/// `{fixed: D}`, `{exponential: D}`, `{uniform: [D1, D2]}` or
+/// `{lognormal: {median: D, sigma: F}}`: exactly one key, checked in validation.
+/// (A struct rather than an enum: serde_yaml 0.9 reads data-carrying enums only
+/// from YAML tags.)
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RawLifetime {
-    Fixed(Scalar),
-    Exponential(Scalar),
-    Uniform(Vec<Scalar>),
-    Lognormal(RawLogNormal),
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLifetime {
+    pub fixed: Option<Scalar>,
+    pub exponential: Option<Scalar>,
+    pub uniform: Option<Vec<Scalar>>,
+    pub lognormal: Option<RawLogNormal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

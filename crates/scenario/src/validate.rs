@@ -5,7 +5,7 @@
 //! rules are those of scenario.md and model.md; choices where the specs are silent
 //! are marked "Decision".
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -56,7 +56,7 @@ pub const DEFAULT_SAMPLE_EVERY: Seconds = 3_600;
 pub const DEFAULT_MAX_SURGE: Surge = Surge::Percent(10);
 
 /// Location lookups re-read the file; this bounds the bytes re-read in total.
-const LOCATE_BUDGET_BYTES: usize = 64 * 1024 * 1024;
+const LOCATE_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 const LOCATE_MAX: usize = 200;
 
 /// Reads and validates the scenario file at `path`. Errors name the file as given.
@@ -159,16 +159,73 @@ fn allocator_of(raw: RawAllocator) -> AllocatorKind {
 }
 
 /// Names for a message: `a, b, c` (at most 20), or `none`.
-fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.into_iter().collect();
-    if names.is_empty() {
+fn list<'a, I>(names: I) -> String
+where
+    I: IntoIterator<Item = &'a str>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let names = names.into_iter();
+    let n = names.len();
+    if n == 0 {
         return "none".to_owned();
     }
-    let mut out = names.iter().take(20).copied().collect::<Vec<_>>().join(", ");
-    if names.len() > 20 {
-        out.push_str(&format!(", … ({} in all)", names.len()));
+    let mut out = names.take(20).collect::<Vec<_>>().join(", ");
+    if n > 20 {
+        out.push_str(&format!(", … ({n} in all)"));
     }
     out
+}
+
+/// The VNet's prefixes as sorted, disjoint ranges (overlapping prefixes merged),
+/// for lookups in O(log n).
+struct Ranges(Vec<(u32, u32, Ipv4Net)>);
+
+impl Ranges {
+    fn new(prefixes: &[Ipv4Net]) -> Self {
+        let mut sorted = prefixes.to_vec();
+        sorted.sort_by_key(|n| (n.network(), n.prefix_len()));
+        let mut out: Vec<(u32, u32, Ipv4Net)> = Vec::new();
+        for n in sorted {
+            let (start, end) = (u32::from(n.network()), u32::from(n.broadcast()));
+            match out.last_mut() {
+                // CIDR prefixes overlap only by nesting: the first one covers.
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => out.push((start, end, n)),
+            }
+        }
+        Self(out)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The range holding the last start at or before `addr`.
+    fn at(&self, addr: u32) -> Option<&(u32, u32, Ipv4Net)> {
+        let i = self.0.partition_point(|r| r.0 <= addr);
+        i.checked_sub(1).map(|i| &self.0[i])
+    }
+
+    /// A VNet prefix holding all of `net`.
+    fn containing(&self, net: Ipv4Net) -> Option<Ipv4Net> {
+        self.at(u32::from(net.network())).filter(|r| u32::from(net.broadcast()) <= r.1).map(|r| r.2)
+    }
+
+    /// A VNet prefix sharing an address with `net`.
+    fn overlapping(&self, net: Ipv4Net) -> Option<Ipv4Net> {
+        self.at(u32::from(net.broadcast())).filter(|r| r.1 >= u32::from(net.network())).map(|r| r.2)
+    }
+}
+
+/// Names that references may use, with their lists for messages.
+struct Known<'a> {
+    clusters: HashMap<&'a str, usize>,
+    cluster_list: String,
+    /// Per cluster (index into `clusters[]`): its pools and those events add.
+    pools: Vec<BTreeSet<&'a str>>,
+    workloads: HashMap<&'a str, usize>,
+    workload_list: String,
+    subnets: &'a Subnets,
 }
 
 fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
@@ -221,12 +278,13 @@ struct PoolUse {
 struct Subnets {
     /// First prefix per name (None when it did not parse).
     by_name: HashMap<String, Option<Ipv4Net>>,
-    names: Vec<String>,
+    /// The names, for messages.
+    list: String,
 }
 
 impl Subnets {
-    fn known(&self) -> String {
-        list(self.names.iter().map(String::as_str))
+    fn known(&self) -> &str {
+        &self.list
     }
 }
 
@@ -250,10 +308,13 @@ impl Validator {
         if raw.name.trim().is_empty() {
             self.err(&root.key("name"), "name must not be empty");
         }
-        let duration = self.duration(&root.key("duration"), &raw.duration).unwrap_or(0);
-        if duration == 0 && self.duration_ok(&raw.duration) {
-            self.err(&root.key("duration"), "duration must be greater than 0");
-        }
+        let duration = match self.duration(&root.key("duration"), &raw.duration) {
+            Some(0) => {
+                self.err(&root.key("duration"), "duration must be greater than 0");
+                0
+            }
+            d => d.unwrap_or(0),
+        };
         let sample_every = match &raw.sample_every {
             None => DEFAULT_SAMPLE_EVERY,
             Some(s) => {
@@ -278,7 +339,7 @@ impl Validator {
             );
         }
         let timing = self.timing(raw.timing.as_ref());
-        let (network, subnets) = self.network(&raw.network);
+        let (network, subnets, vnet) = self.network(&raw.network);
 
         // Clusters and their initial pools.
         let mut pool_uses = Vec::new();
@@ -287,25 +348,37 @@ impl Validator {
         if raw.clusters.is_empty() {
             self.err(&root.key("clusters"), "a scenario needs at least one cluster");
         }
-        let mut seen = HashMap::new();
+        let mut cluster_index = HashMap::new();
         for (i, rc) in raw.clusters.iter().enumerate() {
             let p = root.key("clusters").index(i);
-            self.unique_name(&mut seen, &p, "cluster", &rc.name, "clusters");
-            let cluster = self.cluster(rc, &p, default_allocator, &network, &subnets, &mut pool_uses);
+            self.unique_name(&mut cluster_index, ("clusters", i), &p, "cluster", &rc.name);
+            let cluster = self.cluster(rc, &p, default_allocator, &vnet, &subnets, &mut pool_uses);
             clusters.push(cluster);
         }
 
-        // Pools that events add, by cluster: known names for workload references.
+        // What references may name: pools include those that events add.
         let events_raw = raw.events.as_deref().unwrap_or_default();
-        let mut added: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut pools: Vec<BTreeSet<&str>> =
+            raw.clusters.iter().map(|c| c.node_pools.iter().map(|p| p.name.as_str()).collect()).collect();
         for e in events_raw {
-            if let Some(a) = &e.add_pool {
-                added.entry(a.cluster.as_str()).or_default().push(a.pool.name.as_str());
+            if let Some(a) = &e.add_pool
+                && let Some(&ci) = cluster_index.get(a.cluster.as_str())
+            {
+                pools[ci].insert(a.pool.name.as_str());
             }
         }
+        let raw_workloads = raw.workloads.as_deref().unwrap_or_default();
+        let mut known = Known {
+            cluster_list: list(raw.clusters.iter().map(|c| c.name.as_str())),
+            clusters: cluster_index,
+            pools,
+            workloads: HashMap::new(),
+            workload_list: list(raw_workloads.iter().map(|w| w.name.as_str())),
+            subnets: &subnets,
+        };
 
-        let workloads = self.workloads(raw.workloads.as_deref().unwrap_or_default(), &clusters, &added);
-        let events = self.events(events_raw, duration, &clusters, &workloads, &subnets, &mut pool_uses);
+        let workloads = self.workloads(raw_workloads, &mut known);
+        let events = self.events(events_raw, duration, &clusters, &workloads, &known, &mut pool_uses);
         self.pool_subnets(&pool_uses, &subnets);
 
         Scenario {
@@ -319,14 +392,6 @@ impl Validator {
             workloads,
             events,
             timing,
-        }
-    }
-
-    fn duration_ok(&self, s: &Scalar) -> bool {
-        match s {
-            Scalar::Int(n) => *n >= 0 && u64::try_from(*n).is_ok(),
-            Scalar::Float(_) => false,
-            Scalar::Str(t) => parse_duration(t).is_ok(),
         }
     }
 
@@ -382,7 +447,7 @@ impl Validator {
                 self.err(
                     p,
                     format!(
-                        "{what} {net} overlaps {f}, which AKS reserves; keep clear of {}",
+                        "{what} {net} touches {f}, a range AKS reserves; keep clear of {}",
                         FORBIDDEN_RANGES.join(", ")
                     ),
                 );
@@ -390,27 +455,27 @@ impl Validator {
         }
     }
 
+    /// Reports an empty or repeated name; `seen` maps names to their first index.
     fn unique_name<'a>(
         &mut self,
         seen: &mut HashMap<&'a str, usize>,
+        (list_key, index): (&str, usize),
         p: &FieldPath,
         what: &str,
         name: &'a str,
-        list_key: &str,
     ) {
         if name.trim().is_empty() {
             self.err(&p.key("name"), format!("a {what} name must not be empty"));
             return;
         }
-        let next = seen.len();
         if let Some(&first) = seen.get(name) {
             self.err(&p.key("name"), format!("duplicate {what} name `{name}` (also {list_key}[{first}])"));
         } else {
-            seen.insert(name, next);
+            seen.insert(name, index);
         }
     }
 
-    fn network(&mut self, raw: &RawNetwork) -> (Network, Subnets) {
+    fn network(&mut self, raw: &RawNetwork) -> (Network, Subnets, Ranges) {
         let p = FieldPath::root().key("network");
         let ps = p.key("address_space");
         if raw.address_space.is_empty() {
@@ -432,7 +497,13 @@ impl Validator {
         }
 
         let psub = p.key("subnets");
-        let mut subnets = Subnets { by_name: HashMap::new(), names: Vec::new() };
+        let ranges = Ranges::new(&space);
+        let space_list = {
+            let texts: Vec<String> = space.iter().map(ToString::to_string).collect();
+            list(texts.iter().map(String::as_str))
+        };
+        let mut subnets = Subnets { by_name: HashMap::new(), list: String::new() };
+        let mut names = Vec::new();
         let mut out = Vec::new();
         let mut parsed = Vec::new();
         for (i, (name, text)) in raw.subnets.0.iter().enumerate() {
@@ -446,20 +517,13 @@ impl Validator {
             }
             let net = self.prefix(&pn, text);
             subnets.by_name.insert(name.clone(), net);
-            subnets.names.push(name.clone());
+            names.push(name.as_str());
             let Some(net) = net else { continue };
             if net.prefix_len() > 29 {
                 self.err(&pn, format!("subnet `{name}` ({net}) is smaller than /29, the smallest Azure subnet"));
             }
-            if !space.is_empty() && !space.iter().any(|s| s.contains(&net)) {
-                let spaces: Vec<String> = space.iter().map(ToString::to_string).collect();
-                self.err(
-                    &pn,
-                    format!(
-                        "subnet `{name}` ({net}) is outside the VNet's address_space ({})",
-                        list(spaces.iter().map(String::as_str))
-                    ),
-                );
+            if !ranges.is_empty() && ranges.containing(net).is_none() {
+                self.err(&pn, format!("subnet `{name}` ({net}) is outside the VNet's address_space ({space_list})"));
             }
             self.forbidden(&pn, &format!("subnet `{name}`"), net);
             parsed.push((i, net));
@@ -470,7 +534,8 @@ impl Validator {
             let (en, et) = &raw.subnets.0[earlier];
             self.err(&psub.key(ln), format!("subnet `{ln}` ({lt}) overlaps subnet `{en}` ({et})"));
         }
-        (Network { address_space: space, subnets: out }, subnets)
+        subnets.list = list(names);
+        (Network { address_space: space, subnets: out }, subnets, ranges)
     }
 
     fn max_pods(&mut self, p: &FieldPath, v: u64) -> u32 {
@@ -492,7 +557,7 @@ impl Validator {
         rc: &RawCluster,
         p: &FieldPath,
         default_allocator: AllocatorKind,
-        network: &Network,
+        vnet: &Ranges,
         subnets: &Subnets,
         pool_uses: &mut Vec<PoolUse>,
     ) -> Cluster {
@@ -519,7 +584,7 @@ impl Validator {
             }
             // Decision: AKS refuses a pod CIDR inside the VNet, but model.md does not
             // list it and nothing simulated depends on it: a warning.
-            if let Some(s) = network.address_space.iter().find(|s| overlaps(**s, net)) {
+            if let Some(s) = vnet.overlapping(net) {
                 self.warn(
                     &pp,
                     format!("pod_cidr {net} overlaps the VNet's address space ({s}); AKS would refuse this"),
@@ -534,7 +599,7 @@ impl Validator {
         };
         if let Some(svc) = service_cidr {
             self.forbidden(&psvc, "service_cidr", svc);
-            if let Some(s) = network.address_space.iter().find(|s| overlaps(**s, svc)) {
+            if let Some(s) = vnet.overlapping(svc) {
                 if rc.service_cidr.is_some() {
                     self.err(&psvc, format!("service_cidr {svc} overlaps the VNet's address space ({s})"));
                 } else {
@@ -595,7 +660,7 @@ impl Validator {
         let mut nodes: u64 = 0;
         for (j, rp) in rc.node_pools.iter().enumerate() {
             let pj = ppools.index(j);
-            self.unique_name(&mut seen, &pj, "pool", &rp.name, "node_pools");
+            self.unique_name(&mut seen, ("node_pools", j), &pj, "pool", &rp.name);
             let pool = self.pool(rp, &pj, &ctx, subnets, pool_uses);
             nodes = nodes.saturating_add(rp.autoscale.map_or(rp.count, |a| a.max.max(rp.count)));
             pools.push(pool);
@@ -624,17 +689,21 @@ impl Validator {
     }
 
     fn check_dns(&mut self, p: &FieldPath, ip: Ipv4Addr, svc: Ipv4Net, defaulted: bool) {
-        let what =
-            if defaulted { format!("the default dns_service_ip {ip} (.10 of service_cidr)") } else { ip.to_string() };
+        let what = if defaulted {
+            format!("the default dns_service_ip {ip} (.10 of service_cidr)")
+        } else {
+            format!("dns_service_ip {ip}")
+        };
+        let net = u32::from(svc.network());
         if !svc.contains(&ip) {
             let hint = if defaulted { "; set dns_service_ip" } else { "" };
-            self.err(p, format!("dns_service_ip {what} is outside the service_cidr {svc}{hint}"));
-        } else if ip == svc.network() || u32::from(ip) == u32::from(svc.network()) + 1 {
+            self.err(p, format!("{what} is outside the service_cidr {svc}{hint}"));
+        } else if u32::from(ip) == net || Some(u32::from(ip)) == net.checked_add(1) {
             self.err(
                 p,
                 format!(
-                    "dns_service_ip {what} is the network or first address of service_cidr {svc}; \
-                     use another address in it, like the 10th"
+                    "{what} is the network or first address of service_cidr {svc}; use another address in it, \
+                     like .10"
                 ),
             );
         }
@@ -795,42 +864,30 @@ impl Validator {
         })
     }
 
-    fn workloads(
-        &mut self,
-        raw: &[RawWorkload],
-        clusters: &[Cluster],
-        added: &HashMap<&str, Vec<&str>>,
-    ) -> Vec<Workload> {
+    fn workloads<'a>(&mut self, raw: &'a [RawWorkload], known: &mut Known<'a>) -> Vec<Workload> {
         let root = FieldPath::root().key("workloads");
-        let mut seen = HashMap::new();
         let mut out = Vec::new();
         for (i, w) in raw.iter().enumerate() {
             let p = root.index(i);
-            self.unique_name(&mut seen, &p, "workload", &w.name, "workloads");
-            match clusters.iter().find(|c| c.name == w.cluster) {
+            self.unique_name(&mut known.workloads, ("workloads", i), &p, "workload", &w.name);
+            match known.clusters.get(w.cluster.as_str()) {
                 None => self.err(
                     &p.key("cluster"),
-                    format!(
-                        "unknown cluster `{}`; known clusters: {}",
-                        w.cluster,
-                        list(clusters.iter().map(|c| c.name.as_str()))
-                    ),
+                    format!("unknown cluster `{}`; known clusters: {}", w.cluster, known.cluster_list),
                 ),
-                Some(c) => {
-                    if let Some(pool) = &w.pool {
-                        let extra = added.get(c.name.as_str()).map(Vec::as_slice).unwrap_or_default();
-                        let known: Vec<&str> =
-                            c.node_pools.iter().map(|np| np.name.as_str()).chain(extra.iter().copied()).collect();
-                        if !known.contains(&pool.as_str()) {
-                            self.err(
-                                &p.key("pool"),
-                                format!(
-                                    "unknown pool `{pool}` in cluster `{}`; known pools: {}",
-                                    c.name,
-                                    list(known.iter().copied())
-                                ),
-                            );
-                        }
+                Some(&ci) => {
+                    let pools = &known.pools[ci];
+                    if let Some(pool) = &w.pool
+                        && !pools.contains(pool.as_str())
+                    {
+                        self.err(
+                            &p.key("pool"),
+                            format!(
+                                "unknown pool `{pool}` in cluster `{}`; known pools: {}",
+                                w.cluster,
+                                list(pools.iter().copied())
+                            ),
+                        );
                     }
                 }
             }
@@ -939,46 +996,62 @@ impl Validator {
                 None => 1,
             }
         };
-        match l {
-            RawLifetime::Fixed(s) => Lifetime::Fixed(positive(self, &p.key("fixed"), s, "a fixed lifetime")),
-            RawLifetime::Exponential(s) => {
-                Lifetime::Exponential(positive(self, &p.key("exponential"), s, "an exponential lifetime's mean"))
+        let given: Vec<&str> = [
+            ("fixed", l.fixed.is_some()),
+            ("exponential", l.exponential.is_some()),
+            ("uniform", l.uniform.is_some()),
+            ("lognormal", l.lognormal.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, is)| is.then_some(k))
+        .collect();
+        if given.len() != 1 {
+            let found = if given.is_empty() { "none".to_owned() } else { given.join(" and ") };
+            self.err(
+                p,
+                format!(
+                    "a lifetime is exactly one of {{fixed: D}}, {{exponential: D}}, {{uniform: [D1, D2]}} or \
+                     {{lognormal: {{median: D, sigma: F}}}}; found {found}"
+                ),
+            );
+            return Lifetime::Fixed(1);
+        }
+        if let Some(s) = &l.fixed {
+            Lifetime::Fixed(positive(self, &p.key("fixed"), s, "a fixed lifetime"))
+        } else if let Some(s) = &l.exponential {
+            Lifetime::Exponential(positive(self, &p.key("exponential"), s, "an exponential lifetime's mean"))
+        } else if let Some(v) = &l.uniform {
+            let pu = p.key("uniform");
+            if v.len() != 2 {
+                self.err(&pu, format!("uniform takes two durations [low, high], not {}", v.len()));
+                return Lifetime::Fixed(1);
             }
-            RawLifetime::Uniform(v) => {
-                let pu = p.key("uniform");
-                if v.len() != 2 {
-                    self.err(&pu, format!("uniform takes two durations [low, high], not {}", v.len()));
-                    return Lifetime::Fixed(1);
-                }
-                let lo = self.duration(&pu.index(0), &v[0]);
-                let hi = self.duration(&pu.index(1), &v[1]);
-                match (lo, hi) {
-                    (Some(lo), Some(hi)) if lo > hi => {
-                        self.err(
-                            &pu,
-                            format!("uniform low {} is greater than high {}", format_duration(lo), format_duration(hi)),
-                        );
-                        Lifetime::Fixed(1)
-                    }
-                    (Some(_), Some(0)) => {
-                        self.err(&pu, "a uniform lifetime's high bound must be greater than 0");
-                        Lifetime::Fixed(1)
-                    }
-                    (Some(lo), Some(hi)) => Lifetime::Uniform(lo, hi),
-                    _ => Lifetime::Fixed(1),
-                }
-            }
-            RawLifetime::Lognormal(ln) => {
-                let pl = p.key("lognormal");
-                let median = positive(self, &pl.key("median"), &ln.median, "a lognormal lifetime's median");
-                if !(ln.sigma.is_finite() && ln.sigma >= 0.0) {
+            let lo = self.duration(&pu.index(0), &v[0]);
+            let hi = self.duration(&pu.index(1), &v[1]);
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if lo > hi => {
                     self.err(
-                        &pl.key("sigma"),
-                        format!("sigma must be a finite number of at least 0, not {}", ln.sigma),
+                        &pu,
+                        format!("uniform low {} is greater than high {}", format_duration(lo), format_duration(hi)),
                     );
+                    Lifetime::Fixed(1)
                 }
-                Lifetime::LogNormal { median, sigma: if ln.sigma.is_finite() { ln.sigma.max(0.0) } else { 0.0 } }
+                (Some(_), Some(0)) => {
+                    self.err(&pu, "a uniform lifetime's high bound must be greater than 0");
+                    Lifetime::Fixed(1)
+                }
+                (Some(lo), Some(hi)) => Lifetime::Uniform(lo, hi),
+                _ => Lifetime::Fixed(1),
             }
+        } else if let Some(ln) = &l.lognormal {
+            let pl = p.key("lognormal");
+            let median = positive(self, &pl.key("median"), &ln.median, "a lognormal lifetime's median");
+            if !(ln.sigma.is_finite() && ln.sigma >= 0.0) {
+                self.err(&pl.key("sigma"), format!("sigma must be a finite number of at least 0, not {}", ln.sigma));
+            }
+            Lifetime::LogNormal { median, sigma: if ln.sigma.is_finite() { ln.sigma.max(0.0) } else { 0.0 } }
+        } else {
+            unreachable!("exactly one lifetime key was found above")
         }
     }
 
@@ -988,11 +1061,10 @@ impl Validator {
         duration: Seconds,
         clusters: &[Cluster],
         workloads: &[Workload],
-        subnets: &Subnets,
+        known: &Known<'_>,
         pool_uses: &mut Vec<PoolUse>,
     ) -> Vec<TimedEvent> {
         let root = FieldPath::root().key("events");
-        let cluster_names = || list(clusters.iter().map(|c| c.name.as_str()));
         // (at, file index, action)
         let mut parsed: Vec<(Seconds, usize, Action)> = Vec::new();
         for (i, e) in raw.iter().enumerate() {
@@ -1031,31 +1103,24 @@ impl Validator {
                 }
             }
             let cluster = |v: &mut Self, pc: FieldPath, name: &str| -> Option<usize> {
-                let found = clusters.iter().position(|c| c.name == name);
+                let found = known.clusters.get(name).copied();
                 if found.is_none() {
-                    v.err(&pc, format!("unknown cluster `{name}`; known clusters: {}", cluster_names()));
+                    v.err(&pc, format!("unknown cluster `{name}`; known clusters: {}", known.cluster_list));
                 }
                 found
             };
-            let deployment =
-                |v: &mut Self, pn: FieldPath, name: &str, action: &str| match workloads.iter().find(|w| w.name == name)
-                {
-                    None => v.err(
-                        &pn,
-                        format!(
-                            "unknown workload `{name}`; known workloads: {}",
-                            list(workloads.iter().map(|w| w.name.as_str()))
-                        ),
-                    ),
-                    Some(w) if !matches!(w.kind, WorkloadKind::Deployment { .. }) => {
-                        let kind = match w.kind {
-                            WorkloadKind::DaemonSet { .. } => "daemonset",
-                            _ => "churn",
-                        };
-                        v.err(&pn, format!("`{name}` is a {kind} workload; {action} applies to deployments only"))
-                    }
-                    Some(_) => {}
-                };
+            let deployment = |v: &mut Self, pn: FieldPath, name: &str, action: &str| match known
+                .workloads
+                .get(name)
+                .map(|&i| &workloads[i].kind)
+            {
+                None => v.err(&pn, format!("unknown workload `{name}`; known workloads: {}", known.workload_list)),
+                Some(WorkloadKind::Deployment { .. }) => {}
+                Some(kind) => {
+                    let kind = if matches!(kind, WorkloadKind::DaemonSet { .. }) { "daemonset" } else { "churn" };
+                    v.err(&pn, format!("`{name}` is a {kind} workload; {action} applies to deployments only"))
+                }
+            };
             let action = if let Some(a) = &e.scale_pool {
                 let pa = p.key("scale_pool");
                 cluster(self, pa.key("cluster"), &a.cluster);
@@ -1084,7 +1149,7 @@ impl Validator {
                 if a.pool.name.trim().is_empty() {
                     self.err(&pa.key("pool").key("name"), "a pool name must not be empty");
                 }
-                let pool = self.pool(&a.pool, &pa.key("pool"), &ctx, subnets, pool_uses);
+                let pool = self.pool(&a.pool, &pa.key("pool"), &ctx, known.subnets, pool_uses);
                 Action::AddPool { cluster: a.cluster.clone(), pool }
             } else if let Some(a) = &e.scale_workload {
                 let pa = p.key("scale_workload");
@@ -1103,7 +1168,7 @@ impl Validator {
         }
         // Replay order: by time, ties in file order.
         parsed.sort_by_key(|&(at, i, _)| (at, i));
-        self.pool_timeline(&parsed, clusters);
+        self.pool_timeline(&parsed, clusters, known);
 
         let mut out = Vec::new();
         for (at, i, action) in parsed {
@@ -1125,61 +1190,62 @@ impl Validator {
 
     /// Pool references in events must name a pool that exists at that moment:
     /// initial pools, plus `add_pool`, minus `remove_pool`, in replay order.
-    fn pool_timeline(&mut self, sorted: &[(Seconds, usize, Action)], clusters: &[Cluster]) {
+    fn pool_timeline(&mut self, sorted: &[(Seconds, usize, Action)], clusters: &[Cluster], known: &Known<'_>) {
         let root = FieldPath::root().key("events");
-        let mut live: HashMap<&str, Vec<&str>> = clusters
-            .iter()
-            .map(|c| (c.name.as_str(), c.node_pools.iter().map(|p| p.name.as_str()).collect()))
-            .collect();
-        let mut removed: HashMap<(&str, &str), (Seconds, usize)> = HashMap::new();
-        let adds: Vec<(Seconds, usize, &str, &str)> = sorted
-            .iter()
-            .filter_map(|(at, i, a)| match a {
-                Action::AddPool { cluster, pool } => Some((*at, *i, cluster.as_str(), pool.name.as_str())),
-                _ => None,
-            })
-            .collect();
-        for (at, i, action) in sorted {
+        let mut live: Vec<BTreeSet<&str>> =
+            clusters.iter().map(|c| c.node_pools.iter().map(|p| p.name.as_str()).collect()).collect();
+        let mut removed: HashMap<(usize, &str), (Seconds, usize)> = HashMap::new();
+        let mut first_add: HashMap<(usize, &str), (Seconds, usize)> = HashMap::new();
+        let refs = sorted.iter().filter_map(|(at, i, action)| {
             let (key, cluster, pool) = match action {
                 Action::ScalePool { cluster, pool, .. } => ("scale_pool", cluster, pool),
                 Action::UpgradePool { cluster, pool } => ("upgrade_pool", cluster, pool),
                 Action::RemovePool { cluster, pool } => ("remove_pool", cluster, pool),
                 Action::AddPool { cluster, pool } => ("add_pool", cluster, &pool.name),
-                Action::ScaleWorkload { .. } | Action::Rollout { .. } => continue,
+                Action::ScaleWorkload { .. } | Action::Rollout { .. } => return None,
             };
-            let Some(pools) = live.get_mut(cluster.as_str()) else { continue }; // unknown cluster: reported
-            let exists = pools.contains(&pool.as_str());
-            let p = root.index(*i).key(key);
+            // An unknown cluster is reported already.
+            let ci = *known.clusters.get(cluster.as_str())?;
+            Some((*at, *i, key, ci, cluster.as_str(), pool.as_str()))
+        });
+        let refs: Vec<_> = refs.collect();
+        for &(at, i, key, ci, _, pool) in &refs {
+            if key == "add_pool" {
+                first_add.entry((ci, pool)).or_insert((at, i));
+            }
+        }
+        for (at, i, key, ci, cluster, pool) in refs {
+            let pools = &mut live[ci];
+            let exists = pools.contains(pool);
+            let p = root.index(i).key(key);
             if key == "add_pool" {
                 if exists {
                     self.err(
                         &p.key("pool").key("name"),
-                        format!("pool `{pool}` already exists in cluster `{cluster}` at {}", format_duration(*at)),
+                        format!("pool `{pool}` already exists in cluster `{cluster}` at {}", format_duration(at)),
                     );
                 } else {
-                    pools.push(pool);
+                    pools.insert(pool);
                 }
                 continue;
             }
             if !exists {
                 let mut msg = format!(
                     "pool `{pool}` does not exist in cluster `{cluster}` at {}; pools then: {}",
-                    format_duration(*at),
+                    format_duration(at),
                     list(pools.iter().copied())
                 );
-                if let Some((t, j)) = removed.get(&(cluster.as_str(), pool.as_str())) {
+                if let Some((t, j)) = removed.get(&(ci, pool)) {
                     msg.push_str(&format!(" (it is removed at {} by events[{j}])", format_duration(*t)));
-                } else if let Some((t, j, _, _)) =
-                    adds.iter().find(|(_, _, c, n)| *c == cluster.as_str() && *n == pool.as_str())
-                {
+                } else if let Some((t, j)) = first_add.get(&(ci, pool)) {
                     msg.push_str(&format!(" (it is added only at {} by events[{j}])", format_duration(*t)));
                 }
                 self.err(&p.key("pool"), msg);
                 continue;
             }
             if key == "remove_pool" {
-                pools.retain(|n| *n != pool.as_str());
-                removed.insert((cluster.as_str(), pool.as_str()), (*at, *i));
+                pools.remove(pool);
+                removed.insert((ci, pool), (at, i));
             }
         }
     }
@@ -1243,5 +1309,28 @@ mod tests {
         let items = [(0, n("10.0.0.0/24")), (1, n("10.0.1.0/24")), (2, n("0.0.0.0/0"))];
         assert_eq!(overlapping_pairs(&items), vec![(2, 0), (2, 1)]);
         assert!(overlapping_pairs(&[(0, n("10.0.0.0/24")), (1, n("10.0.1.0/24"))]).is_empty());
+    }
+
+    #[test]
+    fn vnet_ranges() {
+        let n = |s: &str| s.parse::<Ipv4Net>().unwrap();
+        // Nested and overlapping prefixes merge into the covering one.
+        let r = Ranges::new(&[n("10.2.0.0/16"), n("10.0.0.0/8"), n("10.0.0.0/16"), n("192.168.0.0/24")]);
+        assert_eq!(r.containing(n("10.200.0.0/24")), Some(n("10.0.0.0/8")));
+        assert_eq!(r.containing(n("192.168.0.128/25")), Some(n("192.168.0.0/24")));
+        assert_eq!(r.containing(n("192.168.0.0/23")), None);
+        assert_eq!(r.containing(n("11.0.0.0/24")), None);
+        assert_eq!(r.overlapping(n("192.168.0.0/23")), Some(n("192.168.0.0/24")));
+        assert_eq!(r.overlapping(n("0.0.0.0/0")), Some(n("192.168.0.0/24")));
+        assert_eq!(r.overlapping(n("9.0.0.0/8")), None);
+        assert_eq!(r.overlapping(n("10.0.0.0/16")), Some(n("10.0.0.0/8")));
+        // Adjacent prefixes stay apart: a subnet must sit inside one of them.
+        let r = Ranges::new(&[n("10.0.0.0/25"), n("10.0.0.128/25")]);
+        assert_eq!(r.containing(n("10.0.0.0/24")), None);
+        assert_eq!(r.containing(n("10.0.0.128/26")), Some(n("10.0.0.128/25")));
+        let r = Ranges::new(&[n("255.255.255.255/32"), n("0.0.0.0/32")]);
+        assert_eq!(r.containing(n("255.255.255.255/32")), Some(n("255.255.255.255/32")));
+        assert_eq!(r.overlapping(n("0.0.0.0/31")), Some(n("0.0.0.0/32")));
+        assert!(Ranges::new(&[]).is_empty());
     }
 }

@@ -16,6 +16,38 @@ use crate::raw::RawScenario;
 /// Largest scenario file accepted, in bytes.
 pub(crate) const MAX_BYTES: usize = 4 * 1024 * 1024;
 
+/// Deepest `[`/`{` nesting accepted. libyaml's work per token grows with the flow
+/// depth, so a file of nothing but brackets would take minutes; real scenarios
+/// nest a handful deep.
+pub(crate) const MAX_FLOW_DEPTH: usize = 64;
+
+/// Where the text first opens more than [`MAX_FLOW_DEPTH`] brackets. Counted over
+/// the raw text (quotes and comments included): an overestimate, which only a
+/// text with dozens of unbalanced brackets in strings could reach.
+fn too_deep(text: &str) -> Option<Location> {
+    let mut depth = 0usize;
+    let (mut line, mut column) = (1, 1);
+    for c in text.chars() {
+        match c {
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some(Location { line, column });
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    None
+}
+
 /// A file that is not YAML, or whose shape does not match scenario.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseFailure {
@@ -26,6 +58,20 @@ pub(crate) struct ParseFailure {
 }
 
 pub(crate) fn parse(text: &str) -> Result<RawScenario, ParseFailure> {
+    let blank = |l: &str| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    };
+    if text.lines().all(blank) {
+        return Err(ParseFailure { path: String::new(), message: EMPTY.to_owned(), location: None });
+    }
+    if let Some(location) = too_deep(text) {
+        return Err(ParseFailure {
+            path: String::new(),
+            message: format!("brackets nest more than {MAX_FLOW_DEPTH} deep"),
+            location: Some(location),
+        });
+    }
     serde_yaml::from_str::<RawScenario>(text).map_err(|e| failure(&e))
 }
 
@@ -75,11 +121,20 @@ fn reword(message: &str) -> String {
         return format!("duplicate key {rest}");
     }
     if message == "EOF while parsing a value" {
-        return "the file holds no YAML document; a scenario needs at least name, duration, network and clusters"
-            .to_owned();
+        return EMPTY.to_owned();
     }
-    message.to_owned()
+    // "expected struct RawPool" → "expected a mapping", and so on.
+    let mut out = message
+        .replace("expected u64", "expected a whole number of at least 0")
+        .replace("expected f64", "expected a number");
+    while let Some(i) = out.find("struct Raw") {
+        let end = out[i + 7..].find(|c: char| !c.is_alphanumeric()).map_or(out.len(), |j| i + 7 + j);
+        out.replace_range(i..end, "a mapping");
+    }
+    out
 }
+
+const EMPTY: &str = "the file holds no YAML document; a scenario needs at least name, duration, network and clusters";
 
 /// Where `path` is in `text` (already parsed once successfully): the start of its
 /// value, or of the deepest enclosing node that exists when it does not (a key that
