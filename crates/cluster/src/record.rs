@@ -88,6 +88,10 @@ pub struct Summary {
     pub busiest_range: Option<String>,
     pub peak_in_use: u64,
     pub first_exhaustion_s: Option<u64>,
+    /// When any VNet subnet first had at least 80 % / 100 % of its usable
+    /// addresses allocated (exact).
+    pub first_80_pct_s: Option<u64>,
+    pub first_100_pct_s: Option<u64>,
     pub exhaustion_events: u64,
     /// Nodes that operations asked for and could not create (counted once per
     /// logged failure, like the events).
@@ -110,6 +114,8 @@ pub(crate) struct Tracker {
     ratio: Option<f64>,
     weighted_ratio: f64,
     weighted_time: f64,
+    first_80_pct: Option<SimTime>,
+    first_100_pct: Option<SimTime>,
     pub waiting_now: u64,
     pub max_waiting: u64,
     pub pod_ip_waits: u64,
@@ -131,6 +137,16 @@ impl Tracker {
             if range.kind() == RangeKind::VnetSubnet {
                 in_use += range.in_use();
                 allocated += range.allocated();
+                let reached = |pct: u64| {
+                    range.usable() > 0
+                        && u128::from(range.allocated()) * 100 >= u128::from(range.usable()) * u128::from(pct)
+                };
+                if self.first_80_pct.is_none() && reached(80) {
+                    self.first_80_pct = Some(now);
+                }
+                if self.first_100_pct.is_none() && reached(100) {
+                    self.first_100_pct = Some(now);
+                }
             }
         }
         self.ratio = (allocated > 0).then(|| in_use as f64 / allocated as f64);
@@ -173,6 +189,8 @@ impl Tracker {
                 .map(|(i, _)| space.iter().nth(i).map(|(_, r)| r.name().to_string()).unwrap_or_default()),
             peak_in_use: busiest.map_or(0, |(i, _)| self.peaks[i].1),
             first_exhaustion_s: exhaustions.clone().map(|e| e.time_s).min(),
+            first_80_pct_s: self.first_80_pct.map(SimTime::as_secs),
+            first_100_pct_s: self.first_100_pct.map(SimTime::as_secs),
             exhaustion_events: exhaustions.count() as u64,
             nodes_failed: self.nodes_failed,
             pod_ip_waits: self.pod_ip_waits,
@@ -185,6 +203,8 @@ impl Tracker {
 /// Everything one replay produced, in memory: cheap to compare, merge or write.
 #[derive(Debug, Clone)]
 pub struct Replay {
+    /// The scenario's `name`.
+    pub scenario_name: String,
     /// The allocator column: the allocator's name, or the names of a scenario's
     /// clusters joined by `+` when they differ.
     pub allocator: String,

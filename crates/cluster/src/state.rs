@@ -20,9 +20,10 @@ pub struct ClusterState {
     pub scheduler_rng: ChaCha8Rng,
     /// Live pools in creation order.
     pub pools: Vec<usize>,
-    /// Pods no node could take, first in first out. May hold stale ids (pods
-    /// placed or deleted since): check `Pod::state` when popping.
-    pub unschedulable: VecDeque<PodId>,
+    /// Pods of workloads not tied to a pool that no node could take, first in
+    /// first out, as `(queue sequence, pod)`. Entries go stale when a pod is
+    /// placed or deleted; `Pod::queued` tells.
+    pub unschedulable: VecDeque<(u64, PodId)>,
     /// Unschedulable pods that may run in any of the cluster's pools.
     pub unschedulable_any: u64,
     /// Where unschedulable pods of unrestricted workloads are counted.
@@ -72,6 +73,8 @@ pub struct PoolState {
     pub low_nodes: BTreeSet<NodeId>,
     /// Unschedulable pods restricted to this pool.
     pub unschedulable_restricted: u64,
+    /// Those pods, queued as the cluster's queue is.
+    pub pending: VecDeque<(u64, PodId)>,
     pub nodes_named: u32,
 }
 
@@ -130,6 +133,8 @@ pub struct Pod {
     pub generation: u32,
     pub host_network: bool,
     pub logged_unschedulable: bool,
+    /// Its entry in an unschedulable queue, while it is unschedulable.
+    pub queued: u64,
     /// The deployment revision it belongs to.
     pub revision: u32,
     /// Churn pods: lifetime still to run.

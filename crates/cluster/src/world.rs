@@ -60,7 +60,10 @@ pub(crate) struct World<'s> {
     reimage: SimTime,
     scratch_nodes: Vec<NodeId>,
     scratch_pods: Vec<PodId>,
-    scratch_queue: VecDeque<PodId>,
+    /// Sequence of unschedulable queue entries (shared by all queues, so FIFO
+    /// holds across them).
+    queued: u64,
+    scratch_pools: Vec<usize>,
 }
 
 impl std::fmt::Debug for World<'_> {
@@ -165,7 +168,8 @@ impl<'s> World<'s> {
             reimage: SimTime::from_secs(timing.node_reimage),
             scratch_nodes: Vec::new(),
             scratch_pods: Vec::new(),
-            scratch_queue: VecDeque::new(),
+            queued: 0,
+            scratch_pools: Vec::new(),
         };
         for workload in &scenario.workloads {
             let cluster = world.cluster_index(&workload.cluster);
@@ -257,6 +261,7 @@ impl<'s> World<'s> {
         self.sim.advance_to(end);
         let summary = self.tracker.finish(end, &self.space, &self.events);
         Ok(Replay {
+            scenario_name: scenario.name.clone(),
             allocator: allocator_label(scenario),
             ranges: self
                 .space
@@ -456,6 +461,7 @@ impl<'s> World<'s> {
             last_scale_up: None,
             low_nodes: BTreeSet::new(),
             unschedulable_restricted: 0,
+            pending: VecDeque::new(),
             nodes_named: 0,
             spec,
         });
@@ -1016,6 +1022,7 @@ impl<'s> World<'s> {
             generation: 0,
             host_network,
             logged_unschedulable: false,
+            queued: 0,
             revision,
             lifetime_left: lifetime,
             ends_at: SimTime::ZERO,
@@ -1134,8 +1141,7 @@ impl<'s> World<'s> {
                     return None;
                 }
                 let mut pick = cluster.scheduler_rng.random_range(0..total);
-                let chosen: Vec<usize> = eligible().collect();
-                for p in chosen {
+                for p in cluster.pools.iter().copied().filter(|&p| restrict.is_none_or(|r| r == p)) {
                     let list = &pools[p].schedulable;
                     if pick < list.len() {
                         return Some(list[pick]);
@@ -1164,11 +1170,18 @@ impl<'s> World<'s> {
         p.state = PodState::Unschedulable;
         p.counted_pool = pool;
         self.pools[pool].unschedulable += 1;
+        self.queued += 1;
+        p.queued = self.queued;
         match restrict {
-            Some(r) => self.pools[r].unschedulable_restricted += 1,
-            None => self.clusters[cluster].unschedulable_any += 1,
+            Some(r) => {
+                self.pools[r].unschedulable_restricted += 1;
+                self.pools[r].pending.push_back((self.queued, pod));
+            }
+            None => {
+                self.clusters[cluster].unschedulable_any += 1;
+                self.clusters[cluster].unschedulable.push_back((self.queued, pod));
+            }
         }
-        self.clusters[cluster].unschedulable.push_back(pod);
         if !p.logged_unschedulable {
             p.logged_unschedulable = true;
             let name = format!("{}-{}", self.workloads[workload].name, p.number);
@@ -1192,30 +1205,66 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Place unschedulable pods, oldest first across the cluster's queues.
+    ///
+    /// Pods in one queue share their eligible pools, so a queue is worth
+    /// looking at only while one of those pools has a free slot, and a pod that
+    /// finds no node closes its queue for this pass: each call costs the pods
+    /// placed plus the number of pools, never a scan of every waiting pod.
     fn place_unschedulable(&mut self, cluster: usize) {
-        let c = &self.clusters[cluster];
-        if c.unschedulable.is_empty() || !c.pools.iter().any(|&p| self.pools[p].free_slots > 0) {
-            return;
-        }
-        let mut queue = std::mem::take(&mut self.clusters[cluster].unschedulable);
-        let mut kept = std::mem::take(&mut self.scratch_queue);
-        kept.clear();
-        while let Some(pod) = queue.pop_front() {
-            if self.pods[pod.0 as usize].state != PodState::Unschedulable || kept.contains_recent(pod) {
-                continue;
+        let mut closed = std::mem::take(&mut self.scratch_pools);
+        closed.clear();
+        let mut any_open = true;
+        loop {
+            let pods = &self.pods;
+            let live = |q: &mut VecDeque<(u64, PodId)>| {
+                while let Some(&(seq, pod)) = q.front() {
+                    let p = &pods[pod.0 as usize];
+                    if p.state == PodState::Unschedulable && p.queued == seq {
+                        return Some(seq);
+                    }
+                    q.pop_front();
+                }
+                None
+            };
+            let c = &mut self.clusters[cluster];
+            any_open &= c.pools.iter().any(|&p| self.pools[p].free_slots > 0);
+            // `None` stands for the cluster-wide queue, `Some(p)` for pool p's.
+            let mut best: Option<(u64, Option<usize>)> = None;
+            if any_open && let Some(seq) = live(&mut c.unschedulable) {
+                best = Some((seq, None));
             }
+            for &p in &c.pools {
+                let pool = &mut self.pools[p];
+                if pool.free_slots == 0 || closed.contains(&p) {
+                    continue;
+                }
+                if let Some(seq) = live(&mut pool.pending)
+                    && best.is_none_or(|(b, _)| seq < b)
+                {
+                    best = Some((seq, Some(p)));
+                }
+            }
+            let Some((_, queue)) = best else { break };
+            let (_, pod) = match queue {
+                Some(p) => self.pools[p].pending.front(),
+                None => self.clusters[cluster].unschedulable.front(),
+            }
+            .copied()
+            .expect("a live head");
             match self.pick_node(pod) {
+                // Its queue entry goes stale with the state change and is dropped later.
                 Some(node) => {
                     self.clear_unschedulable(pod);
                     self.bind(pod, node);
                 }
-                None => kept.push_back(pod),
+                None => match queue {
+                    Some(p) => closed.push(p),
+                    None => any_open = false,
+                },
             }
         }
-        // Pods queued while we placed (none today) go after the ones kept.
-        kept.append(&mut self.clusters[cluster].unschedulable);
-        self.clusters[cluster].unschedulable = kept;
-        self.scratch_queue = queue;
+        self.scratch_pools = closed;
     }
 
     fn bind(&mut self, pod: PodId, node: NodeId) {
@@ -1463,19 +1512,6 @@ enum Creation {
     Provision,
     /// An upgrade's surge nodes: failure logs `upgrade-blocked`.
     Surge,
-}
-
-trait RecentlyKept {
-    fn contains_recent(&self, pod: PodId) -> bool;
-}
-
-impl RecentlyKept for VecDeque<PodId> {
-    /// The queue may hold a pod twice (evicted, placed, evicted again before a
-    /// pass); a duplicate shows up right behind in the kept list only rarely, so
-    /// checking the last entry is enough to keep the queue from growing.
-    fn contains_recent(&self, pod: PodId) -> bool {
-        self.back() == Some(&pod)
-    }
 }
 
 /// Milliseconds from a non-negative float, saturating.

@@ -38,6 +38,9 @@ struct RunOptions {
     /// Exit with status 1 if the run logs any exhaustion event.
     #[arg(long)]
     fail_on_exhaustion: bool,
+    /// Write only the CSV files: no SVG charts, no report.html.
+    #[arg(long)]
+    no_charts: bool,
     /// Recheck every address count and pod's bookkeeping after every event (slow; for debugging podip).
     #[arg(long)]
     check_invariants: bool,
@@ -195,9 +198,11 @@ fn out_dir(path: &Path, options: &RunOptions) -> PathBuf {
 
 fn finish(path: &Path, replays: Vec<Replay>, options: &RunOptions, print_table: bool) -> Result<u8, Failure> {
     let out = out_dir(path, options);
-    output::write_all(&out, &replays).map_err(bad_input)?;
+    let table = table::render(&output::sorted(&replays));
+    let title = replays.first().map(|r| r.scenario_name.clone()).unwrap_or_default();
+    output::write_all(&out, &title, &replays, &table, !options.no_charts).map_err(bad_input)?;
     if print_table {
-        print!("{}", table::render(&output::sorted(&replays)));
+        print!("{table}");
     }
     eprintln!("podip: wrote {}", out.display());
     let exhausted = replays.iter().any(|r| r.summary.exhaustion_events > 0);

@@ -195,6 +195,8 @@ pub fn summary_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
             "max_pods_waiting_ip",
             "ip_efficiency_pct",
             "busiest_range",
+            "first_80_pct_s",
+            "first_100_pct_s",
         ],
         replays.iter().map(|r| {
             let s = &r.summary;
@@ -210,18 +212,28 @@ pub fn summary_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
                 s.max_pods_waiting_ip.to_string(),
                 s.ip_efficiency_pct.map(|p| format!("{p:.2}")).unwrap_or_default(),
                 s.busiest_range.clone().unwrap_or_default(),
+                s.first_80_pct_s.map(|t| t.to_string()).unwrap_or_default(),
+                s.first_100_pct_s.map(|t| t.to_string()).unwrap_or_default(),
             ]
         }),
     )
 }
 
-/// Write the four files of outputs.md for these replays into `dir`.
-pub fn write_all(dir: &Path, replays: &[Replay]) -> Result<()> {
+/// Write the four files of outputs.md for these replays into `dir`, and
+/// unless `charts` is false an SVG per range and per pool plus `report.html`.
+pub fn write_all(dir: &Path, title: &str, replays: &[Replay], table: &str, charts: bool) -> Result<()> {
     let sorted = sorted(replays);
     let mut staged = Staged::default();
     staged.write(dir, "utilization.csv", &utilization_csv(&sorted)?)?;
     staged.write(dir, "cluster.csv", &cluster_csv(&sorted)?)?;
     staged.write(dir, "events.csv", &events_csv(&sorted)?)?;
     staged.write(dir, "summary.csv", &summary_csv(&sorted)?)?;
+    if charts {
+        let charts = report::charts(&sorted);
+        for chart in &charts {
+            staged.write(dir, &chart.file_name, chart.svg.as_bytes())?;
+        }
+        staged.write(dir, "report.html", report::report_html(title, &sorted, &charts, table).as_bytes())?;
+    }
     staged.commit()
 }

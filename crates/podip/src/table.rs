@@ -1,6 +1,7 @@
-//! The side-by-side summary `compare` prints.
+//! The side-by-side summary `compare` prints (and report.html repeats).
 
 use cluster::Replay;
+use report::human_time;
 
 /// Render replays as an aligned text table, one row per allocator.
 pub fn render(replays: &[&Replay]) -> String {
@@ -9,27 +10,30 @@ pub fn render(replays: &[&Replay]) -> String {
         "verdict",
         "peak allocated",
         "busiest range",
+        "80% at",
+        "100% at",
         "first exhaustion",
         "nodes failed",
         "max waiting ip",
         "ip efficiency",
     ];
+    let when = |t: Option<u64>| t.map_or_else(|| "-".to_string(), human_time);
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in replays {
         let s = &r.summary;
-        let first = match (s.first_exhaustion_s, r.events.iter().find(|e| e.kind.is_exhaustion())) {
-            (Some(t), Some(e)) => format!("{} {}", human_time(t), e.kind.as_str()),
-            _ => "-".to_string(),
-        };
+        let first = report::first_exhaustion(r)
+            .map_or_else(|| "-".to_string(), |e| format!("{} {}", human_time(e.time_s), e.kind.as_str()));
         rows.push(vec![
             r.allocator.clone(),
-            if s.exhaustion_events > 0 { "exhausts" } else { "fits" }.to_string(),
+            report::verdict(s).to_string(),
             format!("{} ({:.1}%)", s.peak_allocated, s.peak_allocated_pct),
             s.busiest_range.clone().unwrap_or_else(|| "-".into()),
+            when(s.first_80_pct_s),
+            when(s.first_100_pct_s),
             first,
             s.nodes_failed.to_string(),
             s.max_pods_waiting_ip.to_string(),
-            s.ip_efficiency_pct.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "-".into()),
+            s.ip_efficiency_pct.map_or_else(|| "-".into(), |p| format!("{p:.1}%")),
         ]);
     }
     let widths: Vec<usize> =
@@ -41,11 +45,4 @@ pub fn render(replays: &[&Replay]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Simulated seconds as a planner reads them: `3d 04:00:00`, `04:00:00`.
-pub fn human_time(secs: u64) -> String {
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let clock = format!("{:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60);
-    if days > 0 { format!("{days}d {clock}") } else { clock }
 }

@@ -41,6 +41,8 @@ fn summary(first_exhaustion_s: Option<u64>, exhaustion_events: u64, ip_efficienc
         busiest_range: Some("pods".to_string()),
         peak_in_use: 150,
         first_exhaustion_s,
+        first_80_pct_s: None,
+        first_100_pct_s: first_exhaustion_s,
         exhaustion_events,
         nodes_failed: exhaustion_events,
         pod_ip_waits: 3,
@@ -86,6 +88,7 @@ fn two_replays() -> (Replay, Replay) {
     let ranges = vec![range("nodes", "10.0.0.0/24", true), range("pods", "10.0.1.0/24", true)];
     let (utilization, cluster) = samples(&ranges, pools.len(), 20);
     let dynamic = Replay {
+        scenario_name: "test".to_string(),
         allocator: "dynamic".to_string(),
         ranges,
         pools: pools.clone(),
@@ -101,6 +104,7 @@ fn two_replays() -> (Replay, Replay) {
     let (utilization, cluster) = samples(&ranges, pools.len(), 30);
     let cidr_full = EventKind::Allocation(FailureKind::PodCidrExhausted);
     let kubenet = Replay {
+        scenario_name: "test".to_string(),
         allocator: "kubenet".to_string(),
         ranges,
         pools,
