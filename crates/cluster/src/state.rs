@@ -105,6 +105,8 @@ pub struct Node {
     pub low_since: Option<SimTime>,
     /// Logged `pod-ip-exhausted` since its last successful request.
     pub ip_episode: bool,
+    /// Short of addresses: the range it waits on and how many it last asked for.
+    pub short: Option<(RangeId, u64)>,
     /// Deleted once drained (rather than reimaged).
     pub deleting: bool,
 }
@@ -171,4 +173,15 @@ pub struct WorkloadState {
     /// Live pods of deployments and daemonsets.
     pub pods: Vec<PodId>,
     pub pods_named: u64,
+}
+
+/// The nodes short of addresses in one range, retried when it gets some back.
+#[derive(Debug, Default)]
+pub struct ShortNodes {
+    /// In creation order.
+    pub nodes: BTreeSet<NodeId>,
+    /// A lower bound of what any of them asks for: no retry while free is below it.
+    pub min_wanted: u64,
+    /// The range's `returns()` at the last retry pass.
+    pub seen_returns: u64,
 }

@@ -46,10 +46,8 @@ pub(crate) struct World<'s> {
     pods: Vec<Pod>,
     free_pods: Vec<u32>,
     workloads: Vec<WorkloadState>,
-    /// Nodes whose allocator wants addresses it could not get, in creation order.
-    short: BTreeSet<NodeId>,
-    /// Something went back to an address range since the short nodes last retried.
-    returned: bool,
+    /// Per range: nodes whose allocator wants addresses it could not get.
+    short: Vec<ShortNodes>,
     rollouts_due: Vec<usize>,
     workloads_started: bool,
     pods_created: u64,
@@ -145,6 +143,7 @@ impl<'s> World<'s> {
             });
         }
         let tracker = Tracker::new(space.len());
+        let short = (0..space.len()).map(|_| ShortNodes::default()).collect();
         let timing = scenario.timing;
         let mut world = World {
             scenario,
@@ -156,8 +155,7 @@ impl<'s> World<'s> {
             pods: Vec::new(),
             free_pods: Vec::new(),
             workloads: Vec::new(),
-            short: BTreeSet::new(),
-            returned: false,
+            short,
             rollouts_due: Vec::new(),
             workloads_started: false,
             pods_created: 0,
@@ -549,10 +547,7 @@ impl<'s> World<'s> {
     /// in, first out), then rollouts that can move do.
     fn settle(&mut self) {
         loop {
-            if self.returned {
-                self.returned = false;
-                self.retry_short_nodes();
-            }
+            self.retry_short_nodes();
             for c in 0..self.clusters.len() {
                 self.place_unschedulable(c);
             }
@@ -565,7 +560,7 @@ impl<'s> World<'s> {
             for w in due.drain(..) {
                 self.rollout_progress(w);
             }
-            if self.rollouts_due.is_empty() && !self.returned {
+            if self.rollouts_due.is_empty() {
                 self.rollouts_due = due;
                 for c in 0..self.clusters.len() {
                     self.place_unschedulable(c);
@@ -575,18 +570,36 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Short nodes retry, in creation order, first fit, in every range that
+    /// got addresses back since its last pass and now has as many free as the
+    /// smallest request among them.
     fn retry_short_nodes(&mut self) {
-        let mut short = std::mem::take(&mut self.scratch_nodes);
-        short.clear();
-        short.extend(self.short.iter().copied());
-        for &node in &short {
-            if self.short.contains(&node) {
-                let cluster = self.pools[self.nodes[node.index()].pool].cluster;
-                let update = self.clusters[cluster].allocator.reconcile(node, &mut self.space);
-                self.apply_update(node, update);
+        for r in 0..self.short.len() {
+            let range = &self.space[RangeId(r as u32)];
+            let set = &self.short[r];
+            if set.nodes.is_empty() || set.seen_returns == range.returns() || range.free() < set.min_wanted {
+                continue;
             }
+            self.short[r].seen_returns = range.returns();
+            let mut nodes = std::mem::take(&mut self.scratch_nodes);
+            nodes.clear();
+            nodes.extend(self.short[r].nodes.iter().copied());
+            for &node in &nodes {
+                let free = self.space[RangeId(r as u32)].free();
+                match self.nodes[node.index()].short {
+                    Some((range, wanted)) if range.0 as usize == r && wanted <= free => {
+                        let cluster = self.pools[self.nodes[node.index()].pool].cluster;
+                        let update = self.clusters[cluster].allocator.reconcile(node, &mut self.space);
+                        self.apply_update(node, update);
+                    }
+                    _ => {}
+                }
+            }
+            self.scratch_nodes = nodes;
+            let nodes = &self.nodes;
+            let set = &mut self.short[r];
+            set.min_wanted = set.nodes.iter().filter_map(|n| nodes[n.index()].short.map(|(_, w)| w)).min().unwrap_or(0);
         }
-        self.scratch_nodes = short;
     }
 
     // ----- logging -------------------------------------------------------------
@@ -676,6 +689,7 @@ impl<'s> World<'s> {
                 sched_pos: 0,
                 low_since: None,
                 ip_episode: false,
+                short: None,
                 deleting: false,
             });
         }
@@ -755,9 +769,8 @@ impl<'s> World<'s> {
         let n = &mut self.nodes[node.index()];
         n.phase = Phase::Deleted;
         self.refresh(node);
-        self.short.remove(&node);
+        self.set_short(node, Update::default());
         self.pools[pool].nodes.retain(|&x| x != node);
-        self.returned = true;
     }
 
     /// Re-evaluate a node's place in its pool's scheduling sets and the
@@ -826,12 +839,42 @@ impl<'s> World<'s> {
                 }
             }
         }
-        if update.short {
-            self.short.insert(node);
-        } else {
-            self.short.remove(&node);
-        }
+        self.set_short(node, update);
         self.refresh(node);
+    }
+
+    /// Track whether a node is short of addresses, where and by how much.
+    fn set_short(&mut self, node: NodeId, update: Update) {
+        let before = self.nodes[node.index()].short;
+        let after = if update.short {
+            match update.request {
+                Request::Failed(failure) => {
+                    let pool = &self.pools[self.nodes[node.index()].pool];
+                    let range = failure.range.or(pool.pod_subnet).unwrap_or(pool.node_subnet);
+                    Some((range, failure.wanted))
+                }
+                // Still short, with no new request: keep what it last asked for.
+                _ => before.or_else(|| {
+                    let pool = &self.pools[self.nodes[node.index()].pool];
+                    Some((pool.pod_subnet.unwrap_or(pool.node_subnet), 0))
+                }),
+            }
+        } else {
+            None
+        };
+        if before == after {
+            return;
+        }
+        if let Some((range, _)) = before {
+            self.short[range.0 as usize].nodes.remove(&node);
+        }
+        if let Some((range, wanted)) = after {
+            let set = &mut self.short[range.0 as usize];
+            if set.nodes.insert(node) || before.is_some() {
+                set.min_wanted = if set.nodes.len() == 1 { wanted } else { set.min_wanted.min(wanted) };
+            }
+        }
+        self.nodes[node.index()].short = after;
     }
 
     // ----- scale operations -----------------------------------------------------
@@ -1345,7 +1388,6 @@ impl<'s> World<'s> {
             let had_ip = state == PodState::Running;
             let update = self.clusters[cluster].allocator.pod_unbound(node, had_ip, &mut self.space);
             self.apply_update(node, update);
-            self.returned = true;
         }
         self.refresh(node);
     }

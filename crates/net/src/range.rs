@@ -62,6 +62,8 @@ pub struct AddressRange {
     first_unit: u32,
     pool: IndexPool,
     in_use: u64,
+    /// Units ever given back: lets callers notice returns cheaply.
+    returns: u64,
 }
 
 impl AddressRange {
@@ -100,7 +102,7 @@ impl AddressRange {
         units: u64,
     ) -> Self {
         let units = u32::try_from(units).expect("a /0 has at most 2^32 addresses");
-        Self { name, prefix, kind, granularity, first_unit, pool: IndexPool::new(units), in_use: 0 }
+        Self { name, prefix, kind, granularity, first_unit, pool: IndexPool::new(units), in_use: 0, returns: 0 }
     }
 
     pub fn name(&self) -> &str {
@@ -173,6 +175,12 @@ impl AddressRange {
     /// Return a unit taken earlier.
     pub fn give_back(&mut self, unit: u32) {
         self.pool.give_back(unit);
+        self.returns += 1;
+    }
+
+    /// How many units have ever been given back (a change counter).
+    pub fn returns(&self) -> u64 {
+        self.returns
     }
 
     pub fn is_taken(&self, unit: u32) -> bool {
