@@ -1,0 +1,174 @@
+//! Scenario-driven tests of the cluster model, all through one `check` helper:
+//! a scenario in YAML, replayed with every invariant checked after every event.
+
+use cluster::{Options, PoolSample, RangeSample, Replay};
+use scenario::{Overrides, parse_str};
+
+/// Replay `yaml` (with invariants checked after every event).
+fn check(yaml: &str) -> Replay {
+    let loaded = parse_str(yaml, "test.yaml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    cluster::replay_with(&loaded.scenario, Options { check_invariants: true }, &mut |_, _| {})
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn util<'a>(r: &'a Replay, time_s: u64, range: &str) -> &'a RangeSample {
+    let index = r.ranges.iter().position(|x| x.name == range).expect("range") as u32;
+    r.utilization.iter().find(|s| s.time_s == time_s && s.range == index).expect("sample")
+}
+
+fn pool<'a>(r: &'a Replay, time_s: u64, name: &str) -> &'a PoolSample {
+    let index = r.pools.iter().position(|p| p.pool == name).expect("pool") as u32;
+    r.cluster.iter().find(|s| s.time_s == time_s && s.pool == index).expect("sample")
+}
+
+fn count(r: &Replay, kind: &str) -> usize {
+    r.events.iter().filter(|e| e.kind.as_str() == kind).count()
+}
+
+const NET: &str = "network:\n  address_space: [10.0.0.0/16]\n  subnets: {nodes: 10.0.0.0/22, pods: 10.0.16.0/20}\n";
+
+fn scenario(allocator: &str, body: &str) -> String {
+    format!("name: t\nduration: 1d\nsample_every: 1h\nallocator: {allocator}\n{NET}{body}")
+}
+
+#[test]
+fn spread_places_evenly_and_scale_down_keeps_it_even() {
+    let r = check(&scenario(
+        "node-subnet",
+        "clusters:\n  - name: c\n    node_pools: [{name: p, count: 4, vnet_subnet: nodes, max_pods: 30}]\n\
+         workloads: [{name: web, cluster: c, kind: deployment, replicas: 40}]\n\
+         events: [{at: 2h, scale_workload: {name: web, replicas: 20}}]\n",
+    ));
+    assert_eq!(pool(&r, 0, "p").pods_running, 40);
+    assert_eq!(pool(&r, 3 * 3600, "p").pods_running, 20);
+    // Under node-subnet every pod IP comes from its node's reservation: in_use = 4 nodes + pods.
+    assert_eq!(util(&r, 0, "nodes").in_use, 44);
+    assert_eq!(util(&r, 0, "nodes").allocated, 4 * 31);
+}
+
+#[test]
+fn pods_beyond_max_pods_are_unschedulable_once_and_placed_when_nodes_arrive() {
+    let r = check(&scenario(
+        "kubenet",
+        "clusters:\n  - name: c\n    node_pools: [{name: p, count: 2, vnet_subnet: nodes, max_pods: 10}]\n\
+         workloads: [{name: web, cluster: c, kind: deployment, replicas: 25}]\n\
+         events: [{at: 1h, scale_pool: {cluster: c, pool: p, count: 3}}]\n",
+    ));
+    assert_eq!(pool(&r, 0, "p").pods_unschedulable, 5);
+    assert_eq!(count(&r, "pod-unschedulable"), 5);
+    // The third node is ready 3 minutes after 1h and takes the 5 waiting pods.
+    assert_eq!(pool(&r, 2 * 3600, "p").pods_running, 25);
+    assert_eq!(pool(&r, 2 * 3600, "p").pods_unschedulable, 0);
+    assert_eq!(util(&r, 2 * 3600, "c/pod-cidr").allocated, 3 * 256);
+}
+
+#[test]
+fn host_network_daemonsets_take_no_pod_ip() {
+    let r = check(&scenario(
+        "dynamic",
+        "clusters:\n  - name: c\n    node_pools: [{name: p, count: 3, vnet_subnet: nodes, pod_subnet: pods}]\n\
+         workloads:\n  - {name: proxy, cluster: c, kind: daemonset, host_network: true}\n  - {name: agent, cluster: c, kind: daemonset}\n",
+    ));
+    assert_eq!(pool(&r, 0, "p").pods_running, 6);
+    // 3 primaries + 3 agent pods in use; each node holds 1 + 16.
+    assert_eq!(util(&r, 0, "pods").in_use, 6);
+    assert_eq!(util(&r, 0, "pods").allocated, 3 * 17);
+}
+
+#[test]
+fn dynamic_waiting_pods_start_when_another_cluster_returns_addresses() {
+    let yaml = "name: t\nduration: 1d\nsample_every: 1h\nallocator: dynamic\n\
+        network:\n  address_space: [10.0.0.0/16]\n  subnets: {na: 10.0.0.0/24, nb: 10.0.1.0/24, pods: 10.0.2.0/26}\n\
+        clusters:\n  - name: a\n    node_pools: [{name: pa, count: 2, vnet_subnet: na, pod_subnet: pods}]\n\
+        \x20 - name: b\n    node_pools: [{name: pb, count: 1, vnet_subnet: nb, pod_subnet: pods}]\n\
+        workloads: [{name: web, cluster: b, kind: deployment, replicas: 20}]\n\
+        events: [{at: 2h, scale_pool: {cluster: a, pool: pa, count: 0}}]\n";
+    let r = check(yaml);
+    // /26: 59 usable. a's 2 nodes take 34, b's node 17 (8 free); b's 9th pod asks for
+    // +16, which fails: its first batch still serves 16 pods, the other 4 wait.
+    assert_eq!(pool(&r, 3600, "pb").pods_running, 16);
+    assert_eq!(pool(&r, 3600, "pb").pods_waiting_ip, 4);
+    assert_eq!(count(&r, "pod-ip-exhausted"), 1);
+    // Once a's nodes are deleted (after their drain), b's short node retries and its pods start.
+    assert_eq!(pool(&r, 3 * 3600, "pb").pods_running, 20);
+    assert_eq!(util(&r, 3 * 3600, "pods").allocated, 33);
+    assert_eq!(r.summary.max_pods_waiting_ip, 4);
+    assert_eq!(r.summary.pod_ip_waits, 4);
+}
+
+#[test]
+fn upgrade_peaks_at_count_plus_surge_and_ends_at_count() {
+    let r = check(&scenario(
+        "static-block",
+        "clusters:\n  - name: c\n    node_pools: [{name: p, count: 4, vnet_subnet: nodes, pod_subnet: pods, max_pods: 31, max_surge: 2}]\n\
+         workloads: [{name: web, cluster: c, kind: deployment, replicas: 60}]\n\
+         events: [{at: 1h, upgrade_pool: {cluster: c, pool: p}}]\n",
+    ));
+    assert_eq!(r.summary.peak_allocated, 6 * 32, "4 + 2 surge nodes of 2 blocks");
+    assert_eq!(pool(&r, 4 * 3600, "p").nodes, 4);
+    assert_eq!(pool(&r, 4 * 3600, "p").pods_running, 60);
+    assert_eq!(util(&r, 4 * 3600, "pods").allocated, 4 * 32);
+    assert!(r.events.is_empty());
+}
+
+#[test]
+fn autoscaler_adds_nodes_for_unschedulable_pods_and_removes_idle_ones() {
+    let r = check(&scenario(
+        "overlay",
+        "clusters:\n  - name: c\n    node_pools: [{name: p, count: 2, vnet_subnet: nodes, max_pods: 20, autoscale: {min: 2, max: 10}}]\n\
+         workloads: [{name: web, cluster: c, kind: deployment, replicas: 30}]\n\
+         events:\n  - {at: 1h, scale_workload: {name: web, replicas: 100}}\n  - {at: 3h, scale_workload: {name: web, replicas: 10}}\n",
+    ));
+    assert_eq!(pool(&r, 0, "p").pods_unschedulable, 0, "2 x 20 = 40 slots hold the 30 pods");
+    assert_eq!(pool(&r, 2 * 3600, "p").nodes, 5, "100 pods / 20 per node");
+    assert_eq!(pool(&r, 2 * 3600, "p").pods_running, 100);
+    assert_eq!(pool(&r, 5 * 3600, "p").nodes, 2, "idle nodes removed down to min");
+}
+
+#[test]
+fn rollout_replaces_every_pod_with_bounded_surge() {
+    let r = check(&scenario(
+        "node-subnet",
+        "clusters:\n  - name: c\n    node_pools: [{name: p, count: 5, vnet_subnet: nodes, max_pods: 30}]\n\
+         workloads: [{name: web, cluster: c, kind: deployment, replicas: 100}]\n\
+         events: [{at: 1h, rollout: {name: web}}]\n",
+    ));
+    assert_eq!(pool(&r, 2 * 3600, "p").pods_running, 100);
+    assert_eq!(pool(&r, 2 * 3600, "p").pods_unschedulable, 0);
+    // 5 x 30 = 150 slots: the 25 surge pods fit, so nothing was unschedulable.
+    assert_eq!(count(&r, "pod-unschedulable"), 0);
+}
+
+#[test]
+fn churn_is_deterministic_per_seed_and_streams_are_independent() {
+    let body = "clusters:\n  - name: c\n    scheduler: random\n    node_pools: [{name: p, count: 5, vnet_subnet: nodes, pod_subnet: pods}]\n\
+        workloads:\n  - {name: jobs, cluster: c, kind: churn, arrivals_per_hour: 500, lifetime: {exponential: 10m}}\n";
+    let a = check(&format!("seed: 3\n{}", scenario("dynamic", body)));
+    let b = check(&format!("seed: 3\n{}", scenario("dynamic", body)));
+    let c = check(&format!("seed: 4\n{}", scenario("dynamic", body)));
+    assert_eq!(a.utilization, b.utilization);
+    assert_eq!(a.cluster, b.cluster);
+    assert_ne!(a.cluster, c.cluster);
+    // Adding another workload does not change the jobs stream's arrivals.
+    let more = format!(
+        "seed: 3\n{}  - {{name: other, cluster: c, kind: churn, arrivals_per_hour: 50, lifetime: {{fixed: 5m}}}}\n",
+        scenario("dynamic", body)
+    );
+    let d = check(&more);
+    assert!(d.events_processed > a.events_processed);
+}
+
+#[test]
+fn remove_pool_returns_every_address() {
+    let r = check(&scenario(
+        "static-block",
+        "clusters:\n  - name: c\n    node_pools: [{name: p, count: 3, vnet_subnet: nodes, pod_subnet: pods, max_pods: 47}]\n\
+         workloads: [{name: web, cluster: c, kind: deployment, replicas: 50}]\n\
+         events:\n  - {at: 1h, add_pool: {cluster: c, pool: {name: q, count: 2, vnet_subnet: nodes, pod_subnet: pods, max_pods: 31}}}\n  - {at: 2h, remove_pool: {cluster: c, pool: p}}\n  - {at: 3h, remove_pool: {cluster: c, pool: q}}\n",
+    ));
+    assert_eq!(util(&r, 3600, "pods").allocated, 3 * 48 + 2 * 32);
+    assert_eq!(pool(&r, 2 * 3600, "q").pods_running, 50, "p's pods moved to q (2 x 31 = 62 slots)");
+    assert_eq!(util(&r, 4 * 3600, "pods").allocated, 0);
+    assert_eq!(util(&r, 4 * 3600, "nodes").allocated, 0);
+    assert_eq!(util(&r, 4 * 3600, "nodes").in_use, 0);
+}
