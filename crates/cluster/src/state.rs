@@ -38,7 +38,8 @@ pub struct Upgrade {
     pub image: u32,
     /// Nodes drained or reimaged in the current step.
     pub batch: Vec<NodeId>,
-    /// The last nodes to become buffers (the surge nodes, then each reimaged batch).
+    /// The `surge` nodes to delete when the upgrade ends: the surge nodes, then
+    /// the most recently reimaged ones.
     pub buffers: Vec<NodeId>,
 }
 
@@ -52,7 +53,8 @@ pub struct PoolState {
     pub nodes: Vec<NodeId>,
     /// Nodes the pool should have outside upgrades (scale operations set it).
     pub target: u32,
-    pub removed: bool,
+    /// In its cluster's `pools`: added and not removed since.
+    pub live: bool,
     /// Operation-level failure kinds logged since the pool's last successful
     /// operation (one row per episode).
     pub logged: Vec<crate::EventKind>,

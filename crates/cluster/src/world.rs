@@ -410,16 +410,24 @@ impl<'s> World<'s> {
         let scenario = self.scenario;
         for (c, cluster) in scenario.clusters.iter().enumerate() {
             for spec in &cluster.node_pools {
-                let pool = self.add_pool_state(c, spec.clone());
+                let pool = self.declare_pool(c, spec);
+                self.open_pool(pool, spec.clone());
                 if self.create_nodes(pool, spec.count, Creation::Provisioned, "time zero") {
                     self.pools[pool].target = spec.count;
                 }
             }
         }
+        // Pools that `add_pool` creates later get their slot now, so a workload
+        // pinned to one is pinned from the start (its pods wait for the pool).
+        for event in &scenario.events {
+            if let Action::AddPool { cluster, pool } = &event.action {
+                self.declare_pool(self.cluster_index(cluster), pool);
+            }
+        }
         for w in 0..self.workloads.len() {
-            let pool = scenario.workloads[w].pool.as_deref().and_then(|p| {
-                let cluster = &self.clusters[self.workloads[w].cluster];
-                cluster.pools.iter().copied().find(|&i| self.pools[i].spec.name == p)
+            let pool = scenario.workloads[w].pool.as_deref().map(|name| {
+                let cluster = self.workloads[w].cluster;
+                self.pool_slot(cluster, name).expect("validated pool name")
             });
             self.workloads[w].pool = pool;
         }
@@ -435,17 +443,27 @@ impl<'s> World<'s> {
         }
     }
 
-    fn add_pool_state(&mut self, cluster: usize, spec: NodePool) -> usize {
+    /// The slot of the cluster's pool named `name`, live or not.
+    fn pool_slot(&self, cluster: usize, name: &str) -> Option<usize> {
+        self.pools.iter().position(|p| p.cluster == cluster && p.spec.name == name)
+    }
+
+    /// The pool's slot: one per (cluster, pool name) for the whole run, so a
+    /// pool removed and added again keeps one row in `cluster.csv`. A declared
+    /// pool is not live (not in its cluster's `pools`) until [`Self::open_pool`].
+    fn declare_pool(&mut self, cluster: usize, spec: &NodePool) -> usize {
+        if let Some(slot) = self.pool_slot(cluster, &spec.name) {
+            return slot;
+        }
         let node_subnet = self.space.find(&spec.vnet_subnet).expect("validated subnet");
         let pod_subnet = spec.pod_subnet.as_deref().map(|name| self.space.find(name).expect("validated subnet"));
-        let index = self.pools.len();
         self.pools.push(PoolState {
             cluster,
             node_subnet,
             pod_subnet,
             nodes: Vec::new(),
             target: 0,
-            removed: false,
+            live: false,
             logged: Vec::new(),
             by_load: BTreeSet::new(),
             schedulable: Vec::new(),
@@ -455,26 +473,50 @@ impl<'s> World<'s> {
             unschedulable: 0,
             image: 0,
             upgrade: None,
-            autoscale: spec.autoscale,
+            autoscale: None,
             last_scale_up: None,
             low_nodes: BTreeSet::new(),
             unschedulable_restricted: 0,
             pending: VecDeque::new(),
             nodes_named: 0,
-            spec,
+            spec: spec.clone(),
         });
+        self.pools.len() - 1
+    }
+
+    /// Make a declared pool live with `spec` (time zero or `add_pool`). A pool
+    /// added again after `remove_pool` starts a new life in its old slot: its
+    /// pods still pending stay queued, its nodes still draining finish.
+    fn open_pool(&mut self, index: usize, spec: NodePool) {
+        let node_subnet = self.space.find(&spec.vnet_subnet).expect("validated subnet");
+        let pod_subnet = spec.pod_subnet.as_deref().map(|name| self.space.find(name).expect("validated subnet"));
+        let p = &mut self.pools[index];
+        debug_assert!(!p.live, "pool {} opened twice", spec.name);
+        p.node_subnet = node_subnet;
+        p.pod_subnet = pod_subnet;
+        p.target = 0;
+        p.live = true;
+        p.logged.clear();
+        p.upgrade = None;
+        p.autoscale = spec.autoscale;
+        p.last_scale_up = None;
+        p.spec = spec;
+        let cluster = p.cluster;
+        let autoscaled = p.autoscale.is_some();
         let c = &mut self.clusters[cluster];
         c.pools.push(index);
         if c.first_pool == usize::MAX {
             c.first_pool = index;
+        } else if !self.pools[c.first_pool].live {
+            self.recount_unrestricted_pending(cluster, index);
         }
-        if self.pools[index].autoscale.is_some() && !c.autoscaled {
+        let c = &mut self.clusters[cluster];
+        if autoscaled && !c.autoscaled {
             c.autoscaled = true;
             if self.workloads_started {
                 self.sim.schedule_in(AUTOSCALER_SCAN, Event::AutoscalerScan(cluster as u32));
             }
         }
-        index
     }
 
     fn handle(&mut self, event: Event) {
@@ -514,7 +556,8 @@ impl<'s> World<'s> {
             Action::AddPool { cluster, pool } => {
                 let c = self.cluster_index(cluster);
                 if self.pool_index(cluster, &pool.name).is_none() {
-                    let index = self.add_pool_state(c, pool.clone());
+                    let index = self.declare_pool(c, pool);
+                    self.open_pool(index, pool.clone());
                     if self.create_nodes(index, pool.count, Creation::Provision, "add_pool") {
                         self.pools[index].target = pool.count;
                     }
@@ -918,9 +961,28 @@ impl<'s> World<'s> {
                 self.begin_delete(node);
             }
         }
-        self.pools[pool].removed = true;
+        self.pools[pool].live = false;
         let cluster = self.pools[pool].cluster;
         self.clusters[cluster].pools.retain(|&p| p != pool);
+        if self.clusters[cluster].first_pool == pool
+            && let Some(&first) = self.clusters[cluster].pools.first()
+        {
+            self.recount_unrestricted_pending(cluster, first);
+        }
+    }
+
+    /// Count the cluster's unschedulable pods of unrestricted workloads in pool
+    /// `to` from now on (their pool was removed). O(pods queued); rare.
+    fn recount_unrestricted_pending(&mut self, cluster: usize, to: usize) {
+        let from = std::mem::replace(&mut self.clusters[cluster].first_pool, to);
+        for &(seq, pod) in &self.clusters[cluster].unschedulable {
+            let p = &mut self.pods[pod.0 as usize];
+            if p.state == PodState::Unschedulable && p.queued == seq && p.counted_pool == from {
+                p.counted_pool = to;
+                self.pools[from].unschedulable -= 1;
+                self.pools[to].unschedulable += 1;
+            }
+        }
     }
 
     // ----- rolling upgrade (model.md, "Rolling upgrade") ------------------------
@@ -950,7 +1012,14 @@ impl<'s> World<'s> {
         let image = upgrade.image;
         let surge = upgrade.surge as usize;
         if !reimaged.is_empty() {
+            // The reimaged batch is the next buffer. A last batch smaller than the
+            // surge leaves earlier buffers (now running the evicted pods) as
+            // buffers too: the pool ends with `surge` nodes to delete, back at its
+            // count.
+            let earlier = std::mem::take(&mut upgrade.buffers);
             upgrade.buffers = reimaged.clone();
+            upgrade.buffers.extend(earlier.into_iter().filter(|n| !reimaged.contains(n)));
+            upgrade.buffers.truncate(surge);
         }
         for &node in &reimaged {
             let n = &mut self.nodes[node.index()];

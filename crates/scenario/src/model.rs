@@ -214,3 +214,29 @@ impl Default for Timing {
         Self { node_provision: 180, node_drain: 60, node_reimage: 300 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surge_percent_rounds_up_and_is_at_least_one() {
+        // model.md: the default "10%" is 1 for pools of up to 10 nodes.
+        assert_eq!(Surge::Percent(10).nodes_for(1), 1);
+        assert_eq!(Surge::Percent(10).nodes_for(10), 1);
+        assert_eq!(Surge::Percent(10).nodes_for(11), 2);
+        assert_eq!(Surge::Percent(33).nodes_for(5), 2);
+        assert_eq!(Surge::Percent(100).nodes_for(7), 7);
+        assert_eq!(Surge::Percent(10).nodes_for(0), 1);
+        assert_eq!(Surge::Count(3).nodes_for(100), 3);
+    }
+
+    #[test]
+    fn max_pods_defaults_follow_model_md() {
+        assert_eq!(AllocatorKind::NodeSubnet.default_max_pods(), 30);
+        assert_eq!(AllocatorKind::Dynamic.default_max_pods(), 250);
+        assert_eq!(AllocatorKind::StaticBlock.default_max_pods(), 250);
+        assert_eq!(AllocatorKind::Kubenet.default_max_pods(), 110);
+        assert_eq!(AllocatorKind::Overlay.default_max_pods(), 250);
+    }
+}
