@@ -5,7 +5,7 @@
 //! rules are those of scenario.md and model.md; choices where the specs are silent
 //! are marked "Decision".
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -1194,6 +1194,12 @@ impl Validator {
         let root = FieldPath::root().key("events");
         let mut live: Vec<BTreeSet<&str>> =
             clusters.iter().map(|c| c.node_pools.iter().map(|p| p.name.as_str()).collect()).collect();
+        // Nodes each live pool can reach (its count, or its autoscale max), for
+        // the per-cluster limit at every moment of the timeline.
+        let reach_of = |p: &NodePool| u64::from(p.autoscale.map_or(p.count, |a| a.max.max(p.count)));
+        let mut reach: Vec<BTreeMap<&str, u64>> =
+            clusters.iter().map(|c| c.node_pools.iter().map(|p| (p.name.as_str(), reach_of(p))).collect()).collect();
+        let mut over_limit = vec![false; clusters.len()];
         let mut removed: HashMap<(usize, &str), (Seconds, usize)> = HashMap::new();
         let mut first_add: HashMap<(usize, &str), (Seconds, usize)> = HashMap::new();
         let refs = sorted.iter().filter_map(|(at, i, action)| {
@@ -1206,19 +1212,19 @@ impl Validator {
             };
             // An unknown cluster is reported already.
             let ci = *known.clusters.get(cluster.as_str())?;
-            Some((*at, *i, key, ci, cluster.as_str(), pool.as_str()))
+            Some((*at, *i, key, ci, cluster.as_str(), pool.as_str(), action))
         });
         let refs: Vec<_> = refs.collect();
-        for &(at, i, key, ci, _, pool) in &refs {
+        for &(at, i, key, ci, _, pool, _) in &refs {
             if key == "add_pool" {
                 first_add.entry((ci, pool)).or_insert((at, i));
             }
         }
-        for (at, i, key, ci, cluster, pool) in refs {
+        for (at, i, key, ci, cluster, pool, action) in refs {
             let pools = &mut live[ci];
             let exists = pools.contains(pool);
             let p = root.index(i).key(key);
-            if key == "add_pool" {
+            if let Action::AddPool { pool: spec, .. } = action {
                 if exists {
                     self.err(
                         &p.key("pool").key("name"),
@@ -1226,6 +1232,8 @@ impl Validator {
                     );
                 } else {
                     pools.insert(pool);
+                    reach[ci].insert(pool, reach_of(spec));
+                    self.cluster_limit(&p, cluster, at, &reach[ci], &mut over_limit[ci]);
                 }
                 continue;
             }
@@ -1243,10 +1251,43 @@ impl Validator {
                 self.err(&p.key("pool"), msg);
                 continue;
             }
-            if key == "remove_pool" {
-                pools.remove(pool);
-                removed.insert((ci, pool), (at, i));
+            match action {
+                Action::RemovePool { .. } => {
+                    pools.remove(pool);
+                    reach[ci].remove(pool);
+                    removed.insert((ci, pool), (at, i));
+                }
+                Action::ScalePool { count, .. } => {
+                    let nodes = reach[ci].entry(pool).or_default();
+                    *nodes = (*nodes).max(u64::from(*count));
+                    self.cluster_limit(&p, cluster, at, &reach[ci], &mut over_limit[ci]);
+                }
+                _ => {}
             }
+        }
+    }
+
+    /// model.md's 5,000 nodes per cluster, at one moment of the timeline
+    /// (reported once per cluster).
+    fn cluster_limit(
+        &mut self,
+        p: &FieldPath,
+        cluster: &str,
+        at: Seconds,
+        reach: &BTreeMap<&str, u64>,
+        over: &mut bool,
+    ) {
+        let nodes: u64 = reach.values().sum();
+        if nodes > MAX_NODES_PER_CLUSTER && !*over {
+            *over = true;
+            self.err(
+                p,
+                format!(
+                    "cluster `{cluster}` can reach {nodes} nodes at {} (pool counts, or autoscale maxes); \
+                     the limit is {MAX_NODES_PER_CLUSTER} per cluster",
+                    format_duration(at)
+                ),
+            );
         }
     }
 
@@ -1258,6 +1299,7 @@ impl Validator {
         }
         let mut mode_of: HashMap<&str, (AllocatorKind, &str)> = HashMap::new();
         let mut too_large: HashSet<&str> = HashSet::new();
+        let mut too_small: HashSet<&str> = HashSet::new();
         for u in uses {
             let Some(ps) = u.pod_subnet.as_deref() else { continue };
             let p = u.path.key("pod_subnet");
@@ -1290,6 +1332,23 @@ impl Validator {
                 && too_large.insert(ps)
             {
                 self.err(&p, format!("static-block pod subnet `{ps}` ({net}) is larger than /12, the largest allowed"));
+            }
+            if u.allocator == AllocatorKind::StaticBlock
+                && let Some(Some(net)) = subnets.by_name.get(ps)
+                && net.prefix_len() > 26
+                && too_small.insert(ps)
+            {
+                // The first and last /28 hold Azure's reserved addresses and are never
+                // handed out (model.md's assumption), so a static-block subnet needs a /26.
+                let msg = format!(
+                    "static-block pod subnet `{ps}` ({net}) offers no /28 block: its first and last /28 hold \
+                     Azure's reserved addresses; use a /26 or larger"
+                );
+                if net.prefix_len() > 28 {
+                    self.err(&p, msg);
+                } else {
+                    self.warn(&p, msg);
+                }
             }
         }
     }

@@ -220,6 +220,40 @@ fn cluster_node_limit() {
     let yaml = edit(&[("pod_subnet: pods}", "pod_subnet: pods, autoscale: {min: 0, max: 1000}}")], "")
         .replace("count: 3,", "count: 0,");
     ok(&yaml);
+
+    // Events count too: scale_pool and add_pool can take a cluster past the limit later.
+    let mut pools = String::new();
+    let mut scale = String::from("events:\n");
+    for i in 0..6 {
+        pools.push_str(&format!("      - {{name: p{i}, count: 800, vnet_subnet: nodes, pod_subnet: pods}}\n"));
+        scale.push_str(&format!("  - {{at: {}m, scale_pool: {{cluster: c1, pool: p{i}, count: 1000}}}}\n", 10 + i));
+    }
+    let base = edit(&[("      - {name: p1, count: 3, vnet_subnet: nodes, pod_subnet: pods}\n", &pools)], "");
+    ok(&base); // 4,800 nodes
+    check(&format!("{base}{scale}"), &["events[1].scale_pool", "5000 per cluster", "5200 nodes at 11m"]).unwrap();
+    let add = "events:\n  - {at: 1h, add_pool: {cluster: c1, pool: {name: big, count: 300, vnet_subnet: nodes, pod_subnet: pods}}}\n";
+    check(&format!("{base}{add}"), &["events[0].add_pool", "5100 nodes at 1h"]).unwrap();
+    // A pool removed first makes room.
+    let swap = "events:\n  - {at: 1h, remove_pool: {cluster: c1, pool: p0}}\n  - {at: 2h, add_pool: {cluster: c1, pool: {name: big, count: 1000, vnet_subnet: nodes, pod_subnet: pods}}}\n";
+    ok(&format!("{base}{swap}"));
+}
+
+#[test]
+fn static_block_subnet_must_offer_a_block() {
+    let sb = |pods: &str| {
+        edit(
+            &[
+                ("pods: 10.1.16.0/20", &format!("pods: {pods}")),
+                ("  - name: c1\n", "  - name: c1\n    allocator: static-block\n    max_pods: 15\n"),
+            ],
+            "",
+        )
+    };
+    // model.md's assumption: the first and last /28 are never handed out.
+    check(&sb("10.1.16.0/29"), &["node_pools[0].pod_subnet", "offers no /28 block", "/26 or larger"]).unwrap();
+    check_warning(&sb("10.1.16.0/27"), &["node_pools[0].pod_subnet", "offers no /28 block"]);
+    check_warning(&sb("10.1.16.0/28"), &["offers no /28 block"]);
+    assert!(ok(&sb("10.1.16.0/26")).warnings.is_empty());
 }
 
 #[test]
