@@ -2,7 +2,7 @@
 //! escaped and self-contained.
 
 use allocator::FailureKind;
-use cluster::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Summary};
+use cluster::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, RangeSummary, Replay, Summary};
 use report::{CSV_FILES, Chart, EVENTS_SHOWN, charts, human_time, report_html};
 use roxmltree::{Document, Node};
 
@@ -48,7 +48,27 @@ fn summary(first_exhaustion_s: Option<u64>, exhaustion_events: u64, ip_efficienc
         pod_ip_waits: 3,
         max_pods_waiting_ip: 7,
         ip_efficiency_pct,
+        ranges: Vec::new(),
     }
+}
+
+/// The per-range summary a replay of these samples would have (here the
+/// samples are the only changes of state, so they give the exact figures).
+fn with_range_summaries(mut replay: Replay) -> Replay {
+    let mut ranges = vec![RangeSummary::default(); replay.ranges.len()];
+    for s in &replay.utilization {
+        let r = &mut ranges[s.range as usize];
+        r.peak_allocated = r.peak_allocated.max(s.allocated);
+        r.peak_in_use = r.peak_in_use.max(s.in_use);
+        if r.first_80_pct_s.is_none() && s.allocated * 100 >= s.usable * 80 {
+            r.first_80_pct_s = Some(s.time_s);
+        }
+        if r.first_100_pct_s.is_none() && s.allocated >= s.usable {
+            r.first_100_pct_s = Some(s.time_s);
+        }
+    }
+    replay.summary.ranges = ranges;
+    replay
 }
 
 /// `allocated` and `in_use` of range `r` in sample `i`, distinct per allocator.
@@ -119,7 +139,7 @@ fn two_replays() -> (Replay, Replay) {
         events_processed: 100,
         duration_s: 4 * HOUR,
     };
-    (dynamic, kubenet)
+    (with_range_summaries(dynamic), with_range_summaries(kubenet))
 }
 
 fn find<'a>(charts: &'a [Chart], file_name: &str) -> &'a Chart {
@@ -561,10 +581,22 @@ fn summary_table_has_one_row_per_allocator() {
     let doc = parse_html(&html);
     let rows = rows(&doc, "summary");
     assert_eq!(rows.len(), 2);
-    let want_dynamic = ["dynamic", "fits", "200 (79.7 %)", "pods", "—", "—", "0", "0", "7", "62.5 %"];
+    let want_dynamic = ["dynamic", "fits", "200 (79.7 %)", "pods", "—", "—", "—", "—", "0", "0", "7", "62.5 %"];
     assert_eq!(rows[0], want_dynamic);
-    let want_kubenet =
-        ["kubenet", "exhausts", "200 (79.7 %)", "pods", "01:50:00", "pod-cidr-exhausted", "2", "2", "7", "—"];
+    let want_kubenet = [
+        "kubenet",
+        "exhausts",
+        "200 (79.7 %)",
+        "pods",
+        "—",
+        "0d 01:50",
+        "0d 01:50",
+        "pod-cidr-exhausted",
+        "2",
+        "2",
+        "7",
+        "—",
+    ];
     assert_eq!(rows[1], want_kubenet);
     assert!(html.contains(r#"<td class="exhausts">exhausts</td>"#));
 }
@@ -574,13 +606,14 @@ fn levels_table_dates_the_crossings() {
     let (mut a, b) = two_replays();
     // nodes in `dynamic`: 20 + 40 i of 251 → 220 (87.6 %) at 2 h... make 4 h full.
     a.utilization.iter_mut().filter(|s| s.range == 0 && s.time_s == 4 * HOUR).for_each(|s| s.allocated = 251);
+    let a = with_range_summaries(a);
     let html = page("levels", &[&a, &b], "");
     let doc = parse_html(&html);
     let rows = rows(&doc, "levels");
     let names: Vec<_> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
     assert_eq!(names, [("nodes", "dynamic"), ("nodes", "kubenet"), ("pods", "dynamic"), ("c1/pod-cidr", "kubenet")]);
     // dynamic/nodes: 20, 60, 100, 140, 251 of 251.
-    assert_eq!(rows[0][2..], ["251", "251 (100.0 %)", "04:00:00", "04:00:00"]);
+    assert_eq!(rows[0][2..], ["251", "251 (100.0 %)", "0d 04:00", "0d 04:00"]);
     // kubenet/nodes: 30, 70, 110, 150, 190: never 80 %.
     assert_eq!(rows[1][2..], ["251", "190 (75.7 %)", "—", "—"]);
 }
@@ -603,10 +636,10 @@ fn long_event_lists_are_cut_with_a_pointer_to_the_csv() {
     assert_eq!(
         first,
         [
-            ("00:00:00", "kubenet", "#0"),
-            ("00:00:10", "kubenet", "#1"),
-            ("00:00:15", "dynamic", "from dynamic"),
-            ("00:00:20", "kubenet", "#2")
+            ("0d 00:00", "kubenet", "#0"),
+            ("0d 00:00:10", "kubenet", "#1"),
+            ("0d 00:00:15", "dynamic", "from dynamic"),
+            ("0d 00:00:20", "kubenet", "#2")
         ]
     );
     let more = total + 1 - EVENTS_SHOWN as u64;
@@ -624,8 +657,8 @@ fn report_without_events_or_replays_is_still_well_formed() {
 
 #[test]
 fn human_time_reads_like_a_planner() {
-    assert_eq!(human_time(3 * DAY + 4 * HOUR), "3d 04:00:00");
-    assert_eq!(human_time(4 * HOUR), "04:00:00");
-    assert_eq!(human_time(59), "00:00:59");
-    assert_eq!(human_time(DAY), "1d 00:00:00");
+    assert_eq!(human_time(3 * DAY + 4 * HOUR), "3d 04:00");
+    assert_eq!(human_time(4 * HOUR), "0d 04:00");
+    assert_eq!(human_time(59), "0d 00:00:59");
+    assert_eq!(human_time(DAY), "1d 00:00");
 }
