@@ -175,6 +175,7 @@ struct Marker {
     allocator: String,
     kind: String,
     time_s: u64,
+    last_time_s: u64,
     value: f64,
     count: usize,
 }
@@ -239,6 +240,7 @@ fn parse_svg(svg: &str) -> Vec<Axes> {
                     allocator: attr(n, "data-allocator"),
                     kind: attr(n, "data-kind"),
                     time_s: attr(n, "data-time-s"),
+                    last_time_s: attr(n, "data-last-time-s"),
                     value: attr(n, "data-value"),
                     count: attr(n, "data-count"),
                 })
@@ -417,6 +419,53 @@ fn exhaustion_events_are_marked_where_they_happened() {
     assert_eq!(p1[0].markers[0].kind, "pod-cidr-exhausted");
     let p2 = parse_svg(&find(&charts, "pool-c1-p2.svg").svg);
     assert!(p2.iter().all(|axes| axes.markers.is_empty()));
+}
+
+#[test]
+fn events_closer_than_a_marker_merge_into_one_marker() {
+    let (a, mut b) = two_replays();
+    let cidr_full = EventKind::Allocation(FailureKind::PodCidrExhausted);
+    // Four hours on ~640 px: a minute is under 3 px, an hour about 160 px.
+    b.events = [HOUR, HOUR + 60, HOUR + 120, 3 * HOUR]
+        .into_iter()
+        .map(|t| event(t, cidr_full, "p1", "c1/pod-cidr", "full"))
+        .collect();
+    let charts = charts(&[&a, &b]);
+    let cidr = &parse_svg(&find(&charts, "range-c1-pod-cidr.svg").svg)[0];
+    let got: Vec<_> = cidr.markers.iter().map(|m| (m.time_s, m.last_time_s, m.count)).collect();
+    assert_eq!(got, [(HOUR, HOUR + 120, 3), (3 * HOUR, 3 * HOUR, 1)]);
+}
+
+#[test]
+fn coinciding_lines_are_drawn_in_turns() {
+    let (a, b) = two_replays();
+    let mut c = a.clone();
+    c.allocator = "overlay".to_string();
+    let charts = charts(&[&a, &b, &c]);
+    let doc = Document::parse(&find(&charts, "range-nodes.svg").svg).unwrap();
+    let line = |allocator: &str, metric: &str| {
+        doc.descendants()
+            .find(|n| {
+                has_class(*n, "series")
+                    && n.attribute("data-allocator") == Some(allocator)
+                    && n.attribute("data-metric") == Some(metric)
+            })
+            .unwrap()
+    };
+    // dynamic and overlay have the same samples: each draws every other dash.
+    let (first, second) = (line("dynamic", "allocated"), line("overlay", "allocated"));
+    assert_eq!(first.attribute("data-stripe"), Some("1/2"));
+    assert_eq!(second.attribute("data-stripe"), Some("2/2"));
+    assert_eq!(first.attribute("stroke-dasharray"), second.attribute("stroke-dasharray"));
+    assert_ne!(first.attribute("stroke-dashoffset"), second.attribute("stroke-dashoffset"));
+    assert_eq!(first.attribute("points"), second.attribute("points"));
+    // kubenet's line is its own: solid, unstriped.
+    let own = line("kubenet", "allocated");
+    assert_eq!((own.attribute("data-stripe"), own.attribute("stroke-dasharray")), (None, None));
+    // in_use lines stay dashed when striped.
+    let dashed = line("overlay", "in_use");
+    assert_eq!(dashed.attribute("data-stripe"), Some("2/2"));
+    assert_eq!(dashed.attribute("stroke-dasharray"), Some("7 15"));
 }
 
 #[test]
