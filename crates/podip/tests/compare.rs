@@ -312,10 +312,13 @@ fn number(node: Node, name: &str) -> f64 {
     node.attribute(name).unwrap_or_else(|| panic!("no {name}")).parse().unwrap()
 }
 
+/// `(allocator, metric)` → that column of the CSV as `(time_s, value)` points.
+type CsvSeries<'a> = dyn Fn(&str, &str) -> Vec<(u64, u64)> + 'a;
+
 /// Every series of the chart is the CSV's column for that allocator, whole;
 /// the axes cover it (and the ceiling); each allocator that has the range or
 /// pool has its lines.
-fn check_panel(axes: Node, csv_series: &dyn Fn(&str, &str) -> Vec<(u64, u64)>, allocators: &[&str], what: &str) {
+fn check_panel(axes: Node, csv_series: &CsvSeries, allocators: &[&str], what: &str) {
     let (x_max, y_max) = (number(axes, "data-x-max"), number(axes, "data-y-max"));
     assert_eq!((number(axes, "data-x-min"), number(axes, "data-y-min")), (0.0, 0.0), "{what}");
     let mut drawn = BTreeSet::new();
