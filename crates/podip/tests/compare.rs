@@ -494,3 +494,156 @@ fn report_html_is_well_formed_self_contained_and_its_links_exist() {
         .count();
     assert_eq!(summary_rows, 1 + ALLOCATORS.len(), "a header row and one row per allocator");
 }
+
+// ---------------------------------------------------------------- in a browser
+
+/// What a headless Chromium saw of a page.
+#[derive(Debug)]
+struct Rendered {
+    /// Console messages and uncaught errors, from Chromium's log.
+    console: Vec<String>,
+    width: u32,
+    height: u32,
+    /// RGB pixels of the screenshot, row by row.
+    rgb: Vec<[u8; 3]>,
+}
+
+impl Rendered {
+    fn colours(&self) -> BTreeSet<[u8; 3]> {
+        self.rgb.iter().copied().collect()
+    }
+
+    /// Pixels within a small distance of `colour` (anti-aliasing blurs edges).
+    fn pixels_near(&self, colour: [u8; 3]) -> usize {
+        let near = |p: &[u8; 3]| p.iter().zip(colour).all(|(&a, b)| a.abs_diff(b) <= 24);
+        self.rgb.iter().filter(|p| near(p)).count()
+    }
+}
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("chromium")).find(|p| p.is_file())
+}
+
+/// Load `page` from a file:// URL in a fresh headless Chromium, log its
+/// console to stderr and take a screenshot of the window.
+fn render(browser: &Path, page: &Path, name: &str) -> Rendered {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser").join(name);
+    let _ = fs::remove_dir_all(&scratch);
+    fs::create_dir_all(&scratch).unwrap();
+    let shot = scratch.join("screenshot.png");
+    let (width, height) = (1280u32, 3600u32);
+    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", scratch.join("profile").display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(&url)
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(scratch.join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(90) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish loading {url} in 90 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let log = fs::read_to_string(scratch.join("stderr.log")).unwrap();
+    assert!(status.success(), "chromium failed on {url}: {status}\n{log}");
+    // Console lines look like `[…:INFO:CONSOLE:12] "message", source: file:///… (12)`,
+    // whatever the message's level; uncaught exceptions come as `"Uncaught …"`.
+    let console = log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).map(String::from).collect();
+
+    let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight, "{url}");
+    let channels = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("screenshot of {url} is {other:?}"),
+    };
+    let rgb = buffer[..info.buffer_size()].chunks_exact(channels).map(|p| [p[0], p[1], p[2]]).collect();
+    Rendered { console, width: info.width, height: info.height, rgb }
+}
+
+/// Chromium, or `None` (with a note) when it is missing and not required.
+fn browser_or_skip() -> Option<PathBuf> {
+    let browser = chromium();
+    if browser.is_none() {
+        assert!(
+            std::env::var("PODIP_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "PODIP_REQUIRE_BROWSER=1 but no `chromium` on PATH (apt-get install chromium)"
+        );
+        eprintln!("skipped: no `chromium` on PATH, so report.html was not opened in a browser");
+    }
+    browser
+}
+
+#[test]
+fn report_html_renders_in_a_browser_without_console_errors() {
+    let Some(browser) = browser_or_skip() else { return };
+    let compared = compared();
+    let page = render(&browser, &compared.out.join("report.html"), "report");
+    assert!(page.console.is_empty(), "report.html logged to the console:\n{}", page.console.join("\n"));
+    assert_eq!((page.width, page.height), (1280, 3600));
+    let colours = page.colours();
+    assert!(colours.len() > 50, "the screenshot is blank or nearly ({} colours)", colours.len());
+    let white = page.pixels_near([255, 255, 255]);
+    assert!(white < page.rgb.len() * 99 / 100, "the screenshot is almost all white");
+    // The verdicts (green `fits`, red `exhausts`) and the charts' first two
+    // allocators' lines (tab10 blue and orange) are on screen.
+    for (what, colour) in [
+        ("fits", [0x1a, 0x7f, 0x37]),
+        ("exhausts", [0xc6, 0x28, 0x28]),
+        ("dynamic's lines", [0x1f, 0x77, 0xb4]),
+        ("kubenet's lines", [0xff, 0x7f, 0x0e]),
+    ] {
+        assert!(page.pixels_near(colour) > 20, "no {what} colour in the screenshot");
+    }
+}
+
+/// The browser check can fail: a page that logs and throws is caught, and a
+/// blank page is seen as blank.
+#[test]
+fn the_browser_check_sees_console_errors_and_blank_pages() {
+    let Some(browser) = browser_or_skip() else { return };
+    let dir = workdir("browser-controls");
+    let noisy = dir.join("noisy.html");
+    fs::write(
+        &noisy,
+        "<!DOCTYPE html><html><body><p>text</p><script>console.error('deliberate');\
+         throw new Error('deliberate uncaught');</script></body></html>",
+    )
+    .unwrap();
+    let page = render(&browser, &noisy, "noisy");
+    assert!(page.console.iter().any(|l| l.contains("deliberate")), "{:?}", page.console);
+    assert!(page.console.iter().any(|l| l.contains("Uncaught")), "{:?}", page.console);
+
+    let blank = dir.join("blank.html");
+    fs::write(&blank, "<!DOCTYPE html><html><body style=\"background:#fff\"></body></html>").unwrap();
+    let page = render(&browser, &blank, "blank");
+    assert!(page.console.is_empty(), "{:?}", page.console);
+    assert_eq!(page.colours().len(), 1, "a blank page should be one colour");
+}

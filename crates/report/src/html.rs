@@ -11,12 +11,12 @@ use crate::{CSV_FILES, escape, first_exhaustion, human_time, range_levels, verdi
 pub const EVENTS_SHOWN: usize = 1000;
 
 const STYLE: &str = "
-body { font-family: sans-serif; margin: 1.5em auto; max-width: 1000px; padding: 0 1em; color: #222; }
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 1240px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .fits { color: #1a7f37; font-weight: bold; } .exhausts { color: #c62828; font-weight: bold; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
