@@ -647,3 +647,26 @@ fn the_browser_check_sees_console_errors_and_blank_pages() {
     assert!(page.console.is_empty(), "{:?}", page.console);
     assert_eq!(page.colours().len(), 1, "a blank page should be one colour");
 }
+
+// ---------------------------------------------------------------- the README's picture
+
+/// The README shows a chart of a bundled comparison and the command that
+/// draws it: the committed picture is what that command draws today.
+#[test]
+fn the_readme_picture_is_what_its_command_draws() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let picture = "docs/img/growth-compare-nodes.svg";
+    assert!(readme.contains(&format!("]({picture})")), "the README no longer shows {picture}");
+    assert!(readme.contains("--allocators node-subnet,dynamic,static-block,kubenet,overlay --out out/growth-compare"));
+    assert!(readme.contains(&format!("cp out/growth-compare/range-nodes.svg {picture}")));
+
+    let dir = workdir("readme");
+    let scenario = root.join("scenarios/growth-compare.yaml");
+    let out = dir.join("out");
+    let allocators = "node-subnet,dynamic,static-block,kubenet,overlay";
+    podip(&["compare", scenario.to_str().unwrap(), "--allocators", allocators, "--out", out.to_str().unwrap()]);
+    let drawn = fs::read(out.join("range-nodes.svg")).unwrap();
+    let committed = fs::read(root.join(picture)).unwrap();
+    assert!(drawn == committed, "{picture} is stale: regenerate it with the command in the README");
+}
