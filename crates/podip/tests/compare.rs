@@ -404,7 +404,7 @@ fn every_range_and_pool_has_a_chart_holding_the_csv_data() {
                     rows.map(|r| (r[col("time_s")].parse().unwrap(), r[col(metric)].parse().unwrap())).collect()
                 };
                 let names: Vec<_> = panels.iter().map(|p| p.attribute("data-panel").unwrap()).collect();
-                assert_eq!(names, ["nodes", "pods_running"]);
+                assert_eq!(names, ["nodes", "pods"]);
                 for panel in panels {
                     check_panel(panel, &series, &allocators, &name);
                 }

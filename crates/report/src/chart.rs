@@ -9,11 +9,11 @@
 //! <svg class="podip-chart" data-chart="range|pool" data-name="…" …>
 //!   <title>…</title>
 //!   … plotters' frame …
-//!   <g class="axes" data-panel="addresses|nodes|pods_running" data-x-unit="s"
+//!   <g class="axes" data-panel="addresses|nodes|pods" data-x-unit="s"
 //!      data-x-min="0" data-x-max="…" data-y-min="0" data-y-max="…"
 //!      data-left="…" data-right="…" data-top="…" data-bottom="…">
 //!     <line class="ceiling" data-allocator="…" data-usable="…" …/>
-//!     <polyline class="series" data-allocator="…" data-metric="allocated|in_use|nodes|pods_running"
+//!     <polyline class="series" data-allocator="…" data-metric="allocated|in_use|nodes|pods_running|pods_waiting_ip"
 //!        data-samples="…" data-values="t,v t,v …" points="x,y x,y …" …/>
 //!     <path class="marker" data-allocator="…" data-kind="…" data-time-s="…" data-last-time-s="…" data-value="…"
 //!        data-count="…" …><title>…</title></path>
@@ -99,6 +99,7 @@ enum Metric {
     InUse,
     Nodes,
     PodsRunning,
+    PodsWaitingIp,
 }
 
 impl Metric {
@@ -108,11 +109,12 @@ impl Metric {
             Metric::InUse => "in_use",
             Metric::Nodes => "nodes",
             Metric::PodsRunning => "pods_running",
+            Metric::PodsWaitingIp => "pods_waiting_ip",
         }
     }
 
     fn dash(self) -> Option<&'static str> {
-        (self == Metric::InUse).then_some("7 4")
+        matches!(self, Metric::InUse | Metric::PodsWaitingIp).then_some("7 4")
     }
 }
 
@@ -217,7 +219,7 @@ fn range_chart(replays: &[&Replay], info: &RangeInfo) -> Spec {
 
 fn pool_chart(replays: &[&Replay], cluster: &str, pool: &str) -> Spec {
     let mut nodes = Panel::new("nodes", "nodes", "nodes");
-    let mut pods = Panel::new("pods_running", "running pods", "pods");
+    let mut pods = Panel::new("pods", "running pods", "pods");
     for (allocator, replay) in replays.iter().enumerate() {
         let Some(index) = replay.pools.iter().position(|p| p.cluster == cluster && p.pool == pool) else { continue };
         let samples: Vec<_> = replay.cluster.iter().filter(|s| s.pool as usize == index).collect();
@@ -227,16 +229,24 @@ fn pool_chart(replays: &[&Replay], cluster: &str, pool: &str) -> Spec {
         nodes.series.push(Series { allocator, metric: Metric::Nodes, points: node_points });
         let pod_points = samples.iter().map(|s| (s.time_s, s.pods_running)).collect();
         pods.series.push(Series { allocator, metric: Metric::PodsRunning, points: pod_points });
+        // Pods waiting for an IP only where some did, so a run without any
+        // does not draw a line of zeros over the time axis.
+        if samples.iter().any(|s| s.pods_waiting_ip > 0) {
+            let waiting = samples.iter().map(|s| (s.time_s, s.pods_waiting_ip)).collect();
+            pods.series.push(Series { allocator, metric: Metric::PodsWaitingIp, points: waiting });
+        }
     }
-    let styles = if nodes.markers.is_empty() { Vec::new() } else { vec![(Key::Marker, "exhaustion event")] };
+    let mut styles = Vec::new();
+    if pods.series.iter().any(|s| s.metric == Metric::PodsWaitingIp) {
+        pods.caption = "running pods (solid) and pods waiting for an IP (dashed)".to_string();
+        styles.push((Key::Line(Metric::PodsRunning), "running"));
+        styles.push((Key::Line(Metric::PodsWaitingIp), "waiting for an IP"));
+    }
+    if !nodes.markers.is_empty() {
+        styles.push((Key::Marker, "exhaustion event"));
+    }
     let name = format!("{cluster}/{pool}");
-    Spec {
-        kind: "pool",
-        title: format!("Pool {name} — nodes and running pods"),
-        name,
-        panels: vec![nodes, pods],
-        styles,
-    }
+    Spec { kind: "pool", title: format!("Pool {name} — nodes and pods"), name, panels: vec![nodes, pods], styles }
 }
 
 /// One marker per (time, kind), placed on `line` where it is drawn at the

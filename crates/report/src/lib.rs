@@ -5,7 +5,8 @@
 //!
 //! - [`charts`] draws one SVG per address range (allocated and in-use addresses
 //!   over time, one line per allocator, the usable ceiling, exhaustion events
-//!   marked) and one per node pool (nodes and running pods over time). The
+//!   marked) and one per node pool (nodes, running pods and pods waiting for
+//!   an IP over time). The
 //!   frame (title, axes, ticks, grid, axis labels) is drawn by `plotters`'
 //!   SVG backend, whose text is plain SVG `<text>` that needs no font library;
 //!   the data (series, ceilings, markers, legend) is written as SVG elements

@@ -473,10 +473,10 @@ fn pool_chart_has_nodes_and_pods_per_allocator() {
     let (a, b) = two_replays();
     let charts = charts(&[&a, &b]);
     let chart = find(&charts, "pool-c1-p2.svg");
-    assert_eq!(chart.title, "Pool c1/p2 — nodes and running pods");
+    assert_eq!(chart.title, "Pool c1/p2 — nodes and pods");
     let axes = parse_svg(&chart.svg);
     let panels: Vec<_> = axes.iter().map(|a| a.panel.as_str()).collect();
-    assert_eq!(panels, ["nodes", "pods_running"]);
+    assert_eq!(panels, ["nodes", "pods"]);
     assert_eq!(axes[0].keys(), keys(&[("dynamic", "nodes"), ("kubenet", "nodes")]));
     assert_eq!(axes[1].keys(), keys(&[("dynamic", "pods_running"), ("kubenet", "pods_running")]));
     for (replay, allocator) in [(&a, "dynamic"), (&b, "kubenet")] {
@@ -488,6 +488,27 @@ fn pool_chart_has_nodes_and_pods_per_allocator() {
     }
     // The two panels stack: nodes above pods.
     assert!(axes[0].rect.3 < axes[1].rect.2);
+}
+
+#[test]
+fn pods_waiting_for_an_ip_are_drawn_where_there_were_some() {
+    let (mut a, b) = two_replays();
+    for s in a.cluster.iter_mut().filter(|s| s.pool == 0) {
+        s.pods_waiting_ip = s.time_s / HOUR * 3;
+    }
+    let charts = charts(&[&a, &b]);
+    let p1 = parse_svg(&find(&charts, "pool-c1-p1.svg").svg);
+    assert_eq!(
+        p1[1].keys(),
+        keys(&[("dynamic", "pods_running"), ("dynamic", "pods_waiting_ip"), ("kubenet", "pods_running")])
+    );
+    let waiting = p1[1].series("dynamic", "pods_waiting_ip");
+    assert_eq!(waiting.values, TIMES.iter().map(|&t| (t, t / HOUR * 3)).collect::<Vec<_>>());
+    assert!(waiting.dashed);
+    p1[1].check_covers_data();
+    // No pool-2 pod ever waited: no such line there.
+    let p2 = parse_svg(&find(&charts, "pool-c1-p2.svg").svg);
+    assert!(p2[1].series.iter().all(|s| s.metric == "pods_running"));
 }
 
 #[test]
