@@ -17,6 +17,7 @@ table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td:first-child { white-space: nowrap; }
 .fits { color: #1a7f37; font-weight: bold; } .exhausts { color: #c62828; font-weight: bold; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
@@ -75,7 +76,7 @@ fn summary_table(page: &mut String, replays: &[&Replay]) {
          Times are days and hours of simulated time.</p>\n\
          <table class=\"summary\">\n<thead><tr><th>allocator</th><th>verdict</th><th>peak allocated</th>\
          <th>busiest range</th><th>80 % at</th><th>100 % at</th><th>first exhaustion</th><th>kind</th>\
-         <th>exhaustion events</th><th>nodes failed</th><th>max pods waiting for IP</th><th>IP efficiency</th>\
+         <th>exhaustion events</th><th>nodes not created</th><th>max pods waiting for IP</th><th>IP efficiency</th>\
          </tr></thead>\n<tbody>\n",
     );
     for replay in replays {
