@@ -7,7 +7,7 @@ mod record;
 mod state;
 mod world;
 
-pub use record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Summary};
+pub use record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, RangeSummary, Replay, Summary};
 pub use scenario::Scenario;
 
 /// A scenario that passed validation but cannot be built (a validation gap).

@@ -102,6 +102,18 @@ pub struct Summary {
     /// Time-averaged `in_use / allocated` over all VNet subnets together, × 100,
     /// over the time they had anything allocated. `None` if they never did.
     pub ip_efficiency_pct: Option<f64>,
+    /// Every range's own figures, in [`Replay::ranges`] order (pod CIDRs too).
+    pub ranges: Vec<RangeSummary>,
+}
+
+/// How full one address range got, exact (tracked at every change of state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RangeSummary {
+    pub peak_allocated: u64,
+    pub peak_in_use: u64,
+    /// When the range first had at least 80 % / 100 % of its usable addresses allocated.
+    pub first_80_pct_s: Option<u64>,
+    pub first_100_pct_s: Option<u64>,
 }
 
 /// Running statistics behind [`Summary`].
@@ -109,6 +121,8 @@ pub struct Summary {
 pub(crate) struct Tracker {
     /// Per range: (peak allocated, peak in_use).
     peaks: Vec<(u64, u64)>,
+    /// Per range: when it first reached 80 % and 100 % allocated.
+    crossings: Vec<(Option<SimTime>, Option<SimTime>)>,
     last_change: SimTime,
     /// Σ in_use / Σ allocated over VNet subnets since `last_change`, if allocated > 0.
     ratio: Option<f64>,
@@ -124,27 +138,33 @@ pub(crate) struct Tracker {
 
 impl Tracker {
     pub fn new(ranges: usize) -> Self {
-        Self { peaks: vec![(0, 0); ranges], ..Self::default() }
+        Self { peaks: vec![(0, 0); ranges], crossings: vec![(None, None); ranges], ..Self::default() }
     }
 
     /// Fold in the state after everything that happened at `now`.
     pub fn observe(&mut self, now: SimTime, space: &AddressSpace) {
         self.close_interval(now);
         let (mut in_use, mut allocated) = (0u64, 0u64);
-        for ((_, range), peak) in space.iter().zip(&mut self.peaks) {
+        for (((_, range), peak), crossing) in space.iter().zip(&mut self.peaks).zip(&mut self.crossings) {
             peak.0 = peak.0.max(range.allocated());
             peak.1 = peak.1.max(range.in_use());
+            let reached = |pct: u64| {
+                range.usable() > 0
+                    && u128::from(range.allocated()) * 100 >= u128::from(range.usable()) * u128::from(pct)
+            };
+            if crossing.0.is_none() && reached(80) {
+                crossing.0 = Some(now);
+            }
+            if crossing.1.is_none() && reached(100) {
+                crossing.1 = Some(now);
+            }
             if range.kind() == RangeKind::VnetSubnet {
                 in_use += range.in_use();
                 allocated += range.allocated();
-                let reached = |pct: u64| {
-                    range.usable() > 0
-                        && u128::from(range.allocated()) * 100 >= u128::from(range.usable()) * u128::from(pct)
-                };
-                if self.first_80_pct.is_none() && reached(80) {
+                if self.first_80_pct.is_none() && crossing.0.is_some() {
                     self.first_80_pct = Some(now);
                 }
-                if self.first_100_pct.is_none() && reached(100) {
+                if self.first_100_pct.is_none() && crossing.1.is_some() {
                     self.first_100_pct = Some(now);
                 }
             }
@@ -196,6 +216,17 @@ impl Tracker {
             pod_ip_waits: self.pod_ip_waits,
             max_pods_waiting_ip: self.max_waiting,
             ip_efficiency_pct,
+            ranges: self
+                .peaks
+                .iter()
+                .zip(&self.crossings)
+                .map(|(&(peak_allocated, peak_in_use), &(at_80, at_100))| RangeSummary {
+                    peak_allocated,
+                    peak_in_use,
+                    first_80_pct_s: at_80.map(SimTime::as_secs),
+                    first_100_pct_s: at_100.map(SimTime::as_secs),
+                })
+                .collect(),
         }
     }
 }

@@ -9,13 +9,13 @@
 //! <svg class="podip-chart" data-chart="range|pool" data-name="…" …>
 //!   <title>…</title>
 //!   … plotters' frame …
-//!   <g class="axes" data-panel="addresses|nodes|pods_running" data-x-unit="s"
+//!   <g class="axes" data-panel="addresses|nodes|pods" data-x-unit="s"
 //!      data-x-min="0" data-x-max="…" data-y-min="0" data-y-max="…"
 //!      data-left="…" data-right="…" data-top="…" data-bottom="…">
 //!     <line class="ceiling" data-allocator="…" data-usable="…" …/>
-//!     <polyline class="series" data-allocator="…" data-metric="allocated|in_use|nodes|pods_running"
+//!     <polyline class="series" data-allocator="…" data-metric="allocated|in_use|nodes|pods_running|pods_waiting_ip"
 //!        data-samples="…" data-values="t,v t,v …" points="x,y x,y …" …/>
-//!     <path class="marker" data-allocator="…" data-kind="…" data-time-s="…" data-value="…"
+//!     <path class="marker" data-allocator="…" data-kind="…" data-time-s="…" data-last-time-s="…" data-value="…"
 //!        data-count="…" …><title>…</title></path>
 //!   </g>
 //!   <g class="legend">…</g>
@@ -30,7 +30,9 @@
 //! the number of samples it stands for. A marker stands for the exhaustion
 //! events of one allocator and kind at one time (`data-count` of them) and sits
 //! on that allocator's line where it is drawn at that time (`data-value`); a
-//! white `marker-halo` path under it keeps it visible on its own line.
+//! white `marker-halo` path under it keeps it visible on its own line. Markers
+//! of one allocator and kind closer than two crosses' width merge into the first,
+//! `data-last-time-s` the time of the last event they stand for.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -97,6 +99,7 @@ enum Metric {
     InUse,
     Nodes,
     PodsRunning,
+    PodsWaitingIp,
 }
 
 impl Metric {
@@ -106,11 +109,12 @@ impl Metric {
             Metric::InUse => "in_use",
             Metric::Nodes => "nodes",
             Metric::PodsRunning => "pods_running",
+            Metric::PodsWaitingIp => "pods_waiting_ip",
         }
     }
 
     fn dash(self) -> Option<&'static str> {
-        (self == Metric::InUse).then_some("7 4")
+        matches!(self, Metric::InUse | Metric::PodsWaitingIp).then_some("7 4")
     }
 }
 
@@ -122,11 +126,13 @@ struct Series {
     points: Vec<(u64, u64)>,
 }
 
-/// Events of one allocator and kind at one time, drawn as one cross.
-#[derive(Debug)]
+/// Events of one allocator and kind at one time (or, once drawn, within one
+/// cross's width from `time_s` to `last_time_s`), drawn as one cross.
+#[derive(Debug, Clone)]
 struct Marker {
     allocator: usize,
     time_s: u64,
+    last_time_s: u64,
     /// Where the marked line is at `time_s`.
     value: f64,
     kind: &'static str,
@@ -213,7 +219,7 @@ fn range_chart(replays: &[&Replay], info: &RangeInfo) -> Spec {
 
 fn pool_chart(replays: &[&Replay], cluster: &str, pool: &str) -> Spec {
     let mut nodes = Panel::new("nodes", "nodes", "nodes");
-    let mut pods = Panel::new("pods_running", "running pods", "pods");
+    let mut pods = Panel::new("pods", "running pods", "pods");
     for (allocator, replay) in replays.iter().enumerate() {
         let Some(index) = replay.pools.iter().position(|p| p.cluster == cluster && p.pool == pool) else { continue };
         let samples: Vec<_> = replay.cluster.iter().filter(|s| s.pool as usize == index).collect();
@@ -223,16 +229,24 @@ fn pool_chart(replays: &[&Replay], cluster: &str, pool: &str) -> Spec {
         nodes.series.push(Series { allocator, metric: Metric::Nodes, points: node_points });
         let pod_points = samples.iter().map(|s| (s.time_s, s.pods_running)).collect();
         pods.series.push(Series { allocator, metric: Metric::PodsRunning, points: pod_points });
+        // Pods waiting for an IP only where some did, so a run without any
+        // does not draw a line of zeros over the time axis.
+        if samples.iter().any(|s| s.pods_waiting_ip > 0) {
+            let waiting = samples.iter().map(|s| (s.time_s, s.pods_waiting_ip)).collect();
+            pods.series.push(Series { allocator, metric: Metric::PodsWaitingIp, points: waiting });
+        }
     }
-    let styles = if nodes.markers.is_empty() { Vec::new() } else { vec![(Key::Marker, "exhaustion event")] };
+    let mut styles = Vec::new();
+    if pods.series.iter().any(|s| s.metric == Metric::PodsWaitingIp) {
+        pods.caption = "running pods (solid) and pods waiting for an IP (dashed)".to_string();
+        styles.push((Key::Line(Metric::PodsRunning), "running"));
+        styles.push((Key::Line(Metric::PodsWaitingIp), "waiting for an IP"));
+    }
+    if !nodes.markers.is_empty() {
+        styles.push((Key::Marker, "exhaustion event"));
+    }
     let name = format!("{cluster}/{pool}");
-    Spec {
-        kind: "pool",
-        title: format!("Pool {name} — nodes and running pods"),
-        name,
-        panels: vec![nodes, pods],
-        styles,
-    }
+    Spec { kind: "pool", title: format!("Pool {name} — nodes and pods"), name, panels: vec![nodes, pods], styles }
 }
 
 /// One marker per (time, kind), placed on `line` where it is drawn at the
@@ -245,7 +259,8 @@ fn markers<'a>(allocator: usize, events: impl Iterator<Item = &'a EventRecord>, 
             m.count += 1;
             continue;
         }
-        out.push(Marker { allocator, time_s: event.time_s, value: value_at(line, event.time_s), kind, count: 1 });
+        let (time_s, value) = (event.time_s, value_at(line, event.time_s));
+        out.push(Marker { allocator, time_s, last_time_s: time_s, value, kind, count: 1 });
     }
     out
 }
@@ -463,17 +478,17 @@ fn panel_markup(out: &mut String, panel: &Panel, f: &Frame, allocators: &[&str])
             labelled.push(usable);
             let _ = writeln!(
                 out,
-                r#"<text class="ceiling-label" x="{:.1}" y="{:.1}" text-anchor="end" font-family="{FONT}" font-size="12" fill="{CEILING_COLOUR}" stroke="white" stroke-width="3" paint-order="stroke">usable {usable}</text>"#,
-                f.right - 4.0,
+                r#"<text class="ceiling-label" x="{:.1}" y="{:.1}" text-anchor="start" font-family="{FONT}" font-size="12" fill="{CEILING_COLOUR}" stroke="white" stroke-width="3" paint-order="stroke">usable {usable}</text>"#,
+                f.left + 6.0,
                 y - 4.0,
             );
         }
     }
-    for series in &panel.series {
+    for (series, stripe) in panel.series.iter().zip(stripes(&panel.series)) {
         let points = thin(&series.points, f);
         let values = join(points.iter().map(|(t, v)| format!("{t},{v}")));
         let pixels = join(points.iter().map(|&(t, v)| format!("{:.1},{:.1}", f.x(t), f.y(v as f64))));
-        let dash = series.metric.dash().map(|d| format!(r#" stroke-dasharray="{d}""#)).unwrap_or_default();
+        let dash = dash_attributes(series.metric, stripe);
         let _ = writeln!(
             out,
             r#"<polyline class="series" data-allocator="{}" data-metric="{}" data-samples="{}" data-values="{values}" points="{pixels}" fill="none" stroke="{}" stroke-width="2"{dash} stroke-linejoin="round"/>"#,
@@ -483,11 +498,16 @@ fn panel_markup(out: &mut String, panel: &Panel, f: &Frame, allocators: &[&str])
             colour(series.allocator),
         );
     }
-    for m in &panel.markers {
+    for m in &merge_close(&panel.markers, f) {
         let (x, y) = (f.x(m.time_s), f.y(m.value));
         let allocator = allocators[m.allocator];
         let plural = if m.count == 1 { "" } else { "s" };
-        let tooltip = format!("{allocator}: {} at {} ({} event{plural})", m.kind, human_time(m.time_s), m.count);
+        let when = if m.last_time_s == m.time_s {
+            format!("at {}", human_time(m.time_s))
+        } else {
+            format!("from {} to {}", human_time(m.time_s), human_time(m.last_time_s))
+        };
+        let tooltip = format!("{allocator}: {} {when} ({} event{plural})", m.kind, m.count);
         let _ = writeln!(
             out,
             r#"<path class="marker-halo" d="{}" stroke="white" stroke-width="6" fill="none"/>"#,
@@ -495,10 +515,11 @@ fn panel_markup(out: &mut String, panel: &Panel, f: &Frame, allocators: &[&str])
         );
         let _ = writeln!(
             out,
-            r#"<path class="marker" data-allocator="{}" data-kind="{}" data-time-s="{}" data-value="{}" data-count="{}" d="{}" stroke="{}" stroke-width="2.5" fill="none"><title>{}</title></path>"#,
+            r#"<path class="marker" data-allocator="{}" data-kind="{}" data-time-s="{}" data-last-time-s="{}" data-value="{}" data-count="{}" d="{}" stroke="{}" stroke-width="2.5" fill="none"><title>{}</title></path>"#,
             escape(allocator),
             m.kind,
             m.time_s,
+            m.last_time_s,
             number(m.value),
             m.count,
             cross(x, y),
@@ -509,12 +530,74 @@ fn panel_markup(out: &mut String, panel: &Panel, f: &Frame, allocators: &[&str])
     out.push_str("</g>\n");
 }
 
+/// Per series, `(its place, how many)` among the series of the same metric
+/// with exactly the same points: lines that coincide would hide each other, so
+/// they are drawn in turns, each colour one dash of a shared pattern.
+fn stripes(series: &[Series]) -> Vec<(usize, usize)> {
+    let same = |a: &Series, b: &Series| a.metric == b.metric && a.points == b.points;
+    series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let place = series[..i].iter().filter(|o| same(o, s)).count();
+            (place, series.iter().filter(|o| same(o, s)).count())
+        })
+        .collect()
+}
+
+/// The dash pattern of a line: the metric's own, cut into turns when
+/// `share` lines coincide (see [`stripes`]).
+fn dash_attributes(metric: Metric, (place, share): (usize, usize)) -> String {
+    const STRIPE: usize = 9;
+    let (dash, gap) = match metric.dash() {
+        Some(_) => (7, 4),
+        None => (STRIPE, 0),
+    };
+    if share <= 1 {
+        return metric.dash().map(|d| format!(r#" stroke-dasharray="{d}""#)).unwrap_or_default();
+    }
+    let period = (dash + gap) * share;
+    format!(
+        r#" stroke-dasharray="{dash} {}" stroke-dashoffset="-{}" data-stripe="{}/{share}""#,
+        period - dash,
+        (dash + gap) * place,
+        place + 1
+    )
+}
+
+/// Markers of one allocator and kind less than two crosses' width apart would
+/// draw a smear of crosses: each run of them becomes the first one, counting
+/// them all. (A whole episode of a short subnet can log hundreds of events.)
+fn merge_close(markers: &[Marker], f: &Frame) -> Vec<Marker> {
+    let mut sorted: Vec<&Marker> = markers.iter().collect();
+    sorted.sort_by_key(|m| (m.allocator, m.kind, m.time_s));
+    let mut out: Vec<Marker> = Vec::new();
+    for m in sorted {
+        match out.last_mut() {
+            Some(last)
+                if last.allocator == m.allocator
+                    && last.kind == m.kind
+                    && f.x(m.time_s) - f.x(last.time_s) < 4.0 * CROSS_RADIUS =>
+            {
+                last.count += m.count;
+                last.last_time_s = m.last_time_s;
+            }
+            _ => out.push(m.clone()),
+        }
+    }
+    out.sort_by_key(|m| (m.time_s, m.allocator, m.kind));
+    out
+}
+
 fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(" ")
 }
 
+/// Half the width of an exhaustion marker, in pixels.
+const CROSS_RADIUS: f64 = 6.0;
+
 fn cross(x: f64, y: f64) -> String {
-    const R: f64 = 6.0;
+    const R: f64 = CROSS_RADIUS;
     format!(
         "M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1}",
         x - R,

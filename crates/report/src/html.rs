@@ -11,12 +11,13 @@ use crate::{CSV_FILES, escape, first_exhaustion, human_time, range_levels, verdi
 pub const EVENTS_SHOWN: usize = 1000;
 
 const STYLE: &str = "
-body { font-family: sans-serif; margin: 1.5em auto; max-width: 1000px; padding: 0 1em; color: #222; }
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 1240px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td:first-child { white-space: nowrap; }
 .fits { color: #1a7f37; font-weight: bold; } .exhausts { color: #c62828; font-weight: bold; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
@@ -44,7 +45,11 @@ pub fn report_html(title: &str, replays: &[&Replay], charts: &[Chart], table: &s
     page.push_str("<h2>Summary</h2>\n");
     summary_table(&mut page, replays);
     if !table.trim().is_empty() {
-        let _ = writeln!(page, "<pre>{}</pre>", escape(table.trim_end()));
+        let _ = writeln!(
+            page,
+            "<details>\n<summary>As printed by podip</summary>\n<pre>{}</pre>\n</details>",
+            escape(table.trim_end())
+        );
     }
 
     page.push_str("<h2>Address ranges</h2>\n");
@@ -66,21 +71,28 @@ pub fn report_html(title: &str, replays: &[&Replay], charts: &[Chart], table: &s
 
 fn summary_table(page: &mut String, replays: &[&Replay]) {
     page.push_str(
-        "<table class=\"summary\">\n<thead><tr><th>allocator</th><th>verdict</th><th>peak allocated</th>\
-         <th>busiest range</th><th>first exhaustion</th><th>kind</th><th>exhaustion events</th>\
-         <th>nodes failed</th><th>max pods waiting for IP</th><th>IP efficiency</th></tr></thead>\n<tbody>\n",
+        "<p class=\"note\">Peak allocated: of the busiest VNet subnet. 80 % and 100 %: when any VNet subnet \
+         first had that share of its usable addresses allocated (each range in the next table). \
+         Times are days and hours of simulated time.</p>\n\
+         <table class=\"summary\">\n<thead><tr><th>allocator</th><th>verdict</th><th>peak allocated</th>\
+         <th>busiest range</th><th>80 % at</th><th>100 % at</th><th>first exhaustion</th><th>kind</th>\
+         <th>exhaustion events</th><th>nodes not created</th><th>max pods waiting for IP</th><th>IP efficiency</th>\
+         </tr></thead>\n<tbody>\n",
     );
     for replay in replays {
         let s = &replay.summary;
         let verdict = verdict(s);
         let first = first_exhaustion(replay);
         let first_time = s.first_exhaustion_s.or(first.map(|e| e.time_s));
+        let when = |t: Option<u64>| t.map_or("—".to_string(), human_time);
         let cells = [
             cell("", &replay.allocator),
             cell(verdict, verdict),
             cell("num", &format!("{} ({:.1} %)", s.peak_allocated, s.peak_allocated_pct)),
             cell("", s.busiest_range.as_deref().unwrap_or("—")),
-            cell("num", &first_time.map_or("—".to_string(), human_time)),
+            cell("num", &when(s.first_80_pct_s)),
+            cell("num", &when(s.first_100_pct_s)),
+            cell("num", &when(first_time)),
             cell("", first.map_or("—", |e| e.kind.as_str())),
             cell("num", &s.exhaustion_events.to_string()),
             cell("num", &s.nodes_failed.to_string()),
@@ -94,7 +106,8 @@ fn summary_table(page: &mut String, replays: &[&Replay]) {
 
 fn levels_table(page: &mut String, replays: &[&Replay]) {
     page.push_str(
-        "<p class=\"note\">Read off the samples: a crossing is dated by the first sample that shows it.</p>\n\
+        "<p class=\"note\">Every range of every allocator, VNet subnets and pod CIDRs; \
+         peaks and times are exact (tracked at every change, not read off the samples).</p>\n\
          <table class=\"levels\">\n<thead><tr><th>range</th><th>allocator</th><th>usable</th>\
          <th>peak allocated</th><th>passed 80 %</th><th>passed 100 %</th></tr></thead>\n<tbody>\n",
     );

@@ -5,7 +5,8 @@
 //!
 //! - [`charts`] draws one SVG per address range (allocated and in-use addresses
 //!   over time, one line per allocator, the usable ceiling, exhaustion events
-//!   marked) and one per node pool (nodes and running pods over time). The
+//!   marked) and one per node pool (nodes, running pods and pods waiting for
+//!   an IP over time). The
 //!   frame (title, axes, ticks, grid, axis labels) is drawn by `plotters`'
 //!   SVG backend, whose text is plain SVG `<text>` that needs no font library;
 //!   the data (series, ceilings, markers, legend) is written as SVG elements
@@ -28,15 +29,15 @@ pub use html::{EVENTS_SHOWN, report_html};
 /// The CSV files a report may link to; they sit next to `report.html`.
 pub const CSV_FILES: [&str; 4] = ["summary.csv", "utilization.csv", "cluster.csv", "events.csv"];
 
-/// Simulated seconds as a planner reads them: `3d 04:00:00`, or `04:00:00`
-/// under a day.
+/// Simulated seconds as a planner reads them: days, then the clock to the
+/// minute, `3d 04:00`; the seconds only when there are any, `0d 00:12:20`.
 pub fn human_time(secs: u64) -> String {
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let (hours, minutes, seconds) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    if days > 0 {
-        format!("{days}d {hours:02}:{minutes:02}:{seconds:02}")
+    if seconds == 0 {
+        format!("{days}d {hours:02}:{minutes:02}")
     } else {
-        format!("{hours:02}:{minutes:02}:{seconds:02}")
+        format!("{days}d {hours:02}:{minutes:02}:{seconds:02}")
     }
 }
 
@@ -50,58 +51,48 @@ pub fn first_exhaustion(replay: &Replay) -> Option<&EventRecord> {
     replay.events.iter().filter(|e| e.kind.is_exhaustion()).min_by_key(|e| e.time_s)
 }
 
-/// How full one address range got in one replay, read off the samples.
+/// How full one address range got in one replay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeLevels {
     pub range: String,
     pub is_vnet_subnet: bool,
     /// The largest `usable` sampled.
     pub usable: u64,
-    /// The largest `allocated` sampled, and as a percentage of `usable`.
+    /// The peak `allocated` (exact), and as a percentage of `usable`.
     pub peak_allocated: u64,
     pub peak_allocated_pct: Option<f64>,
-    /// The first sample time at which `allocated` was at least 80 % / 100 % of `usable`.
+    /// When `allocated` first reached 80 % / 100 % of `usable` (exact).
     pub passed_80_s: Option<u64>,
     pub passed_100_s: Option<u64>,
 }
 
-/// [`RangeLevels`] for every range of a replay, in the replay's range order.
-///
-/// Unlike `summary.csv` these come from the samples, so a crossing is dated
-/// by the first sample that shows it.
+/// [`RangeLevels`] for every range of a replay, in the replay's range order,
+/// from the exact per-range figures of its summary.
 pub fn range_levels(replay: &Replay) -> Vec<RangeLevels> {
-    let mut levels: Vec<RangeLevels> = replay
+    let mut usable = vec![0u64; replay.ranges.len()];
+    for sample in &replay.utilization {
+        if let Some(u) = usable.get_mut(sample.range as usize) {
+            *u = (*u).max(sample.usable);
+        }
+    }
+    replay
         .ranges
         .iter()
-        .map(|r| RangeLevels {
-            range: r.name.clone(),
-            is_vnet_subnet: r.is_vnet_subnet,
-            usable: 0,
-            peak_allocated: 0,
-            peak_allocated_pct: None,
-            passed_80_s: None,
-            passed_100_s: None,
+        .zip(usable)
+        .enumerate()
+        .map(|(i, (info, usable))| {
+            let exact = replay.summary.ranges.get(i).copied().unwrap_or_default();
+            RangeLevels {
+                range: info.name.clone(),
+                is_vnet_subnet: info.is_vnet_subnet,
+                usable,
+                peak_allocated: exact.peak_allocated,
+                peak_allocated_pct: (usable > 0).then(|| 100.0 * exact.peak_allocated as f64 / usable as f64),
+                passed_80_s: exact.first_80_pct_s,
+                passed_100_s: exact.first_100_pct_s,
+            }
         })
-        .collect();
-    for sample in &replay.utilization {
-        let Some(level) = levels.get_mut(sample.range as usize) else { continue };
-        level.usable = level.usable.max(sample.usable);
-        level.peak_allocated = level.peak_allocated.max(sample.allocated);
-        let reached = |pct: u64| {
-            sample.usable > 0 && u128::from(sample.allocated) * 100 >= u128::from(sample.usable) * u128::from(pct)
-        };
-        if level.passed_80_s.is_none() && reached(80) {
-            level.passed_80_s = Some(sample.time_s);
-        }
-        if level.passed_100_s.is_none() && reached(100) {
-            level.passed_100_s = Some(sample.time_s);
-        }
-    }
-    for level in &mut levels {
-        level.peak_allocated_pct =
-            (level.usable > 0).then(|| 100.0 * level.peak_allocated as f64 / level.usable as f64);
-    }
-    levels
+        .collect()
 }
 
 /// Escape text for XML and HTML, in element content and in quoted attributes.
@@ -126,9 +117,10 @@ mod tests {
 
     #[test]
     fn human_time_formats_days_and_clock() {
-        assert_eq!(human_time(0), "00:00:00");
-        assert_eq!(human_time(4 * 3600), "04:00:00");
-        assert_eq!(human_time(3 * 86_400 + 4 * 3600), "3d 04:00:00");
+        assert_eq!(human_time(0), "0d 00:00");
+        assert_eq!(human_time(4 * 3600), "0d 04:00");
+        assert_eq!(human_time(3 * 86_400 + 4 * 3600), "3d 04:00");
+        assert_eq!(human_time(740), "0d 00:12:20");
         assert_eq!(human_time(86_400 + 61), "1d 00:01:01");
     }
 

@@ -2,7 +2,7 @@
 //! escaped and self-contained.
 
 use allocator::FailureKind;
-use cluster::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Summary};
+use cluster::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, RangeSummary, Replay, Summary};
 use report::{CSV_FILES, Chart, EVENTS_SHOWN, charts, human_time, report_html};
 use roxmltree::{Document, Node};
 
@@ -48,7 +48,27 @@ fn summary(first_exhaustion_s: Option<u64>, exhaustion_events: u64, ip_efficienc
         pod_ip_waits: 3,
         max_pods_waiting_ip: 7,
         ip_efficiency_pct,
+        ranges: Vec::new(),
     }
+}
+
+/// The per-range summary a replay of these samples would have (here the
+/// samples are the only changes of state, so they give the exact figures).
+fn with_range_summaries(mut replay: Replay) -> Replay {
+    let mut ranges = vec![RangeSummary::default(); replay.ranges.len()];
+    for s in &replay.utilization {
+        let r = &mut ranges[s.range as usize];
+        r.peak_allocated = r.peak_allocated.max(s.allocated);
+        r.peak_in_use = r.peak_in_use.max(s.in_use);
+        if r.first_80_pct_s.is_none() && s.allocated * 100 >= s.usable * 80 {
+            r.first_80_pct_s = Some(s.time_s);
+        }
+        if r.first_100_pct_s.is_none() && s.allocated >= s.usable {
+            r.first_100_pct_s = Some(s.time_s);
+        }
+    }
+    replay.summary.ranges = ranges;
+    replay
 }
 
 /// `allocated` and `in_use` of range `r` in sample `i`, distinct per allocator.
@@ -119,7 +139,7 @@ fn two_replays() -> (Replay, Replay) {
         events_processed: 100,
         duration_s: 4 * HOUR,
     };
-    (dynamic, kubenet)
+    (with_range_summaries(dynamic), with_range_summaries(kubenet))
 }
 
 fn find<'a>(charts: &'a [Chart], file_name: &str) -> &'a Chart {
@@ -155,6 +175,7 @@ struct Marker {
     allocator: String,
     kind: String,
     time_s: u64,
+    last_time_s: u64,
     value: f64,
     count: usize,
 }
@@ -219,6 +240,7 @@ fn parse_svg(svg: &str) -> Vec<Axes> {
                     allocator: attr(n, "data-allocator"),
                     kind: attr(n, "data-kind"),
                     time_s: attr(n, "data-time-s"),
+                    last_time_s: attr(n, "data-last-time-s"),
                     value: attr(n, "data-value"),
                     count: attr(n, "data-count"),
                 })
@@ -400,14 +422,61 @@ fn exhaustion_events_are_marked_where_they_happened() {
 }
 
 #[test]
+fn events_closer_than_a_marker_merge_into_one_marker() {
+    let (a, mut b) = two_replays();
+    let cidr_full = EventKind::Allocation(FailureKind::PodCidrExhausted);
+    // Four hours on ~640 px: a minute is under 3 px, an hour about 160 px.
+    b.events = [HOUR, HOUR + 60, HOUR + 120, 3 * HOUR]
+        .into_iter()
+        .map(|t| event(t, cidr_full, "p1", "c1/pod-cidr", "full"))
+        .collect();
+    let charts = charts(&[&a, &b]);
+    let cidr = &parse_svg(&find(&charts, "range-c1-pod-cidr.svg").svg)[0];
+    let got: Vec<_> = cidr.markers.iter().map(|m| (m.time_s, m.last_time_s, m.count)).collect();
+    assert_eq!(got, [(HOUR, HOUR + 120, 3), (3 * HOUR, 3 * HOUR, 1)]);
+}
+
+#[test]
+fn coinciding_lines_are_drawn_in_turns() {
+    let (a, b) = two_replays();
+    let mut c = a.clone();
+    c.allocator = "overlay".to_string();
+    let charts = charts(&[&a, &b, &c]);
+    let doc = Document::parse(&find(&charts, "range-nodes.svg").svg).unwrap();
+    let line = |allocator: &str, metric: &str| {
+        doc.descendants()
+            .find(|n| {
+                has_class(*n, "series")
+                    && n.attribute("data-allocator") == Some(allocator)
+                    && n.attribute("data-metric") == Some(metric)
+            })
+            .unwrap()
+    };
+    // dynamic and overlay have the same samples: each draws every other dash.
+    let (first, second) = (line("dynamic", "allocated"), line("overlay", "allocated"));
+    assert_eq!(first.attribute("data-stripe"), Some("1/2"));
+    assert_eq!(second.attribute("data-stripe"), Some("2/2"));
+    assert_eq!(first.attribute("stroke-dasharray"), second.attribute("stroke-dasharray"));
+    assert_ne!(first.attribute("stroke-dashoffset"), second.attribute("stroke-dashoffset"));
+    assert_eq!(first.attribute("points"), second.attribute("points"));
+    // kubenet's line is its own: solid, unstriped.
+    let own = line("kubenet", "allocated");
+    assert_eq!((own.attribute("data-stripe"), own.attribute("stroke-dasharray")), (None, None));
+    // in_use lines stay dashed when striped.
+    let dashed = line("overlay", "in_use");
+    assert_eq!(dashed.attribute("data-stripe"), Some("2/2"));
+    assert_eq!(dashed.attribute("stroke-dasharray"), Some("7 15"));
+}
+
+#[test]
 fn pool_chart_has_nodes_and_pods_per_allocator() {
     let (a, b) = two_replays();
     let charts = charts(&[&a, &b]);
     let chart = find(&charts, "pool-c1-p2.svg");
-    assert_eq!(chart.title, "Pool c1/p2 — nodes and running pods");
+    assert_eq!(chart.title, "Pool c1/p2 — nodes and pods");
     let axes = parse_svg(&chart.svg);
     let panels: Vec<_> = axes.iter().map(|a| a.panel.as_str()).collect();
-    assert_eq!(panels, ["nodes", "pods_running"]);
+    assert_eq!(panels, ["nodes", "pods"]);
     assert_eq!(axes[0].keys(), keys(&[("dynamic", "nodes"), ("kubenet", "nodes")]));
     assert_eq!(axes[1].keys(), keys(&[("dynamic", "pods_running"), ("kubenet", "pods_running")]));
     for (replay, allocator) in [(&a, "dynamic"), (&b, "kubenet")] {
@@ -419,6 +488,27 @@ fn pool_chart_has_nodes_and_pods_per_allocator() {
     }
     // The two panels stack: nodes above pods.
     assert!(axes[0].rect.3 < axes[1].rect.2);
+}
+
+#[test]
+fn pods_waiting_for_an_ip_are_drawn_where_there_were_some() {
+    let (mut a, b) = two_replays();
+    for s in a.cluster.iter_mut().filter(|s| s.pool == 0) {
+        s.pods_waiting_ip = s.time_s / HOUR * 3;
+    }
+    let charts = charts(&[&a, &b]);
+    let p1 = parse_svg(&find(&charts, "pool-c1-p1.svg").svg);
+    assert_eq!(
+        p1[1].keys(),
+        keys(&[("dynamic", "pods_running"), ("dynamic", "pods_waiting_ip"), ("kubenet", "pods_running")])
+    );
+    let waiting = p1[1].series("dynamic", "pods_waiting_ip");
+    assert_eq!(waiting.values, TIMES.iter().map(|&t| (t, t / HOUR * 3)).collect::<Vec<_>>());
+    assert!(waiting.dashed);
+    p1[1].check_covers_data();
+    // No pool-2 pod ever waited: no such line there.
+    let p2 = parse_svg(&find(&charts, "pool-c1-p2.svg").svg);
+    assert!(p2[1].series.iter().all(|s| s.metric == "pods_running"));
 }
 
 #[test]
@@ -561,10 +651,22 @@ fn summary_table_has_one_row_per_allocator() {
     let doc = parse_html(&html);
     let rows = rows(&doc, "summary");
     assert_eq!(rows.len(), 2);
-    let want_dynamic = ["dynamic", "fits", "200 (79.7 %)", "pods", "—", "—", "0", "0", "7", "62.5 %"];
+    let want_dynamic = ["dynamic", "fits", "200 (79.7 %)", "pods", "—", "—", "—", "—", "0", "0", "7", "62.5 %"];
     assert_eq!(rows[0], want_dynamic);
-    let want_kubenet =
-        ["kubenet", "exhausts", "200 (79.7 %)", "pods", "01:50:00", "pod-cidr-exhausted", "2", "2", "7", "—"];
+    let want_kubenet = [
+        "kubenet",
+        "exhausts",
+        "200 (79.7 %)",
+        "pods",
+        "—",
+        "0d 01:50",
+        "0d 01:50",
+        "pod-cidr-exhausted",
+        "2",
+        "2",
+        "7",
+        "—",
+    ];
     assert_eq!(rows[1], want_kubenet);
     assert!(html.contains(r#"<td class="exhausts">exhausts</td>"#));
 }
@@ -574,13 +676,14 @@ fn levels_table_dates_the_crossings() {
     let (mut a, b) = two_replays();
     // nodes in `dynamic`: 20 + 40 i of 251 → 220 (87.6 %) at 2 h... make 4 h full.
     a.utilization.iter_mut().filter(|s| s.range == 0 && s.time_s == 4 * HOUR).for_each(|s| s.allocated = 251);
+    let a = with_range_summaries(a);
     let html = page("levels", &[&a, &b], "");
     let doc = parse_html(&html);
     let rows = rows(&doc, "levels");
     let names: Vec<_> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
     assert_eq!(names, [("nodes", "dynamic"), ("nodes", "kubenet"), ("pods", "dynamic"), ("c1/pod-cidr", "kubenet")]);
     // dynamic/nodes: 20, 60, 100, 140, 251 of 251.
-    assert_eq!(rows[0][2..], ["251", "251 (100.0 %)", "04:00:00", "04:00:00"]);
+    assert_eq!(rows[0][2..], ["251", "251 (100.0 %)", "0d 04:00", "0d 04:00"]);
     // kubenet/nodes: 30, 70, 110, 150, 190: never 80 %.
     assert_eq!(rows[1][2..], ["251", "190 (75.7 %)", "—", "—"]);
 }
@@ -603,10 +706,10 @@ fn long_event_lists_are_cut_with_a_pointer_to_the_csv() {
     assert_eq!(
         first,
         [
-            ("00:00:00", "kubenet", "#0"),
-            ("00:00:10", "kubenet", "#1"),
-            ("00:00:15", "dynamic", "from dynamic"),
-            ("00:00:20", "kubenet", "#2")
+            ("0d 00:00", "kubenet", "#0"),
+            ("0d 00:00:10", "kubenet", "#1"),
+            ("0d 00:00:15", "dynamic", "from dynamic"),
+            ("0d 00:00:20", "kubenet", "#2")
         ]
     );
     let more = total + 1 - EVENTS_SHOWN as u64;
@@ -624,8 +727,8 @@ fn report_without_events_or_replays_is_still_well_formed() {
 
 #[test]
 fn human_time_reads_like_a_planner() {
-    assert_eq!(human_time(3 * DAY + 4 * HOUR), "3d 04:00:00");
-    assert_eq!(human_time(4 * HOUR), "04:00:00");
-    assert_eq!(human_time(59), "00:00:59");
-    assert_eq!(human_time(DAY), "1d 00:00:00");
+    assert_eq!(human_time(3 * DAY + 4 * HOUR), "3d 04:00");
+    assert_eq!(human_time(4 * HOUR), "0d 04:00");
+    assert_eq!(human_time(59), "0d 00:00:59");
+    assert_eq!(human_time(DAY), "1d 00:00");
 }
