@@ -9,6 +9,8 @@ use net::RangeId;
 use rand_chacha::ChaCha8Rng;
 use scenario::{Autoscale, NodePool, Scheduler};
 
+use crate::load::LoadIndex;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PodId(pub u32);
 
@@ -56,8 +58,10 @@ pub struct PoolState {
     /// Operation-level failure kinds logged since the pool's last successful
     /// operation (one row per episode).
     pub logged: Vec<crate::EventKind>,
-    /// Schedulable nodes by (pods, id): spread takes the first, pack the fullest.
-    pub by_load: BTreeSet<(u32, NodeId)>,
+    /// Schedulable nodes by (pods, rank): spread takes the emptiest, pack the fullest.
+    pub by_load: LoadIndex,
+    /// Every node the pool ever had, by rank (creation order in the pool).
+    pub by_rank: Vec<NodeId>,
     /// The same nodes in a vector, for the `random` scheduler.
     pub schedulable: Vec<NodeId>,
     pub free_slots: u64,
@@ -92,6 +96,8 @@ pub enum Phase {
 pub struct Node {
     pub pool: usize,
     pub name: String,
+    /// Creation order in its pool: the number in its name.
+    pub rank: u32,
     pub phase: Phase,
     pub max_pods: u32,
     pub image: u32,

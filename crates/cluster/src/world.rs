@@ -12,6 +12,7 @@ use rand::RngExt;
 use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
+use crate::load::LoadIndex;
 use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
 use crate::state::*;
 
@@ -355,7 +356,7 @@ impl<'s> World<'s> {
                     ));
                 }
                 if let Some(key) = n.sched_key {
-                    if key != n.pods.len() as u32 || !pool.by_load.contains(&(key, node)) {
+                    if key != n.pods.len() as u32 || !pool.by_load.contains(key, n.rank) {
                         return Err(format!("node {}: stale scheduling key", n.name));
                     }
                     free_slots += u64::from(n.max_pods - key);
@@ -447,7 +448,8 @@ impl<'s> World<'s> {
             target: 0,
             removed: false,
             logged: Vec::new(),
-            by_load: BTreeSet::new(),
+            by_load: LoadIndex::default(),
+            by_rank: Vec::new(),
             schedulable: Vec::new(),
             free_slots: 0,
             running: 0,
@@ -680,6 +682,7 @@ impl<'s> World<'s> {
             self.nodes.push(Node {
                 pool,
                 name,
+                rank: p.nodes_named + i,
                 phase: Phase::Provisioning,
                 max_pods: spec.max_pods,
                 image: p.image,
@@ -697,6 +700,7 @@ impl<'s> World<'s> {
         p.logged.clear();
         p.nodes_named += count;
         p.nodes.extend((first..self.nodes.len()).map(|i| NodeId(i as u32)));
+        p.by_rank.extend((first..self.nodes.len()).map(|i| NodeId(i as u32)));
         for index in first..self.nodes.len() {
             let node = NodeId(index as u32);
             match how {
@@ -788,7 +792,7 @@ impl<'s> World<'s> {
         let p = &mut self.pools[pool];
         if n.sched_key != key {
             if let Some(old) = n.sched_key {
-                p.by_load.remove(&(old, node));
+                p.by_load.remove(old, n.rank);
                 p.free_slots -= u64::from(n.max_pods - old);
                 let pos = n.sched_pos;
                 p.schedulable.swap_remove(pos);
@@ -798,7 +802,7 @@ impl<'s> World<'s> {
             }
             let n = &mut self.nodes[node.index()];
             if let Some(new) = key {
-                p.by_load.insert((new, node));
+                p.by_load.insert(new, n.rank);
                 p.free_slots += u64::from(n.max_pods - new);
                 n.sched_pos = p.schedulable.len();
                 p.schedulable.push(node);
@@ -1170,12 +1174,12 @@ impl<'s> World<'s> {
         let pools = &self.pools;
         let eligible = || cluster.pools.iter().copied().filter(move |&p| restrict.is_none_or(|r| r == p));
         match cluster.scheduler {
-            Scheduler::Spread => eligible().filter_map(|p| pools[p].by_load.first().copied()).min().map(|(_, n)| n),
+            Scheduler::Spread => eligible()
+                .filter_map(|p| pools[p].by_load.emptiest().map(|(pods, rank)| (pods, pools[p].by_rank[rank as usize])))
+                .min()
+                .map(|(_, n)| n),
             Scheduler::Pack => eligible()
-                .filter_map(|p| {
-                    let &(most, _) = pools[p].by_load.last()?;
-                    pools[p].by_load.range((most, NodeId(0))..).next().copied()
-                })
+                .filter_map(|p| pools[p].by_load.fullest().map(|(pods, rank)| (pods, pools[p].by_rank[rank as usize])))
                 .min_by_key(|&(pods, node)| (std::cmp::Reverse(pods), node))
                 .map(|(_, n)| n),
             Scheduler::Random => {
@@ -1255,6 +1259,11 @@ impl<'s> World<'s> {
     /// finds no node closes its queue for this pass: each call costs the pods
     /// placed plus the number of pools, never a scan of every waiting pod.
     fn place_unschedulable(&mut self, cluster: usize) {
+        let c = &self.clusters[cluster];
+        if c.unschedulable_any == 0 && c.pools.iter().all(|&p| self.pools[p].unschedulable_restricted == 0) {
+            // Nothing waits (queues may still hold stale entries; later passes drop them).
+            return;
+        }
         let mut closed = std::mem::take(&mut self.scratch_pools);
         closed.clear();
         let mut any_open = true;

@@ -210,8 +210,9 @@ impl<E: Copy> EventQueue<E> {
         if self.occupied[level] == 0 {
             self.levels &= !(1 << level);
         }
-        if level == 0 {
-            // One key per level-0 slot: the whole slot is due, already in push order.
+        if level == 0 || list.read + 1 == list.write {
+            // One key per level-0 slot, and a slot of one event holds one key: the
+            // whole slot is due, already in push order.
             self.due = List { min: self.cursor, ..list };
             return true;
         }
