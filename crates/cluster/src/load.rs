@@ -106,11 +106,16 @@ impl RankSet {
 
 /// A pool's schedulable nodes keyed by pod count: one [`RankSet`] of ranks per
 /// count, and the set of counts that have any node.
+///
+/// The emptiest and fullest entries are cached: a pod placed on one pool's node
+/// changes only that pool's answers, and the scheduler asks every pool.
 #[derive(Debug, Clone, Default)]
 pub struct LoadIndex {
     by_pods: Vec<RankSet>,
     counts: RankSet,
     len: usize,
+    emptiest: Option<(u32, u32)>,
+    fullest: Option<(u32, u32)>,
 }
 
 impl LoadIndex {
@@ -129,6 +134,12 @@ impl LoadIndex {
         if self.by_pods[pods as usize].insert(rank) {
             self.counts.insert(pods);
             self.len += 1;
+            if self.emptiest.is_none_or(|e| (pods, rank) < e) {
+                self.emptiest = Some((pods, rank));
+            }
+            if self.fullest.is_none_or(|(most, oldest)| pods > most || (pods == most && rank < oldest)) {
+                self.fullest = Some((pods, rank));
+            }
         }
     }
 
@@ -139,19 +150,28 @@ impl LoadIndex {
                 self.counts.remove(pods);
             }
             self.len -= 1;
+            if self.emptiest == Some((pods, rank)) {
+                self.emptiest = self.counts.first().map(|pods| (pods, self.oldest(pods)));
+            }
+            if self.fullest == Some((pods, rank)) {
+                self.fullest = self.counts.last().map(|pods| (pods, self.oldest(pods)));
+            }
         }
+    }
+
+    /// The smallest rank with `pods` pods (there is one).
+    fn oldest(&self, pods: u32) -> u32 {
+        self.by_pods[pods as usize].first().expect("counts lists non-empty sets")
     }
 
     /// `(pods, rank)` of the oldest node among those with the fewest pods.
     pub fn emptiest(&self) -> Option<(u32, u32)> {
-        let pods = self.counts.first()?;
-        Some((pods, self.by_pods[pods as usize].first()?))
+        self.emptiest
     }
 
     /// `(pods, rank)` of the oldest node among those with the most pods.
     pub fn fullest(&self) -> Option<(u32, u32)> {
-        let pods = self.counts.last()?;
-        Some((pods, self.by_pods[pods as usize].first()?))
+        self.fullest
     }
 }
 

@@ -1392,13 +1392,15 @@ impl<'s> World<'s> {
             }
             PodState::Unschedulable | PodState::Gone => unreachable!("pod {pod:?} was bound"),
         }
-        if !self.pods[pod.0 as usize].host_network {
+        if self.pods[pod.0 as usize].host_network {
+            self.refresh(node);
+        } else {
             let cluster = self.pools[self.nodes[node.index()].pool].cluster;
             let had_ip = state == PodState::Running;
             let update = self.clusters[cluster].allocator.pod_unbound(node, had_ip, &mut self.space);
+            // Refreshes the node too.
             self.apply_update(node, update);
         }
-        self.refresh(node);
     }
 
     /// An evicted pod is rescheduled: deployments and jobs recreate their pods
