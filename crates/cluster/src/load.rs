@@ -26,43 +26,61 @@ impl RankSet {
     }
 
     /// Add `rank`; false if it was there already.
+    #[inline]
     pub fn insert(&mut self, rank: u32) -> bool {
-        if self.contains(rank) {
-            return false;
-        }
-        if rank as usize >= self.levels.first().map_or(0, |l| l.len() * 64) {
+        let (index, bit) = (rank as usize / 64, 1u64 << (rank % 64));
+        if index >= self.levels.first().map_or(0, Vec::len) {
             self.grow(rank as usize + 1);
         }
-        let mut index = rank as usize;
-        for level in &mut self.levels {
-            let word = &mut level[index / 64];
-            let was_empty = *word == 0;
-            *word |= 1 << (index % 64);
-            if !was_empty {
-                break;
-            }
-            index /= 64;
+        let word = &mut self.levels[0][index];
+        if *word & bit != 0 {
+            return false;
         }
+        let was_empty = *word == 0;
+        *word |= bit;
         self.len += 1;
+        if was_empty {
+            // Only a word going from empty to non-empty changes the summaries.
+            self.mark_summaries(index, true);
+        }
         true
     }
 
     /// Remove `rank`; false if it was not there.
+    #[inline]
     pub fn remove(&mut self, rank: u32) -> bool {
-        if !self.contains(rank) {
+        let (index, bit) = (rank as usize / 64, 1u64 << (rank % 64));
+        let Some(word) = self.levels.first_mut().and_then(|level| level.get_mut(index)) else { return false };
+        if *word & bit == 0 {
             return false;
         }
-        let mut index = rank as usize;
-        for level in &mut self.levels {
+        *word &= !bit;
+        self.len -= 1;
+        if *word == 0 {
+            self.mark_summaries(index, false);
+        }
+        true
+    }
+
+    /// Word `index` of level 0 became non-empty (`set`) or empty: carry it up.
+    #[cold]
+    #[inline(never)]
+    fn mark_summaries(&mut self, mut index: usize, set: bool) {
+        for level in &mut self.levels[1..] {
             let word = &mut level[index / 64];
-            *word &= !(1 << (index % 64));
-            if *word != 0 {
+            let bit = 1u64 << (index % 64);
+            let was_empty = *word == 0;
+            if set {
+                *word |= bit;
+            } else {
+                *word &= !bit;
+            }
+            // Stop once this word's emptiness did not change.
+            if (set && !was_empty) || (!set && *word != 0) {
                 break;
             }
             index /= 64;
         }
-        self.len -= 1;
-        true
     }
 
     /// The smallest member.
@@ -89,6 +107,8 @@ impl RankSet {
 
     /// Room for `bits` members at least (doubling, so growth is amortised O(1)),
     /// rebuilding the summary levels.
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self, bits: usize) {
         let words = bits.div_ceil(64).next_power_of_two();
         let mut bottom = std::mem::take(&mut self.levels).into_iter().next().unwrap_or_default();
@@ -131,8 +151,11 @@ impl LoadIndex {
         if self.by_pods.len() <= pods as usize {
             self.by_pods.resize_with(pods as usize + 1, RankSet::default);
         }
-        if self.by_pods[pods as usize].insert(rank) {
-            self.counts.insert(pods);
+        let set = &mut self.by_pods[pods as usize];
+        if set.insert(rank) {
+            if set.len() == 1 {
+                self.counts.insert(pods);
+            }
             self.len += 1;
             if self.emptiest.is_none_or(|e| (pods, rank) < e) {
                 self.emptiest = Some((pods, rank));
@@ -145,16 +168,23 @@ impl LoadIndex {
 
     pub fn remove(&mut self, pods: u32, rank: u32) {
         let Some(set) = self.by_pods.get_mut(pods as usize) else { return };
-        if set.remove(rank) {
-            if set.len() == 0 {
-                self.counts.remove(pods);
+        if !set.remove(rank) {
+            return;
+        }
+        self.len -= 1;
+        let emptied = set.len() == 0;
+        if emptied {
+            self.counts.remove(pods);
+        }
+        let (was_emptiest, was_fullest) = (self.emptiest == Some((pods, rank)), self.fullest == Some((pods, rank)));
+        if was_emptiest || was_fullest {
+            // The next oldest with as many pods, if any, takes the removed extreme's place.
+            let next = (!emptied).then(|| (pods, self.oldest(pods)));
+            if was_emptiest {
+                self.emptiest = next.or_else(|| self.counts.first().map(|pods| (pods, self.oldest(pods))));
             }
-            self.len -= 1;
-            if self.emptiest == Some((pods, rank)) {
-                self.emptiest = self.counts.first().map(|pods| (pods, self.oldest(pods)));
-            }
-            if self.fullest == Some((pods, rank)) {
-                self.fullest = self.counts.last().map(|pods| (pods, self.oldest(pods)));
+            if was_fullest {
+                self.fullest = next.or_else(|| self.counts.last().map(|pods| (pods, self.oldest(pods))));
             }
         }
     }

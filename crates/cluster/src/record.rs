@@ -109,6 +109,9 @@ pub struct Summary {
 pub(crate) struct Tracker {
     /// Per range: (peak allocated, peak in_use).
     peaks: Vec<(u64, u64)>,
+    /// Per range: for a VNet subnet, the allocated counts that reach 80 % and
+    /// 100 % of its usable addresses (`u64::MAX`: never); `None` for pod CIDRs.
+    thresholds: Vec<Option<(u64, u64)>>,
     last_change: SimTime,
     /// Σ in_use / Σ allocated over VNet subnets since `last_change`, if allocated > 0.
     ratio: Option<f64>,
@@ -123,28 +126,36 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(ranges: usize) -> Self {
-        Self { peaks: vec![(0, 0); ranges], ..Self::default() }
+    /// For the ranges of `space` (fixed for the whole run).
+    pub fn new(space: &AddressSpace) -> Self {
+        // allocated × 100 ≥ usable × pct  ⇔  allocated ≥ ⌈usable × pct / 100⌉.
+        let threshold = |usable: u64, pct: u64| {
+            if usable == 0 { u64::MAX } else { (u128::from(usable) * u128::from(pct)).div_ceil(100) as u64 }
+        };
+        let thresholds = space
+            .iter()
+            .map(|(_, r)| {
+                (r.kind() == RangeKind::VnetSubnet).then(|| (threshold(r.usable(), 80), threshold(r.usable(), 100)))
+            })
+            .collect();
+        Self { peaks: vec![(0, 0); space.len()], thresholds, ..Self::default() }
     }
 
     /// Fold in the state after everything that happened at `now`.
     pub fn observe(&mut self, now: SimTime, space: &AddressSpace) {
         self.close_interval(now);
         let (mut in_use, mut allocated) = (0u64, 0u64);
-        for ((_, range), peak) in space.iter().zip(&mut self.peaks) {
-            peak.0 = peak.0.max(range.allocated());
-            peak.1 = peak.1.max(range.in_use());
-            if range.kind() == RangeKind::VnetSubnet {
-                in_use += range.in_use();
-                allocated += range.allocated();
-                let reached = |pct: u64| {
-                    range.usable() > 0
-                        && u128::from(range.allocated()) * 100 >= u128::from(range.usable()) * u128::from(pct)
-                };
-                if self.first_80_pct.is_none() && reached(80) {
+        for (((_, range), peak), thresholds) in space.iter().zip(&mut self.peaks).zip(&self.thresholds) {
+            let (range_allocated, range_in_use) = (range.allocated(), range.in_use());
+            peak.0 = peak.0.max(range_allocated);
+            peak.1 = peak.1.max(range_in_use);
+            if let Some((at_80, at_100)) = *thresholds {
+                in_use += range_in_use;
+                allocated += range_allocated;
+                if self.first_80_pct.is_none() && range_allocated >= at_80 {
                     self.first_80_pct = Some(now);
                 }
-                if self.first_100_pct.is_none() && reached(100) {
+                if self.first_100_pct.is_none() && range_allocated >= at_100 {
                     self.first_100_pct = Some(now);
                 }
             }

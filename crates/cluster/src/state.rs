@@ -28,6 +28,8 @@ pub struct ClusterState {
     pub unschedulable: VecDeque<(u64, PodId)>,
     /// Unschedulable pods that may run in any of the cluster's pools.
     pub unschedulable_any: u64,
+    /// Unschedulable pods of the cluster's workloads, restricted or not.
+    pub unschedulable_total: u64,
     /// Where unschedulable pods of unrestricted workloads are counted.
     pub first_pool: usize,
     pub autoscaled: bool,

@@ -139,11 +139,12 @@ impl<'s> World<'s> {
                 pools: Vec::new(),
                 unschedulable: VecDeque::new(),
                 unschedulable_any: 0,
+                unschedulable_total: 0,
                 first_pool: usize::MAX,
                 autoscaled: false,
             });
         }
-        let tracker = Tracker::new(space.len());
+        let tracker = Tracker::new(&space);
         let short = (0..space.len()).map(|_| ShortNodes::default()).collect();
         let timing = scenario.timing;
         let mut world = World {
@@ -366,6 +367,15 @@ impl<'s> World<'s> {
                 return Err(format!(
                     "pool {}: free slots {} but nodes say {free_slots}",
                     pool.spec.name, pool.free_slots
+                ));
+            }
+        }
+        for (c, cluster) in self.clusters.iter().enumerate() {
+            let counted: u64 = self.pools.iter().filter(|p| p.cluster == c).map(|p| p.unschedulable).sum();
+            if counted != cluster.unschedulable_total {
+                return Err(format!(
+                    "cluster {}: {counted} unschedulable pods, counter says {}",
+                    cluster.name, cluster.unschedulable_total
                 ));
             }
         }
@@ -1219,6 +1229,7 @@ impl<'s> World<'s> {
         self.pools[pool].unschedulable += 1;
         self.queued += 1;
         p.queued = self.queued;
+        self.clusters[cluster].unschedulable_total += 1;
         match restrict {
             Some(r) => {
                 self.pools[r].unschedulable_restricted += 1;
@@ -1246,6 +1257,7 @@ impl<'s> World<'s> {
         let p = &self.pods[pod.0 as usize];
         let workload = p.workload;
         self.pools[p.counted_pool].unschedulable -= 1;
+        self.clusters[self.workloads[workload].cluster].unschedulable_total -= 1;
         match self.workloads[workload].pool {
             Some(r) => self.pools[r].unschedulable_restricted -= 1,
             None => self.clusters[self.workloads[workload].cluster].unschedulable_any -= 1,
@@ -1259,8 +1271,7 @@ impl<'s> World<'s> {
     /// finds no node closes its queue for this pass: each call costs the pods
     /// placed plus the number of pools, never a scan of every waiting pod.
     fn place_unschedulable(&mut self, cluster: usize) {
-        let c = &self.clusters[cluster];
-        if c.unschedulable_any == 0 && c.pools.iter().all(|&p| self.pools[p].unschedulable_restricted == 0) {
+        if self.clusters[cluster].unschedulable_total == 0 {
             // Nothing waits (queues may still hold stale entries; later passes drop them).
             return;
         }
