@@ -94,6 +94,7 @@ impl RankSet {
     }
 
     /// Walk from the top word down, picking a set bit of each word with `pick`.
+    #[inline]
     fn descend(&self, pick: impl Fn(u64) -> u32) -> Option<u32> {
         if self.len == 0 {
             return None;
@@ -147,6 +148,7 @@ impl LoadIndex {
         self.by_pods.get(pods as usize).is_some_and(|set| set.contains(rank))
     }
 
+    #[inline]
     pub fn insert(&mut self, pods: u32, rank: u32) {
         if self.by_pods.len() <= pods as usize {
             self.by_pods.resize_with(pods as usize + 1, RankSet::default);
@@ -166,6 +168,7 @@ impl LoadIndex {
         }
     }
 
+    #[inline]
     pub fn remove(&mut self, pods: u32, rank: u32) {
         let Some(set) = self.by_pods.get_mut(pods as usize) else { return };
         if !set.remove(rank) {

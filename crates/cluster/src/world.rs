@@ -49,6 +49,8 @@ pub(crate) struct World<'s> {
     workloads: Vec<WorkloadState>,
     /// Per range: nodes whose allocator wants addresses it could not get.
     short: Vec<ShortNodes>,
+    /// Nodes in any of `short`'s sets.
+    short_nodes: usize,
     rollouts_due: Vec<usize>,
     workloads_started: bool,
     pods_created: u64,
@@ -158,6 +160,7 @@ impl<'s> World<'s> {
             free_pods: Vec::new(),
             workloads: Vec::new(),
             short,
+            short_nodes: 0,
             rollouts_due: Vec::new(),
             workloads_started: false,
             pods_created: 0,
@@ -370,6 +373,10 @@ impl<'s> World<'s> {
                 ));
             }
         }
+        let short: usize = self.short.iter().map(|s| s.nodes.len()).sum();
+        if short != self.short_nodes {
+            return Err(format!("{short} nodes are short of addresses, counter says {}", self.short_nodes));
+        }
         for (c, cluster) in self.clusters.iter().enumerate() {
             let counted: u64 = self.pools.iter().filter(|p| p.cluster == c).map(|p| p.unschedulable).sum();
             if counted != cluster.unschedulable_total {
@@ -559,7 +566,9 @@ impl<'s> World<'s> {
     /// in, first out), then rollouts that can move do.
     fn settle(&mut self) {
         loop {
-            self.retry_short_nodes();
+            if self.short_nodes > 0 {
+                self.retry_short_nodes();
+            }
             for c in 0..self.clusters.len() {
                 self.place_unschedulable(c);
             }
@@ -879,6 +888,7 @@ impl<'s> World<'s> {
         if before == after {
             return;
         }
+        self.short_nodes = self.short_nodes + usize::from(after.is_some()) - usize::from(before.is_some());
         if let Some((range, _)) = before {
             self.short[range.0 as usize].nodes.remove(&node);
         }
@@ -1184,10 +1194,18 @@ impl<'s> World<'s> {
         let pools = &self.pools;
         let eligible = || cluster.pools.iter().copied().filter(move |&p| restrict.is_none_or(|r| r == p));
         match cluster.scheduler {
-            Scheduler::Spread => eligible()
-                .filter_map(|p| pools[p].by_load.emptiest().map(|(pods, rank)| (pods, pools[p].by_rank[rank as usize])))
-                .min()
-                .map(|(_, n)| n),
+            Scheduler::Spread => {
+                let mut best: Option<(u32, NodeId)> = None;
+                for p in eligible() {
+                    let Some((pods, rank)) = pools[p].by_load.emptiest() else { continue };
+                    // Node ids break ties only: look one up when it can win.
+                    if best.is_none_or(|(fewest, _)| pods <= fewest) {
+                        let candidate = (pods, pools[p].by_rank[rank as usize]);
+                        best = Some(best.map_or(candidate, |b| b.min(candidate)));
+                    }
+                }
+                best.map(|(_, n)| n)
+            }
             Scheduler::Pack => eligible()
                 .filter_map(|p| pools[p].by_load.fullest().map(|(pods, rank)| (pods, pools[p].by_rank[rank as usize])))
                 .min_by_key(|&(pods, node)| (std::cmp::Reverse(pods), node))
@@ -1270,11 +1288,15 @@ impl<'s> World<'s> {
     /// looking at only while one of those pools has a free slot, and a pod that
     /// finds no node closes its queue for this pass: each call costs the pods
     /// placed plus the number of pools, never a scan of every waiting pod.
+    #[inline]
     fn place_unschedulable(&mut self, cluster: usize) {
-        if self.clusters[cluster].unschedulable_total == 0 {
-            // Nothing waits (queues may still hold stale entries; later passes drop them).
-            return;
+        // Nothing waits (queues may still hold stale entries; later passes drop them).
+        if self.clusters[cluster].unschedulable_total > 0 {
+            self.place_queued(cluster);
         }
+    }
+
+    fn place_queued(&mut self, cluster: usize) {
         let mut closed = std::mem::take(&mut self.scratch_pools);
         closed.clear();
         let mut any_open = true;
