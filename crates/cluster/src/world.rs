@@ -564,7 +564,18 @@ impl<'s> World<'s> {
     /// After every handler: short nodes retry (creation order, first fit) if
     /// anything went back to a range, then unschedulable pods are placed (first
     /// in, first out), then rollouts that can move do.
+    #[inline]
     fn settle(&mut self) {
+        // Most events leave nothing to retry, place or roll.
+        if self.short_nodes > 0
+            || !self.rollouts_due.is_empty()
+            || self.clusters.iter().any(|c| c.unschedulable_total > 0)
+        {
+            self.settle_all();
+        }
+    }
+
+    fn settle_all(&mut self) {
         loop {
             if self.short_nodes > 0 {
                 self.retry_short_nodes();
@@ -867,7 +878,15 @@ impl<'s> World<'s> {
     }
 
     /// Track whether a node is short of addresses, where and by how much.
+    #[inline]
     fn set_short(&mut self, node: NodeId, update: Update) {
+        // Not short before or after: the common case, nothing to do.
+        if update.short || self.nodes[node.index()].short.is_some() {
+            self.update_short(node, update);
+        }
+    }
+
+    fn update_short(&mut self, node: NodeId, update: Update) {
         let before = self.nodes[node.index()].short;
         let after = if update.short {
             match update.request {
