@@ -1064,8 +1064,14 @@ impl<'s> World<'s> {
             if self.pools[pool].last_scale_up.is_some_and(|t| now.saturating_sub(t) < AUTOSCALER_WINDOW) {
                 continue;
             }
-            let low: Vec<NodeId> = self.pools[pool].low_nodes.iter().copied().collect();
-            for node in low {
+            if self.pools[pool].target <= limits.min {
+                // At its minimum: no node can go (skips copying the underused list).
+                continue;
+            }
+            let mut low = std::mem::take(&mut self.scratch_nodes);
+            low.clear();
+            low.extend(self.pools[pool].low_nodes.iter().copied());
+            for &node in &low {
                 if self.pools[pool].target <= limits.min {
                     break;
                 }
@@ -1084,6 +1090,7 @@ impl<'s> World<'s> {
                     self.begin_delete(node);
                 }
             }
+            self.scratch_nodes = low;
         }
         self.sim.schedule_in(AUTOSCALER_SCAN, Event::AutoscalerScan(cluster as u32));
     }
