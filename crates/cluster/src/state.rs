@@ -64,7 +64,8 @@ pub struct PoolState {
     pub by_load: LoadIndex,
     /// Every node the pool ever had, by rank (creation order in the pool).
     pub by_rank: Vec<NodeId>,
-    /// The same nodes in a vector, for the `random` scheduler.
+    /// The same nodes in a vector, for the `random` scheduler (kept only in
+    /// clusters that use it).
     pub schedulable: Vec<NodeId>,
     pub free_slots: u64,
     pub running: u64,

@@ -366,7 +366,8 @@ impl<'s> World<'s> {
                     free_slots += u64::from(n.max_pods - key);
                 }
             }
-            if free_slots != pool.free_slots || pool.by_load.len() != pool.schedulable.len() {
+            let listed = self.clusters[pool.cluster].scheduler == Scheduler::Random;
+            if free_slots != pool.free_slots || (listed && pool.by_load.len() != pool.schedulable.len()) {
                 return Err(format!(
                     "pool {}: free slots {} but nodes say {free_slots}",
                     pool.spec.name, pool.free_slots
@@ -819,23 +820,29 @@ impl<'s> World<'s> {
             && pods < n.max_pods
             && self.clusters[cluster].allocator.accepts_pods(node);
         let key = schedulable.then_some(pods);
+        // Only the random scheduler reads the list (and its order).
+        let listed = self.clusters[cluster].scheduler == Scheduler::Random;
         let p = &mut self.pools[pool];
         if n.sched_key != key {
             if let Some(old) = n.sched_key {
                 p.by_load.remove(old, n.rank);
                 p.free_slots -= u64::from(n.max_pods - old);
-                let pos = n.sched_pos;
-                p.schedulable.swap_remove(pos);
-                if let Some(&moved) = p.schedulable.get(pos) {
-                    self.nodes[moved.index()].sched_pos = pos;
+                if listed {
+                    let pos = n.sched_pos;
+                    p.schedulable.swap_remove(pos);
+                    if let Some(&moved) = p.schedulable.get(pos) {
+                        self.nodes[moved.index()].sched_pos = pos;
+                    }
                 }
             }
             let n = &mut self.nodes[node.index()];
             if let Some(new) = key {
                 p.by_load.insert(new, n.rank);
                 p.free_slots += u64::from(n.max_pods - new);
-                n.sched_pos = p.schedulable.len();
-                p.schedulable.push(node);
+                if listed {
+                    n.sched_pos = p.schedulable.len();
+                    p.schedulable.push(node);
+                }
             }
             n.sched_key = key;
         }
