@@ -6,6 +6,8 @@
 //! node's name), so within a pool rank order is node-id order and the first node
 //! of a set is the oldest.
 
+use allocator::NodeId;
+
 /// A set of small integers as a 64-ary summary bitmap: level 0 has one bit per
 /// member, a bit of level k+1 is set when word `bit` of level k is non-zero, and
 /// the top level is one word. Grows on insert.
@@ -128,15 +130,19 @@ impl RankSet {
 /// A pool's schedulable nodes keyed by pod count: one [`RankSet`] of ranks per
 /// count, and the set of counts that have any node.
 ///
-/// The emptiest and fullest entries are cached: a pod placed on one pool's node
-/// changes only that pool's answers, and the scheduler asks every pool.
+/// The emptiest and fullest entries are cached with their node ids: a pod placed
+/// on one pool's node changes only that pool's answers, and the scheduler asks
+/// every pool.
 #[derive(Debug, Clone, Default)]
 pub struct LoadIndex {
     by_pods: Vec<RankSet>,
     counts: RankSet,
     len: usize,
-    emptiest: Option<(u32, u32)>,
-    fullest: Option<(u32, u32)>,
+    /// The node of each rank ever inserted.
+    nodes: Vec<NodeId>,
+    /// `(pods, rank, node)` of the emptiest and of the fullest entry.
+    emptiest: Option<(u32, u32, NodeId)>,
+    fullest: Option<(u32, u32, NodeId)>,
 }
 
 impl LoadIndex {
@@ -148,22 +154,27 @@ impl LoadIndex {
         self.by_pods.get(pods as usize).is_some_and(|set| set.contains(rank))
     }
 
+    /// Add `node`, of rank `rank`, with `pods` pods.
     #[inline]
-    pub fn insert(&mut self, pods: u32, rank: u32) {
+    pub fn insert(&mut self, pods: u32, rank: u32, node: NodeId) {
         if self.by_pods.len() <= pods as usize {
             self.by_pods.resize_with(pods as usize + 1, RankSet::default);
         }
+        if self.nodes.len() <= rank as usize {
+            self.nodes.resize(rank as usize + 1, node);
+        }
+        self.nodes[rank as usize] = node;
         let set = &mut self.by_pods[pods as usize];
         if set.insert(rank) {
             if set.len() == 1 {
                 self.counts.insert(pods);
             }
             self.len += 1;
-            if self.emptiest.is_none_or(|e| (pods, rank) < e) {
-                self.emptiest = Some((pods, rank));
+            if self.emptiest.is_none_or(|(fewest, oldest, _)| (pods, rank) < (fewest, oldest)) {
+                self.emptiest = Some((pods, rank, node));
             }
-            if self.fullest.is_none_or(|(most, oldest)| pods > most || (pods == most && rank < oldest)) {
-                self.fullest = Some((pods, rank));
+            if self.fullest.is_none_or(|(most, oldest, _)| pods > most || (pods == most && rank < oldest)) {
+                self.fullest = Some((pods, rank, node));
             }
         }
     }
@@ -179,32 +190,34 @@ impl LoadIndex {
         if emptied {
             self.counts.remove(pods);
         }
-        let (was_emptiest, was_fullest) = (self.emptiest == Some((pods, rank)), self.fullest == Some((pods, rank)));
+        let is = |extreme: Option<(u32, u32, NodeId)>| extreme.is_some_and(|(p, r, _)| (p, r) == (pods, rank));
+        let (was_emptiest, was_fullest) = (is(self.emptiest), is(self.fullest));
         if was_emptiest || was_fullest {
             // The next oldest with as many pods, if any, takes the removed extreme's place.
-            let next = (!emptied).then(|| (pods, self.oldest(pods)));
+            let next = (!emptied).then(|| self.oldest(pods));
             if was_emptiest {
-                self.emptiest = next.or_else(|| self.counts.first().map(|pods| (pods, self.oldest(pods))));
+                self.emptiest = next.or_else(|| self.counts.first().map(|pods| self.oldest(pods)));
             }
             if was_fullest {
-                self.fullest = next.or_else(|| self.counts.last().map(|pods| (pods, self.oldest(pods))));
+                self.fullest = next.or_else(|| self.counts.last().map(|pods| self.oldest(pods)));
             }
         }
     }
 
-    /// The smallest rank with `pods` pods (there is one).
-    fn oldest(&self, pods: u32) -> u32 {
-        self.by_pods[pods as usize].first().expect("counts lists non-empty sets")
+    /// `(pods, rank, node)` of the oldest node with `pods` pods (there is one).
+    fn oldest(&self, pods: u32) -> (u32, u32, NodeId) {
+        let rank = self.by_pods[pods as usize].first().expect("counts lists non-empty sets");
+        (pods, rank, self.nodes[rank as usize])
     }
 
-    /// `(pods, rank)` of the oldest node among those with the fewest pods.
-    pub fn emptiest(&self) -> Option<(u32, u32)> {
-        self.emptiest
+    /// `(pods, node)` of the oldest node among those with the fewest pods.
+    pub fn emptiest(&self) -> Option<(u32, NodeId)> {
+        self.emptiest.map(|(pods, _, node)| (pods, node))
     }
 
-    /// `(pods, rank)` of the oldest node among those with the most pods.
-    pub fn fullest(&self) -> Option<(u32, u32)> {
-        self.fullest
+    /// `(pods, node)` of the oldest node among those with the most pods.
+    pub fn fullest(&self) -> Option<(u32, NodeId)> {
+        self.fullest.map(|(pods, _, node)| (pods, node))
     }
 }
 
@@ -235,14 +248,20 @@ mod tests {
         let mut index = LoadIndex::default();
         assert_eq!((index.emptiest(), index.fullest()), (None, None));
         for (pods, rank) in [(3, 9), (1, 7), (1, 2), (5, 4), (5, 1)] {
-            index.insert(pods, rank);
+            index.insert(pods, rank, NodeId(100 + rank));
         }
-        assert_eq!((index.emptiest(), index.fullest(), index.len()), (Some((1, 2)), Some((5, 1)), 5));
+        assert_eq!(
+            (index.emptiest(), index.fullest(), index.len()),
+            (Some((1, NodeId(102))), Some((5, NodeId(101))), 5)
+        );
         index.remove(1, 2);
         index.remove(5, 1);
         index.remove(5, 4);
         index.remove(5, 4);
-        assert_eq!((index.emptiest(), index.fullest(), index.len()), (Some((1, 7)), Some((3, 9)), 2));
+        assert_eq!(
+            (index.emptiest(), index.fullest(), index.len()),
+            (Some((1, NodeId(107))), Some((3, NodeId(109))), 2)
+        );
         assert!(index.contains(3, 9) && !index.contains(5, 4) && !index.contains(40, 0));
     }
 
@@ -259,16 +278,17 @@ mod tests {
                     _ => (pods, rank),
                 };
                 if insert {
-                    index.insert(pods, rank);
+                    index.insert(pods, rank, NodeId(rank));
                     model.insert((pods, rank));
                 } else {
                     index.remove(pods, rank);
                     model.remove(&(pods, rank));
                 }
                 prop_assert_eq!(index.len(), model.len());
-                prop_assert_eq!(index.emptiest(), model.first().copied());
+                let node = |(pods, rank): (u32, u32)| (pods, NodeId(rank));
+                prop_assert_eq!(index.emptiest(), model.first().copied().map(node));
                 let fullest = model.last().and_then(|&(most, _)| model.range((most, 0)..).next().copied());
-                prop_assert_eq!(index.fullest(), fullest);
+                prop_assert_eq!(index.fullest(), fullest.map(node));
                 prop_assert!(model.iter().all(|&(p, r)| index.contains(p, r)));
             }
         }

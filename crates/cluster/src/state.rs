@@ -62,8 +62,6 @@ pub struct PoolState {
     pub logged: Vec<crate::EventKind>,
     /// Schedulable nodes by (pods, rank): spread takes the emptiest, pack the fullest.
     pub by_load: LoadIndex,
-    /// Every node the pool ever had, by rank (creation order in the pool).
-    pub by_rank: Vec<NodeId>,
     /// The same nodes in a vector, for the `random` scheduler (kept only in
     /// clusters that use it).
     pub schedulable: Vec<NodeId>,

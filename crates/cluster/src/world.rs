@@ -467,7 +467,6 @@ impl<'s> World<'s> {
             removed: false,
             logged: Vec::new(),
             by_load: LoadIndex::default(),
-            by_rank: Vec::new(),
             schedulable: Vec::new(),
             free_slots: 0,
             running: 0,
@@ -731,7 +730,6 @@ impl<'s> World<'s> {
         p.logged.clear();
         p.nodes_named += count;
         p.nodes.extend((first..self.nodes.len()).map(|i| NodeId(i as u32)));
-        p.by_rank.extend((first..self.nodes.len()).map(|i| NodeId(i as u32)));
         for index in first..self.nodes.len() {
             let node = NodeId(index as u32);
             match how {
@@ -837,7 +835,7 @@ impl<'s> World<'s> {
             }
             let n = &mut self.nodes[node.index()];
             if let Some(new) = key {
-                p.by_load.insert(new, n.rank);
+                p.by_load.insert(new, n.rank, node);
                 p.free_slots += u64::from(n.max_pods - new);
                 if listed {
                     n.sched_pos = p.schedulable.len();
@@ -1230,17 +1228,14 @@ impl<'s> World<'s> {
             Scheduler::Spread => {
                 let mut best: Option<(u32, NodeId)> = None;
                 for p in eligible() {
-                    let Some((pods, rank)) = pools[p].by_load.emptiest() else { continue };
-                    // Node ids break ties only: look one up when it can win.
-                    if best.is_none_or(|(fewest, _)| pods <= fewest) {
-                        let candidate = (pods, pools[p].by_rank[rank as usize]);
+                    if let Some(candidate) = pools[p].by_load.emptiest() {
                         best = Some(best.map_or(candidate, |b| b.min(candidate)));
                     }
                 }
                 best.map(|(_, n)| n)
             }
             Scheduler::Pack => eligible()
-                .filter_map(|p| pools[p].by_load.fullest().map(|(pods, rank)| (pods, pools[p].by_rank[rank as usize])))
+                .filter_map(|p| pools[p].by_load.fullest())
                 .min_by_key(|&(pods, node)| (std::cmp::Reverse(pods), node))
                 .map(|(_, n)| n),
             Scheduler::Random => {
