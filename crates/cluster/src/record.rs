@@ -121,8 +121,13 @@ pub struct RangeSummary {
 pub(crate) struct Tracker {
     /// Per range: (peak allocated, peak in_use).
     peaks: Vec<(u64, u64)>,
+    /// Per range: the allocated counts that reach 80 % and 100 % of its usable
+    /// addresses (`u64::MAX`: never).
+    thresholds: Vec<(u64, u64)>,
     /// Per range: when it first reached 80 % and 100 % allocated.
     crossings: Vec<(Option<SimTime>, Option<SimTime>)>,
+    /// Per range: whether it is a VNet subnet (the summary's figures are over those).
+    vnet: Vec<bool>,
     last_change: SimTime,
     /// Σ in_use / Σ allocated over VNet subnets since `last_change`, if allocated > 0.
     ratio: Option<f64>,
@@ -137,30 +142,43 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(ranges: usize) -> Self {
-        Self { peaks: vec![(0, 0); ranges], crossings: vec![(None, None); ranges], ..Self::default() }
+    /// For the ranges of `space` (fixed for the whole run).
+    pub fn new(space: &AddressSpace) -> Self {
+        // allocated × 100 ≥ usable × pct  ⇔  allocated ≥ ⌈usable × pct / 100⌉.
+        let threshold = |usable: u64, pct: u64| {
+            if usable == 0 { u64::MAX } else { (u128::from(usable) * u128::from(pct)).div_ceil(100) as u64 }
+        };
+        let thresholds = space.iter().map(|(_, r)| (threshold(r.usable(), 80), threshold(r.usable(), 100))).collect();
+        let vnet = space.iter().map(|(_, r)| r.kind() == RangeKind::VnetSubnet).collect();
+        Self {
+            peaks: vec![(0, 0); space.len()],
+            thresholds,
+            crossings: vec![(None, None); space.len()],
+            vnet,
+            ..Self::default()
+        }
     }
 
     /// Fold in the state after everything that happened at `now`.
     pub fn observe(&mut self, now: SimTime, space: &AddressSpace) {
         self.close_interval(now);
         let (mut in_use, mut allocated) = (0u64, 0u64);
-        for (((_, range), peak), crossing) in space.iter().zip(&mut self.peaks).zip(&mut self.crossings) {
-            peak.0 = peak.0.max(range.allocated());
-            peak.1 = peak.1.max(range.in_use());
-            let reached = |pct: u64| {
-                range.usable() > 0
-                    && u128::from(range.allocated()) * 100 >= u128::from(range.usable()) * u128::from(pct)
-            };
-            if crossing.0.is_none() && reached(80) {
+        let ranges = space.iter().zip(&mut self.peaks).zip(&mut self.crossings);
+        for ((((_, range), peak), crossing), (&(at_80, at_100), &vnet)) in
+            ranges.zip(self.thresholds.iter().zip(&self.vnet))
+        {
+            let (range_allocated, range_in_use) = (range.allocated(), range.in_use());
+            peak.0 = peak.0.max(range_allocated);
+            peak.1 = peak.1.max(range_in_use);
+            if crossing.0.is_none() && range_allocated >= at_80 {
                 crossing.0 = Some(now);
             }
-            if crossing.1.is_none() && reached(100) {
+            if crossing.1.is_none() && range_allocated >= at_100 {
                 crossing.1 = Some(now);
             }
-            if range.kind() == RangeKind::VnetSubnet {
-                in_use += range.in_use();
-                allocated += range.allocated();
+            if vnet {
+                in_use += range_in_use;
+                allocated += range_allocated;
                 if self.first_80_pct.is_none() && crossing.0.is_some() {
                     self.first_80_pct = Some(now);
                 }

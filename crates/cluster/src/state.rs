@@ -9,6 +9,8 @@ use net::RangeId;
 use rand_chacha::ChaCha8Rng;
 use scenario::{Autoscale, NodePool, Scheduler};
 
+use crate::load::LoadIndex;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PodId(pub u32);
 
@@ -26,6 +28,8 @@ pub struct ClusterState {
     pub unschedulable: VecDeque<(u64, PodId)>,
     /// Unschedulable pods that may run in any of the cluster's pools.
     pub unschedulable_any: u64,
+    /// Unschedulable pods of the cluster's workloads, restricted or not.
+    pub unschedulable_total: u64,
     /// Where unschedulable pods of unrestricted workloads are counted.
     pub first_pool: usize,
     pub autoscaled: bool,
@@ -58,9 +62,10 @@ pub struct PoolState {
     /// Operation-level failure kinds logged since the pool's last successful
     /// operation (one row per episode).
     pub logged: Vec<crate::EventKind>,
-    /// Schedulable nodes by (pods, id): spread takes the first, pack the fullest.
-    pub by_load: BTreeSet<(u32, NodeId)>,
-    /// The same nodes in a vector, for the `random` scheduler.
+    /// Schedulable nodes by (pods, rank): spread takes the emptiest, pack the fullest.
+    pub by_load: LoadIndex,
+    /// The same nodes in a vector, for the `random` scheduler (kept only in
+    /// clusters that use it).
     pub schedulable: Vec<NodeId>,
     pub free_slots: u64,
     pub running: u64,
@@ -94,6 +99,8 @@ pub enum Phase {
 pub struct Node {
     pub pool: usize,
     pub name: String,
+    /// Creation order in its pool: the number in its name.
+    pub rank: u32,
     pub phase: Phase,
     pub max_pods: u32,
     pub image: u32,

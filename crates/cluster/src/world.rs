@@ -12,6 +12,7 @@ use rand::RngExt;
 use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
+use crate::load::LoadIndex;
 use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
 use crate::state::*;
 
@@ -48,6 +49,8 @@ pub(crate) struct World<'s> {
     workloads: Vec<WorkloadState>,
     /// Per range: nodes whose allocator wants addresses it could not get.
     short: Vec<ShortNodes>,
+    /// Nodes in any of `short`'s sets.
+    short_nodes: usize,
     rollouts_due: Vec<usize>,
     workloads_started: bool,
     pods_created: u64,
@@ -138,11 +141,12 @@ impl<'s> World<'s> {
                 pools: Vec::new(),
                 unschedulable: VecDeque::new(),
                 unschedulable_any: 0,
+                unschedulable_total: 0,
                 first_pool: usize::MAX,
                 autoscaled: false,
             });
         }
-        let tracker = Tracker::new(space.len());
+        let tracker = Tracker::new(&space);
         let short = (0..space.len()).map(|_| ShortNodes::default()).collect();
         let timing = scenario.timing;
         let mut world = World {
@@ -156,6 +160,7 @@ impl<'s> World<'s> {
             free_pods: Vec::new(),
             workloads: Vec::new(),
             short,
+            short_nodes: 0,
             rollouts_due: Vec::new(),
             workloads_started: false,
             pods_created: 0,
@@ -355,16 +360,30 @@ impl<'s> World<'s> {
                     ));
                 }
                 if let Some(key) = n.sched_key {
-                    if key != n.pods.len() as u32 || !pool.by_load.contains(&(key, node)) {
+                    if key != n.pods.len() as u32 || !pool.by_load.contains(key, n.rank) {
                         return Err(format!("node {}: stale scheduling key", n.name));
                     }
                     free_slots += u64::from(n.max_pods - key);
                 }
             }
-            if free_slots != pool.free_slots || pool.by_load.len() != pool.schedulable.len() {
+            let listed = self.clusters[pool.cluster].scheduler == Scheduler::Random;
+            if free_slots != pool.free_slots || (listed && pool.by_load.len() != pool.schedulable.len()) {
                 return Err(format!(
                     "pool {}: free slots {} but nodes say {free_slots}",
                     pool.spec.name, pool.free_slots
+                ));
+            }
+        }
+        let short: usize = self.short.iter().map(|s| s.nodes.len()).sum();
+        if short != self.short_nodes {
+            return Err(format!("{short} nodes are short of addresses, counter says {}", self.short_nodes));
+        }
+        for (c, cluster) in self.clusters.iter().enumerate() {
+            let counted: u64 = self.pools.iter().filter(|p| p.cluster == c).map(|p| p.unschedulable).sum();
+            if counted != cluster.unschedulable_total {
+                return Err(format!(
+                    "cluster {}: {counted} unschedulable pods, counter says {}",
+                    cluster.name, cluster.unschedulable_total
                 ));
             }
         }
@@ -465,7 +484,7 @@ impl<'s> World<'s> {
             target: 0,
             live: false,
             logged: Vec::new(),
-            by_load: BTreeSet::new(),
+            by_load: LoadIndex::default(),
             schedulable: Vec::new(),
             free_slots: 0,
             running: 0,
@@ -588,9 +607,22 @@ impl<'s> World<'s> {
     /// After every handler: short nodes retry (creation order, first fit) if
     /// anything went back to a range, then unschedulable pods are placed (first
     /// in, first out), then rollouts that can move do.
+    #[inline]
     fn settle(&mut self) {
+        // Most events leave nothing to retry, place or roll.
+        if self.short_nodes > 0
+            || !self.rollouts_due.is_empty()
+            || self.clusters.iter().any(|c| c.unschedulable_total > 0)
+        {
+            self.settle_all();
+        }
+    }
+
+    fn settle_all(&mut self) {
         loop {
-            self.retry_short_nodes();
+            if self.short_nodes > 0 {
+                self.retry_short_nodes();
+            }
             for c in 0..self.clusters.len() {
                 self.place_unschedulable(c);
             }
@@ -723,6 +755,7 @@ impl<'s> World<'s> {
             self.nodes.push(Node {
                 pool,
                 name,
+                rank: p.nodes_named + i,
                 phase: Phase::Provisioning,
                 max_pods: spec.max_pods,
                 image: p.image,
@@ -828,23 +861,29 @@ impl<'s> World<'s> {
             && pods < n.max_pods
             && self.clusters[cluster].allocator.accepts_pods(node);
         let key = schedulable.then_some(pods);
+        // Only the random scheduler reads the list (and its order).
+        let listed = self.clusters[cluster].scheduler == Scheduler::Random;
         let p = &mut self.pools[pool];
         if n.sched_key != key {
             if let Some(old) = n.sched_key {
-                p.by_load.remove(&(old, node));
+                p.by_load.remove(old, n.rank);
                 p.free_slots -= u64::from(n.max_pods - old);
-                let pos = n.sched_pos;
-                p.schedulable.swap_remove(pos);
-                if let Some(&moved) = p.schedulable.get(pos) {
-                    self.nodes[moved.index()].sched_pos = pos;
+                if listed {
+                    let pos = n.sched_pos;
+                    p.schedulable.swap_remove(pos);
+                    if let Some(&moved) = p.schedulable.get(pos) {
+                        self.nodes[moved.index()].sched_pos = pos;
+                    }
                 }
             }
             let n = &mut self.nodes[node.index()];
             if let Some(new) = key {
-                p.by_load.insert((new, node));
+                p.by_load.insert(new, n.rank, node);
                 p.free_slots += u64::from(n.max_pods - new);
-                n.sched_pos = p.schedulable.len();
-                p.schedulable.push(node);
+                if listed {
+                    n.sched_pos = p.schedulable.len();
+                    p.schedulable.push(node);
+                }
             }
             n.sched_key = key;
         }
@@ -887,7 +926,15 @@ impl<'s> World<'s> {
     }
 
     /// Track whether a node is short of addresses, where and by how much.
+    #[inline]
     fn set_short(&mut self, node: NodeId, update: Update) {
+        // Not short before or after: the common case, nothing to do.
+        if update.short || self.nodes[node.index()].short.is_some() {
+            self.update_short(node, update);
+        }
+    }
+
+    fn update_short(&mut self, node: NodeId, update: Update) {
         let before = self.nodes[node.index()].short;
         let after = if update.short {
             match update.request {
@@ -908,6 +955,7 @@ impl<'s> World<'s> {
         if before == after {
             return;
         }
+        self.short_nodes = self.short_nodes + usize::from(after.is_some()) - usize::from(before.is_some());
         if let Some((range, _)) = before {
             self.short[range.0 as usize].nodes.remove(&node);
         }
@@ -1090,8 +1138,14 @@ impl<'s> World<'s> {
             if self.pools[pool].last_scale_up.is_some_and(|t| now.saturating_sub(t) < AUTOSCALER_WINDOW) {
                 continue;
             }
-            let low: Vec<NodeId> = self.pools[pool].low_nodes.iter().copied().collect();
-            for node in low {
+            if self.pools[pool].target <= limits.min {
+                // At its minimum: no node can go (skips copying the underused list).
+                continue;
+            }
+            let mut low = std::mem::take(&mut self.scratch_nodes);
+            low.clear();
+            low.extend(self.pools[pool].low_nodes.iter().copied());
+            for &node in &low {
                 if self.pools[pool].target <= limits.min {
                     break;
                 }
@@ -1110,6 +1164,7 @@ impl<'s> World<'s> {
                     self.begin_delete(node);
                 }
             }
+            self.scratch_nodes = low;
         }
         self.sim.schedule_in(AUTOSCALER_SCAN, Event::AutoscalerScan(cluster as u32));
     }
@@ -1239,12 +1294,17 @@ impl<'s> World<'s> {
         let pools = &self.pools;
         let eligible = || cluster.pools.iter().copied().filter(move |&p| restrict.is_none_or(|r| r == p));
         match cluster.scheduler {
-            Scheduler::Spread => eligible().filter_map(|p| pools[p].by_load.first().copied()).min().map(|(_, n)| n),
+            Scheduler::Spread => {
+                let mut best: Option<(u32, NodeId)> = None;
+                for p in eligible() {
+                    if let Some(candidate) = pools[p].by_load.emptiest() {
+                        best = Some(best.map_or(candidate, |b| b.min(candidate)));
+                    }
+                }
+                best.map(|(_, n)| n)
+            }
             Scheduler::Pack => eligible()
-                .filter_map(|p| {
-                    let &(most, _) = pools[p].by_load.last()?;
-                    pools[p].by_load.range((most, NodeId(0))..).next().copied()
-                })
+                .filter_map(|p| pools[p].by_load.fullest())
                 .min_by_key(|&(pods, node)| (std::cmp::Reverse(pods), node))
                 .map(|(_, n)| n),
             Scheduler::Random => {
@@ -1284,6 +1344,7 @@ impl<'s> World<'s> {
         self.pools[pool].unschedulable += 1;
         self.queued += 1;
         p.queued = self.queued;
+        self.clusters[cluster].unschedulable_total += 1;
         match restrict {
             Some(r) => {
                 self.pools[r].unschedulable_restricted += 1;
@@ -1311,6 +1372,7 @@ impl<'s> World<'s> {
         let p = &self.pods[pod.0 as usize];
         let workload = p.workload;
         self.pools[p.counted_pool].unschedulable -= 1;
+        self.clusters[self.workloads[workload].cluster].unschedulable_total -= 1;
         match self.workloads[workload].pool {
             Some(r) => self.pools[r].unschedulable_restricted -= 1,
             None => self.clusters[self.workloads[workload].cluster].unschedulable_any -= 1,
@@ -1323,7 +1385,15 @@ impl<'s> World<'s> {
     /// looking at only while one of those pools has a free slot, and a pod that
     /// finds no node closes its queue for this pass: each call costs the pods
     /// placed plus the number of pools, never a scan of every waiting pod.
+    #[inline]
     fn place_unschedulable(&mut self, cluster: usize) {
+        // Nothing waits (queues may still hold stale entries; later passes drop them).
+        if self.clusters[cluster].unschedulable_total > 0 {
+            self.place_queued(cluster);
+        }
+    }
+
+    fn place_queued(&mut self, cluster: usize) {
         let mut closed = std::mem::take(&mut self.scratch_pools);
         closed.clear();
         let mut any_open = true;
@@ -1452,13 +1522,15 @@ impl<'s> World<'s> {
             }
             PodState::Unschedulable | PodState::Gone => unreachable!("pod {pod:?} was bound"),
         }
-        if !self.pods[pod.0 as usize].host_network {
+        if self.pods[pod.0 as usize].host_network {
+            self.refresh(node);
+        } else {
             let cluster = self.pools[self.nodes[node.index()].pool].cluster;
             let had_ip = state == PodState::Running;
             let update = self.clusters[cluster].allocator.pod_unbound(node, had_ip, &mut self.space);
+            // Refreshes the node too.
             self.apply_update(node, update);
         }
-        self.refresh(node);
     }
 
     /// An evicted pod is rescheduled: deployments and jobs recreate their pods

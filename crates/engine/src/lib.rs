@@ -69,10 +69,7 @@ impl<E: Copy> Simulation<E> {
 
     /// Pop the next event if it is due at or before `until`, advancing the clock.
     pub fn pop_until(&mut self, until: SimTime) -> Option<(SimTime, E)> {
-        if self.queue.peek_time()? > until {
-            return None;
-        }
-        let (at, event) = self.queue.pop()?;
+        let (at, event) = self.queue.pop_until(until)?;
         self.now = at;
         self.processed += 1;
         Some((at, event))

@@ -176,6 +176,20 @@ impl<E: Copy> EventQueue<E> {
         self.len += 1;
     }
 
+    /// [`pop`](Self::pop) if the earliest event is due at or before `limit`.
+    pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
+        if self.due.is_empty() {
+            let (_, bucket) = self.lowest_bucket()?;
+            if self.slots[bucket].min > limit.as_millis() {
+                return None;
+            }
+            self.refill();
+        } else if self.cursor > limit.as_millis() {
+            return None;
+        }
+        self.pop()
+    }
+
     /// Remove the earliest event; among equal times, the one pushed first.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         if self.due.is_empty() && !self.refill() {
@@ -210,8 +224,9 @@ impl<E: Copy> EventQueue<E> {
         if self.occupied[level] == 0 {
             self.levels &= !(1 << level);
         }
-        if level == 0 {
-            // One key per level-0 slot: the whole slot is due, already in push order.
+        if level == 0 || list.read + 1 == list.write {
+            // One key per level-0 slot, and a slot of one event holds one key: the
+            // whole slot is due, already in push order.
             self.due = List { min: self.cursor, ..list };
             return true;
         }
@@ -352,6 +367,23 @@ mod tests {
         let order: Vec<char> = drain(&mut queue).into_iter().map(|(_, e)| e).collect();
         assert_eq!(order, ['e', 'b', 'd', 'a', 'c', 'h', 'g', 'f']);
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn pop_until_leaves_later_events_pending() {
+        let mut queue = EventQueue::new();
+        queue.push(t(5), 'a');
+        queue.push(t(5), 'b');
+        queue.push(t(1000), 'c');
+        assert_eq!(queue.pop_until(t(4)), None);
+        assert_eq!(queue.pop_until(t(5)), Some((t(5), 'a')));
+        // 'b' is due at 5, after the limit of 3.
+        assert_eq!(queue.pop_until(t(3)), None);
+        assert_eq!(queue.pop_until(t(999)), Some((t(5), 'b')));
+        assert_eq!(queue.pop_until(t(999)), None);
+        assert_eq!((queue.len(), queue.peek_time()), (1, Some(t(1000))));
+        assert_eq!(queue.pop_until(SimTime::MAX), Some((t(1000), 'c')));
+        assert_eq!(queue.pop_until(SimTime::MAX), None);
     }
 
     #[test]
@@ -566,7 +598,8 @@ mod tests {
                     }
                     Op::Pop(count) => {
                         for _ in 0..count {
-                            let popped = queue.pop();
+                            // Half the pops through pop_until with a limit that lets the event out.
+                            let popped = if count % 2 == 0 { queue.pop() } else { queue.pop_until(SimTime::MAX) };
                             prop_assert_eq!(popped, reference.pop());
                             if let Some((at, _)) = popped {
                                 last = at.as_millis();

@@ -39,10 +39,12 @@ impl IndexPool {
         self.capacity
     }
 
+    #[inline]
     pub fn allocated(&self) -> u32 {
         self.allocated
     }
 
+    #[inline]
     pub fn free(&self) -> u32 {
         self.capacity - self.allocated
     }

@@ -61,6 +61,8 @@ pub struct AddressRange {
     /// Unit `i` of the pool is unit `first_unit + i` of the prefix.
     first_unit: u32,
     pool: IndexPool,
+    /// Fixed by the prefix and kind; kept because every sample and summary reads it.
+    usable: u64,
     in_use: u64,
     /// Units ever given back: lets callers notice returns cheaply.
     returns: u64,
@@ -102,7 +104,11 @@ impl AddressRange {
         units: u64,
     ) -> Self {
         let units = u32::try_from(units).expect("a /0 has at most 2^32 addresses");
-        Self { name, prefix, kind, granularity, first_unit, pool: IndexPool::new(units), in_use: 0, returns: 0 }
+        let usable = match kind {
+            RangeKind::VnetSubnet => usable_in_subnet(prefix.prefix_len()),
+            RangeKind::PodCidr => size_of_prefix(prefix.prefix_len()),
+        };
+        Self { name, prefix, kind, granularity, first_unit, pool: IndexPool::new(units), usable, in_use: 0, returns: 0 }
     }
 
     pub fn name(&self) -> &str {
@@ -113,6 +119,7 @@ impl AddressRange {
         self.prefix
     }
 
+    #[inline]
     pub fn kind(&self) -> RangeKind {
         self.kind
     }
@@ -124,24 +131,25 @@ impl AddressRange {
     /// Addresses that can ever be handed out. For a VNet subnet this is its size
     /// less 5, whatever the granularity (outputs.md); a block subnet can hand out
     /// fewer, since its first and last /28 are never used.
+    #[inline]
     pub fn usable(&self) -> u64 {
-        match self.kind {
-            RangeKind::VnetSubnet => usable_in_subnet(self.prefix.prefix_len()),
-            RangeKind::PodCidr => size_of_prefix(self.prefix.prefix_len()),
-        }
+        self.usable
     }
 
     /// Addresses taken from the range (units × unit size).
+    #[inline]
     pub fn allocated(&self) -> u64 {
         u64::from(self.pool.allocated()) * self.granularity.unit_size()
     }
 
     /// `usable − allocated`.
+    #[inline]
     pub fn free(&self) -> u64 {
         self.usable() - self.allocated()
     }
 
     /// Addresses bound to something running.
+    #[inline]
     pub fn in_use(&self) -> u64 {
         self.in_use
     }
@@ -150,6 +158,7 @@ impl AddressRange {
         self.pool.capacity()
     }
 
+    #[inline]
     pub fn units_free(&self) -> u32 {
         self.pool.free()
     }
@@ -159,6 +168,7 @@ impl AddressRange {
     }
 
     /// Take the lowest free unit.
+    #[inline]
     pub fn take(&mut self) -> Option<u32> {
         self.pool.take_lowest()
     }
@@ -173,12 +183,14 @@ impl AddressRange {
     }
 
     /// Return a unit taken earlier.
+    #[inline]
     pub fn give_back(&mut self, unit: u32) {
         self.pool.give_back(unit);
         self.returns += 1;
     }
 
     /// How many units have ever been given back (a change counter).
+    #[inline]
     pub fn returns(&self) -> u64 {
         self.returns
     }
@@ -188,6 +200,7 @@ impl AddressRange {
     }
 
     /// Count `n` more addresses as bound to something running.
+    #[inline]
     pub fn bind(&mut self, n: u64) {
         self.in_use += n;
     }
@@ -196,6 +209,7 @@ impl AddressRange {
     ///
     /// # Panics
     /// If more are unbound than were bound: a bookkeeping bug.
+    #[inline]
     pub fn unbind(&mut self, n: u64) {
         self.in_use = self.in_use.checked_sub(n).expect("unbound more addresses than were bound");
     }
@@ -252,6 +266,7 @@ impl AddressSpace {
 
 impl Index<RangeId> for AddressSpace {
     type Output = AddressRange;
+    #[inline]
     fn index(&self, id: RangeId) -> &AddressRange {
         &self.ranges[id.0 as usize]
     }
