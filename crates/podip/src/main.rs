@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 use clap::{Parser, Subcommand};
 use cluster::Replay;
-use scenario::{AllocatorKind, Overrides};
+use scenario::{AllocatorKind, Limits, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(name = "podip", version, about = "Replay AKS clusters' lives and compare pod IP allocators")]
@@ -44,6 +44,29 @@ struct RunOptions {
     /// Recheck every address count and pod's bookkeeping after every event (slow; for debugging podip).
     #[arg(long)]
     check_invariants: bool,
+    /// Refuse a scenario estimated to hold more pods alive at once (all replays together).
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_live_pods as u64)]
+    max_live_pods: u64,
+    /// Refuse a scenario estimated to queue more simulation events at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_pending_events as u64)]
+    max_pending_events: u64,
+    /// Refuse a scenario estimated to process more simulation events in all.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_events as u64)]
+    max_events: u64,
+    /// Refuse a scenario estimated to write more rows to utilization.csv and cluster.csv.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_output_rows as u64)]
+    max_output_rows: u64,
+}
+
+impl RunOptions {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_live_pods: self.max_live_pods as f64,
+            max_pending_events: self.max_pending_events as f64,
+            max_events: self.max_events as f64,
+            max_output_rows: self.max_output_rows as f64,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +183,14 @@ fn replay_each(
             }
         }
         scenarios.push(loaded.scenario);
+    }
+    // Refuse a run too large for the limits before anything is written.
+    if let Some(first) = scenarios.first() {
+        let exceeded = scenario::estimate(first).exceeded(&options.limits(), scenarios.len());
+        if !exceeded.is_empty() {
+            let lines: Vec<String> = exceeded.iter().map(|e| format!("{}: {e}", path.display())).collect();
+            return Err(bad_input(anyhow!("{}", lines.join("\npodip: "))));
+        }
     }
     let out = out_dir(path, options);
     output::prepare_dir(&out, options.force).map_err(bad_input)?;
