@@ -87,8 +87,8 @@ impl Estimate {
         ];
         checks
             .into_iter()
-            // `!(x <= limit)` also refuses a NaN estimate.
-            .filter(|&(_, estimate, limit, _)| !(estimate <= limit))
+            // A NaN estimate (incomparable) is refused too.
+            .filter(|&(_, estimate, limit, _)| estimate.partial_cmp(&limit).is_none_or(|o| o.is_gt()))
             .map(|(what, estimate, limit, flag)| LimitExceeded { what, estimate, limit, flag })
             .collect()
     }
