@@ -390,3 +390,65 @@ fn a_full_disk_is_an_error_naming_the_file_and_leaves_nothing() {
     assert!(!out.exists(), "{:?}", names(&out));
     assert!(names(&disk).is_empty(), "{:?}", names(&disk));
 }
+
+/// FNV-1a, 64 bits: small, stable and dependency-free, enough to notice a change.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+#[test]
+fn fnv1a_matches_its_reference_values() {
+    assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+}
+
+/// Small bundled scenarios whose outputs are pinned in `tests/golden/NAME.txt`:
+/// `summary.csv` in full, then the FNV-1a hash of every other CSV file. A change
+/// to random streams, event ordering or the model shows here first.
+const GOLDEN: &[(&str, &[&str])] = &[
+    ("kubenet-24", &["compare", "scenarios/kubenet-24.yaml", "--allocators", "kubenet,overlay"]),
+    ("node-subnet-24", &["run", "scenarios/node-subnet-24.yaml"]),
+    ("shared-pod-subnet", &["run", "scenarios/shared-pod-subnet.yaml"]),
+    ("static-block-16n-1", &["run", "scenarios/static-block-16n-1.yaml"]),
+    ("upgrade-blocked", &["run", "scenarios/upgrade-blocked.yaml"]),
+    ("kubenet-27-upgrade", &["run", "scenarios/kubenet-27-upgrade.yaml", "--seed", "11"]),
+];
+
+#[test]
+fn bundled_scenarios_match_their_golden_outputs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let bless = std::env::var_os("PODIP_BLESS").is_some();
+    let dir = scratch("golden");
+    let mut changed = Vec::new();
+    for (name, args) in GOLDEN {
+        let out = dir.join(name);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_podip"));
+        command.current_dir(&root).args(*args).arg("--out").arg(&out).arg("--no-charts");
+        let o = command.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let mut actual = fs::read_to_string(out.join("summary.csv")).unwrap();
+        for csv in ["utilization.csv", "cluster.csv", "events.csv"] {
+            actual.push_str(&format!("{csv} fnv1a64 {:016x}\n", fnv1a(&fs::read(out.join(csv)).unwrap())));
+        }
+        let path = golden_dir.join(format!("{name}.txt"));
+        if bless {
+            fs::create_dir_all(&golden_dir).unwrap();
+            fs::write(&path, &actual).unwrap();
+        } else if fs::read_to_string(&path).ok().as_deref() != Some(actual.as_str()) {
+            changed.push(format!(
+                "--- {} (expected)\n{}--- actual\n{actual}",
+                path.display(),
+                fs::read_to_string(&path).unwrap_or_default()
+            ));
+        }
+    }
+    assert!(
+        changed.is_empty(),
+        "outputs of bundled scenarios changed:\n{}\nIf the change is deliberate (a model fix, a new random stream), \
+         acknowledge it: run `PODIP_BLESS=1 cargo test -p podip --test cli bundled_scenarios` and commit \
+         crates/podip/tests/golden/ with a message saying why the numbers moved.",
+        changed.join("\n")
+    );
+}
