@@ -1153,7 +1153,9 @@ impl<'s> World<'s> {
                 }
             }
         }
-        self.sim.schedule_in(AUTOSCALER_SCAN, Event::AutoscalerScan(cluster as u32));
+        if let Some(next) = after(now, AUTOSCALER_SCAN) {
+            self.sim.schedule(next, Event::AutoscalerScan(cluster as u32));
+        }
     }
 
     // ----- pods ------------------------------------------------------------------
@@ -1228,8 +1230,8 @@ impl<'s> World<'s> {
             WorkloadKind::Churn(churn) => {
                 let start = churn.start;
                 if start <= churn.end {
-                    let first = start.saturating_add(self.churn_gap(w));
-                    if first <= self.churn_end(w) {
+                    let first = after(start, self.churn_gap(w));
+                    if let Some(first) = first.filter(|&t| t <= self.churn_end(w)) {
                         self.sim.schedule(first, Event::ChurnArrival(w as u32));
                     }
                 }
@@ -1266,8 +1268,8 @@ impl<'s> World<'s> {
         let lifetime = sample_lifetime(&churn.lifetime, &mut churn.rng);
         let pod = self.new_pod(w, false, 0, Some(lifetime));
         self.place(pod);
-        let next = self.now().saturating_add(self.churn_gap(w));
-        if next <= self.churn_end(w) {
+        let next = after(self.now(), self.churn_gap(w));
+        if let Some(next) = next.filter(|&t| t <= self.churn_end(w)) {
             self.sim.schedule(next, Event::ChurnArrival(w as u32));
         }
     }
@@ -1665,6 +1667,13 @@ enum Creation {
     Provision,
     /// An upgrade's surge nodes: failure logs `upgrade-blocked`.
     Surge,
+}
+
+/// `now + delay`, or `None` past the last millisecond `SimTime` holds: such a
+/// time never comes. (Saturating instead would make a recurring event — churn
+/// arrivals, autoscaler scans — recur at that last millisecond forever.)
+fn after(now: SimTime, delay: SimTime) -> Option<SimTime> {
+    now.as_millis().checked_add(delay.as_millis()).map(SimTime::from_millis)
 }
 
 /// Milliseconds from a non-negative float, saturating.

@@ -136,3 +136,50 @@ fn generated_scenarios_are_mostly_valid_for_every_allocator() {
     assert!(sum * 10 > total * 9, "only {sum} of {total} generated scenarios are valid: {valid:?}");
     assert!(valid.iter().all(|&v| v > 10), "{valid:?}");
 }
+
+/// Times and counts at the edges of their types: no overflow panic (tests
+/// build with overflow checks), no wrap-around, and no event that recurs
+/// forever at the last representable millisecond (a bug found here: churn
+/// arrivals and autoscaler scans saturated to it and repeated there).
+#[test]
+fn extreme_times_and_counts_do_not_overflow() {
+    let max = scenario::MAX_DURATION;
+    let yaml = format!(
+        "name: edges\nseed: {}\nduration: {max}\nsample_every: {}\n\
+         network:\n  address_space: [10.0.0.0/8]\n  subnets: {{nodes: 10.0.0.0/24, pods: 10.1.0.0/16}}\n\
+         clusters:\n  - name: c\n    service_cidr: 192.168.0.0/16\n    node_pools: [{{name: p, count: 2, vnet_subnet: nodes, pod_subnet: pods, max_pods: 250, max_surge: \"100%\", autoscale: {{min: 2, max: 3}}}}]\n\
+         workloads:\n  - {{name: web, cluster: c, kind: deployment, replicas: 600}}\n\
+         \x20 - {{name: jobs, cluster: c, kind: churn, arrivals_per_hour: 1e7, lifetime: {{fixed: {max}}}, start: {}, end: {max}}}\n\
+         \x20 - {{name: long, cluster: c, kind: churn, arrivals_per_hour: 1e-12, lifetime: {{lognormal: {{median: {max}, sigma: 100}}}}}}\n\
+         events:\n  - {{at: {}, scale_pool: {{cluster: c, pool: p, count: 3}}}}\n  - {{at: {max}, upgrade_pool: {{cluster: c, pool: p}}}}\n\
+         \x20 - {{at: {max}, scale_workload: {{name: web, replicas: 0}}}}\n",
+        u64::MAX,
+        max / 2,
+        max - 1,
+        max / 3,
+    );
+    let loaded = parse_str(&yaml, "edges.yaml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    // Autoscaler scans every 10 s for 584 million years would never end in a
+    // test: validated with one, replayed without.
+    let mut scenario = loaded.scenario;
+    scenario.clusters[0].node_pools[0].autoscale = None;
+    let r = cluster::replay_with(&scenario, Options { check_invariants: true }, &mut |_, _| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    let times: Vec<u64> = r.cluster.iter().map(|s| s.time_s).collect();
+    assert_eq!(times, [0, max / 2, max - 1, max]);
+    let last = r.cluster.last().unwrap();
+    assert_eq!(last.nodes, 6, "the upgrade's 100 % surge doubles the pool at the very end");
+    // Ten million arrivals an hour in the last second: about 2,800 pods, none
+    // ever ending, all placed or queued (the deployment went to 0).
+    let churned = last.pods_running + last.pods_waiting_ip + last.pods_unschedulable;
+    assert!((2_000..4_000).contains(&churned), "{churned}");
+    // One millisecond past the longest duration: refused.
+    let e = parse_str(
+        &yaml.replacen(&format!("duration: {max}"), &format!("duration: {}", max + 1), 1),
+        "edges.yaml",
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("is longer than simulated time can count in milliseconds"), "{e}");
+}

@@ -35,8 +35,8 @@ pub use estimate::{Estimate, LimitExceeded, Limits, estimate};
 pub use model::*;
 pub use validate::{
     DEFAULT_MAX_SURGE, DEFAULT_POD_CIDR, DEFAULT_SAMPLE_EVERY, DEFAULT_SERVICE_CIDR, FORBIDDEN_RANGES, Loaded,
-    MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides, UnknownAllocator,
-    load, parse_str,
+    MAX_DURATION, MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides,
+    UnknownAllocator, load, parse_str,
 };
 
 /// Largest scenario file accepted, in bytes (4 MiB).
