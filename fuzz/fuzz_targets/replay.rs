@@ -96,6 +96,10 @@ fn case(u: &mut Unstructured) -> Result<Case> {
 fuzz_target!(|data: &[u8]| {
     let Ok(case) = case(&mut Unstructured::new(data)) else { return };
     let text = yaml(&case);
+    // To turn an input into a regression test: print its scenario.
+    if std::env::var_os("PODIP_FUZZ_PRINT").is_some() {
+        eprintln!("--- scenario ---\n{text}");
+    }
     let Ok(loaded) = parse_str(&text, "generated.yaml", &Overrides::default()) else { return };
     let options = cluster::Options { check_invariants: true };
     let replay = cluster::replay_with(&loaded.scenario, options, &mut |_, _| {})
