@@ -1549,6 +1549,13 @@ impl<'s> World<'s> {
         *current = replicas;
         let (revision, rolling) = (*revision, *rolling);
         if rolling {
+            // Scaled down mid-rollout: the new revision keeps at most `replicas`
+            // pods (its surplus goes, not-running first); the rollout then
+            // retires the old pods as availability allows.
+            let new = self.workloads[w].pods.iter().filter(|p| self.pods[p.0 as usize].revision == revision).count();
+            if let Some(surplus) = (new as u32).checked_sub(replicas).filter(|&n| n > 0) {
+                self.remove_replicas(w, surplus, move |p| p.revision == revision);
+            }
             self.rollouts_due.push(w);
             return;
         }
