@@ -398,6 +398,117 @@ impl<'s> World<'s> {
                 }
             }
         }
+        self.check_pods_accounted()?;
+        self.check_bound_addresses()
+    }
+
+    /// Every pod a workload wants exists exactly once, in one state (running,
+    /// waiting for an IP or unschedulable): a deployment outside a rollout has
+    /// exactly `replicas` pods, a rollout never more new pods than `replicas`,
+    /// a daemonset at most one bound pod per node.
+    fn check_pods_accounted(&self) -> Result<(), String> {
+        for w in &self.workloads {
+            match w.kind {
+                WorkloadKind::Deployment { replicas, revision, rolling } => {
+                    let live = w.pods.len() as u64;
+                    let new = w.pods.iter().filter(|p| self.pods[p.0 as usize].revision == revision).count() as u64;
+                    if (!rolling && live != u64::from(replicas)) || new > u64::from(replicas) {
+                        return Err(format!(
+                            "deployment {}: {live} pods ({new} of revision {revision}) for {replicas} replicas \
+                             (rolling: {rolling})",
+                            w.name
+                        ));
+                    }
+                }
+                WorkloadKind::DaemonSet { .. } => {
+                    let mut nodes: Vec<NodeId> = Vec::with_capacity(w.pods.len());
+                    for pod in &w.pods {
+                        match self.pods[pod.0 as usize].node {
+                            Some(node) if self.pods[pod.0 as usize].state != PodState::Unschedulable => {
+                                nodes.push(node)
+                            }
+                            _ => return Err(format!("daemonset {}: a pod is not bound to a node", w.name)),
+                        }
+                    }
+                    nodes.sort_unstable();
+                    if nodes.windows(2).any(|pair| pair[0] == pair[1]) {
+                        return Err(format!("daemonset {}: two pods on one node", w.name));
+                    }
+                }
+                WorkloadKind::Churn(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every address counted in use belongs to exactly one live node or running
+    /// pod (so none is bound twice), and once no node is left every address is
+    /// back in its range. Per range, the in-use count the allocators keep is
+    /// recomputed from the nodes and pods: each live node's own IP in its node
+    /// subnet, and each running pod's IP where its cluster's mode takes it
+    /// (node-subnet: the node subnet; dynamic and static-block: the pod subnet,
+    /// plus the node's primary/reserved address there; kubenet and overlay: the
+    /// cluster's pod CIDR). A dynamic node's primary is bound only once it holds
+    /// addresses, so for dynamic the count is a range: one primary per node
+    /// running a pod at least, one per node at most.
+    fn check_bound_addresses(&self) -> Result<(), String> {
+        let mut expected = vec![(0u64, 0u64); self.space.len()];
+        let pod_cidrs: Vec<Option<RangeId>> =
+            self.clusters.iter().map(|c| self.space.find(&format!("{}/pod-cidr", c.name))).collect();
+        let mut any_node = false;
+        for n in &self.nodes {
+            if n.phase == Phase::Deleted {
+                continue;
+            }
+            any_node = true;
+            let pool = &self.pools[n.pool];
+            let running = n
+                .pods
+                .iter()
+                .filter(|p| self.pods[p.0 as usize].state == PodState::Running && !self.pods[p.0 as usize].host_network)
+                .count() as u64;
+            let add = |expected: &mut Vec<(u64, u64)>, range: RangeId, lo: u64, hi: u64| {
+                let e = &mut expected[range.0 as usize];
+                e.0 += lo;
+                e.1 += hi;
+            };
+            add(&mut expected, pool.node_subnet, 1, 1);
+            let cluster = &self.scenario.clusters[pool.cluster];
+            match cluster.allocator {
+                AllocatorKind::NodeSubnet => add(&mut expected, pool.node_subnet, running, running),
+                AllocatorKind::StaticBlock => {
+                    let subnet = pool.pod_subnet.ok_or("a static-block pool without a pod subnet")?;
+                    add(&mut expected, subnet, 1 + running, 1 + running);
+                }
+                AllocatorKind::Dynamic => {
+                    let subnet = pool.pod_subnet.ok_or("a dynamic pool without a pod subnet")?;
+                    add(&mut expected, subnet, running + u64::from(running > 0), running + 1);
+                }
+                AllocatorKind::Kubenet | AllocatorKind::Overlay => {
+                    let cidr = pod_cidrs[pool.cluster]
+                        .ok_or_else(|| format!("cluster {} has no pod CIDR range", cluster.name))?;
+                    add(&mut expected, cidr, running, running);
+                }
+            }
+        }
+        for (id, r) in self.space.iter() {
+            let (lo, hi) = expected[id.0 as usize];
+            if r.in_use() < lo || r.in_use() > hi {
+                return Err(format!(
+                    "range {}: {} addresses in use, but live nodes and running pods account for {}",
+                    r.name(),
+                    r.in_use(),
+                    if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") }
+                ));
+            }
+            if !any_node && r.allocated() != 0 {
+                return Err(format!(
+                    "range {}: no node is left but {} addresses are allocated",
+                    r.name(),
+                    r.allocated()
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -1166,7 +1277,9 @@ impl<'s> World<'s> {
             }
             self.scratch_nodes = low;
         }
-        self.sim.schedule_in(AUTOSCALER_SCAN, Event::AutoscalerScan(cluster as u32));
+        if let Some(next) = after(now, AUTOSCALER_SCAN) {
+            self.sim.schedule(next, Event::AutoscalerScan(cluster as u32));
+        }
     }
 
     // ----- pods ------------------------------------------------------------------
@@ -1241,8 +1354,8 @@ impl<'s> World<'s> {
             WorkloadKind::Churn(churn) => {
                 let start = churn.start;
                 if start <= churn.end {
-                    let first = start.saturating_add(self.churn_gap(w));
-                    if first <= self.churn_end(w) {
+                    let first = after(start, self.churn_gap(w));
+                    if let Some(first) = first.filter(|&t| t <= self.churn_end(w)) {
                         self.sim.schedule(first, Event::ChurnArrival(w as u32));
                     }
                 }
@@ -1279,8 +1392,8 @@ impl<'s> World<'s> {
         let lifetime = sample_lifetime(&churn.lifetime, &mut churn.rng);
         let pod = self.new_pod(w, false, 0, Some(lifetime));
         self.place(pod);
-        let next = self.now().saturating_add(self.churn_gap(w));
-        if next <= self.churn_end(w) {
+        let next = after(self.now(), self.churn_gap(w));
+        if let Some(next) = next.filter(|&t| t <= self.churn_end(w)) {
             self.sim.schedule(next, Event::ChurnArrival(w as u32));
         }
     }
@@ -1577,6 +1690,13 @@ impl<'s> World<'s> {
         *current = replicas;
         let (revision, rolling) = (*revision, *rolling);
         if rolling {
+            // Scaled down mid-rollout: the new revision keeps at most `replicas`
+            // pods (its surplus goes, not-running first); the rollout then
+            // retires the old pods as availability allows.
+            let new = self.workloads[w].pods.iter().filter(|p| self.pods[p.0 as usize].revision == revision).count();
+            if let Some(surplus) = (new as u32).checked_sub(replicas).filter(|&n| n > 0) {
+                self.remove_replicas(w, surplus, move |p| p.revision == revision);
+            }
             self.rollouts_due.push(w);
             return;
         }
@@ -1695,6 +1815,13 @@ enum Creation {
     Provision,
     /// An upgrade's surge nodes: failure logs `upgrade-blocked`.
     Surge,
+}
+
+/// `now + delay`, or `None` past the last millisecond `SimTime` holds: such a
+/// time never comes. (Saturating instead would make a recurring event — churn
+/// arrivals, autoscaler scans — recur at that last millisecond forever.)
+fn after(now: SimTime, delay: SimTime) -> Option<SimTime> {
+    now.as_millis().checked_add(delay.as_millis()).map(SimTime::from_millis)
 }
 
 /// Milliseconds from a non-negative float, saturating.

@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 use clap::{Parser, Subcommand};
 use cluster::Replay;
-use scenario::{AllocatorKind, Overrides};
+use scenario::{AllocatorKind, Limits, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(name = "podip", version, about = "Replay AKS clusters' lives and compare pod IP allocators")]
@@ -44,6 +44,29 @@ struct RunOptions {
     /// Recheck every address count and pod's bookkeeping after every event (slow; for debugging podip).
     #[arg(long)]
     check_invariants: bool,
+    /// Refuse a scenario estimated to hold more pods alive at once (all replays together).
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_live_pods as u64)]
+    max_live_pods: u64,
+    /// Refuse a scenario estimated to queue more simulation events at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_pending_events as u64)]
+    max_pending_events: u64,
+    /// Refuse a scenario estimated to process more simulation events in all.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_events as u64)]
+    max_events: u64,
+    /// Refuse a scenario estimated to write more rows to utilization.csv and cluster.csv.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_output_rows as u64)]
+    max_output_rows: u64,
+}
+
+impl RunOptions {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_live_pods: self.max_live_pods as f64,
+            max_pending_events: self.max_pending_events as f64,
+            max_events: self.max_events as f64,
+            max_output_rows: self.max_output_rows as f64,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,8 +128,8 @@ fn run_command(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Run { scenario, allocator, options } => {
-            let replays = replay_each(&scenario, &[allocator], &options)?;
-            finish(&scenario, replays, &options, false)
+            let (replays, out) = replay_each(&scenario, &[allocator], &options)?;
+            finish(out, replays, &options, false)
         }
         Command::Compare { scenario, allocators, options } => {
             let mut unique = Vec::new();
@@ -115,8 +138,8 @@ fn run_command(command: Command) -> Result<u8, Failure> {
                     unique.push(Some(a));
                 }
             }
-            let replays = replay_each(&scenario, &unique, &options)?;
-            finish(&scenario, replays, &options, true)
+            let (replays, out) = replay_each(&scenario, &unique, &options)?;
+            finish(out, replays, &options, true)
         }
     }
 }
@@ -149,7 +172,7 @@ fn replay_each(
     path: &Path,
     allocators: &[Option<AllocatorKind>],
     options: &RunOptions,
-) -> Result<Vec<Replay>, Failure> {
+) -> Result<(Vec<Replay>, output::OutDir), Failure> {
     let mut scenarios = Vec::new();
     for &allocator in allocators {
         let overrides = Overrides { allocator, seed: options.seed };
@@ -161,8 +184,16 @@ fn replay_each(
         }
         scenarios.push(loaded.scenario);
     }
-    let out = out_dir(path, options);
-    output::prepare_dir(&out, options.force).map_err(bad_input)?;
+    // Refuse a run too large for the limits before anything is written.
+    if let Some(first) = scenarios.first() {
+        let exceeded = scenario::estimate(first).exceeded(&options.limits(), scenarios.len());
+        if !exceeded.is_empty() {
+            let lines: Vec<String> = exceeded.iter().map(|e| format!("{}: {e}", path.display())).collect();
+            return Err(bad_input(anyhow!("{}", lines.join("\npodip: "))));
+        }
+    }
+    // Checked before the replay, so an unwritable folder fails fast.
+    let out = output::prepare_dir(&out_dir(path, options), options.force).map_err(bad_input)?;
 
     let started = Instant::now();
     let progress = Progress::new(scenarios.iter().map(|s| s.duration).sum());
@@ -178,7 +209,13 @@ fn replay_each(
         handles.into_iter().map(|h| h.join().expect("a replay thread panicked")).collect()
     });
     progress.finish();
-    let replays = results.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| bad_input(e.into()))?;
+    let replays = match results.into_iter().collect::<Result<Vec<_>, _>>() {
+        Ok(replays) => replays,
+        Err(e) => {
+            out.abandon();
+            return Err(bad_input(e.into()));
+        }
+    };
     let events: u64 = replays.iter().map(|r| r.events_processed).sum();
     let wall = started.elapsed().as_secs_f64();
     eprintln!(
@@ -186,7 +223,7 @@ fn replay_each(
         events as f64 / wall.max(1e-9),
         peak_memory().unwrap_or_else(|| "unknown".into())
     );
-    Ok(replays)
+    Ok((replays, out))
 }
 
 fn out_dir(path: &Path, options: &RunOptions) -> PathBuf {
@@ -196,15 +233,17 @@ fn out_dir(path: &Path, options: &RunOptions) -> PathBuf {
     })
 }
 
-fn finish(path: &Path, replays: Vec<Replay>, options: &RunOptions, print_table: bool) -> Result<u8, Failure> {
-    let out = out_dir(path, options);
+fn finish(out: output::OutDir, replays: Vec<Replay>, options: &RunOptions, print_table: bool) -> Result<u8, Failure> {
     let table = table::render(&output::sorted(&replays));
     let title = replays.first().map(|r| r.scenario_name.clone()).unwrap_or_default();
-    output::write_all(&out, &title, &replays, &table, !options.no_charts).map_err(bad_input)?;
+    if let Err(e) = output::write_all(&out.path, &title, &replays, &table, !options.no_charts) {
+        out.abandon();
+        return Err(bad_input(e));
+    }
     if print_table {
         print!("{table}");
     }
-    eprintln!("podip: wrote {}", out.display());
+    eprintln!("podip: wrote {}", out.path.display());
     let exhausted = replays.iter().any(|r| r.summary.exhaustion_events > 0);
     Ok(if exhausted && options.fail_on_exhaustion { 1 } else { 0 })
 }

@@ -1,8 +1,13 @@
 //! The output folder and the four CSV files of outputs.md.
 //!
-//! Files are written under temporary names (`.NAME.tmp`) and renamed into place
-//! only once all of them are complete, so a failed run never leaves a partial
-//! file under a final name.
+//! Guarantees (docs/outputs.md, "Output folder"):
+//! - Files are written under temporary names (`.NAME.podip-tmp`), flushed to
+//!   disk, and renamed into place only once all of them are complete, so a
+//!   failed or killed run never leaves a partial file under a final name.
+//! - The next run in the folder removes temporaries a killed run left.
+//! - Results already in a folder are never replaced without `--force`; nor is a
+//!   non-empty folder podip did not create written into.
+//! - A run that fails leaves a folder it created as it was: gone.
 
 use std::fs;
 use std::io::Write;
@@ -11,64 +16,123 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use cluster::Replay;
 
-/// The marker podip leaves in folders it created, so it may write there again.
+/// The marker podip leaves in folders it created.
 const MARKER: &str = ".podip-out";
+/// Suffix of temporaries: distinctive, so cleaning up never touches a user's file.
+const TEMP_SUFFIX: &str = ".podip-tmp";
 
-/// Make sure `dir` may be written: missing (created), empty, created by podip
-/// earlier, or `force` given.
-pub fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
-    if dir.exists() {
-        let mut entries = fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-        let empty = entries.next().is_none();
-        if !empty && !dir.join(MARKER).exists() && !force {
-            bail!(
-                "{} is not empty and was not created by podip; choose another --out or pass --force to write into it",
-                dir.display()
-            );
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(TEMP_SUFFIX)
+}
+
+/// An output folder checked by [`prepare_dir`].
+#[derive(Debug)]
+pub struct OutDir {
+    pub path: PathBuf,
+    /// podip created it for this run (so a failed run removes it again).
+    created: bool,
+}
+
+impl OutDir {
+    /// The run failed before committing: remove the folder if this run created
+    /// it and nothing else was put there meanwhile.
+    pub fn abandon(self) {
+        if self.created {
+            let _ = fs::remove_file(self.path.join(MARKER));
+            let _ = fs::remove_dir(&self.path);
         }
-    } else {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    fs::write(dir.join(MARKER), b"written by podip\n").with_context(|| format!("cannot write in {}", dir.display()))?;
+}
+
+/// Make sure `dir` may be written: missing (created), empty, holding only what
+/// a killed podip run left (its marker and temporaries), or `force` given.
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<OutDir> {
+    let created = match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => bail!("{} exists and is not a folder; choose another --out", dir.display()),
+        Ok(_) => {
+            let entries = fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+            let mut results = Vec::new();
+            for entry in entries {
+                let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name != MARKER && !is_temporary(&name) {
+                    results.push(name);
+                }
+            }
+            results.sort();
+            if !results.is_empty() && !force {
+                let listed = results.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                let more = if results.len() > 3 { ", …" } else { "" };
+                if dir.join(MARKER).exists() {
+                    bail!(
+                        "{} holds the results of an earlier run ({listed}{more}); pass --force to replace them, or \
+                         choose another --out",
+                        dir.display()
+                    );
+                }
+                bail!(
+                    "{} is not empty ({listed}{more}) and was not created by podip; choose another --out or pass \
+                     --force to write into it",
+                    dir.display()
+                );
+            }
+            false
+        }
+        Err(_) => {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            true
+        }
+    };
+    let out = OutDir { path: dir.to_path_buf(), created };
+    if let Err(e) = fs::write(dir.join(MARKER), b"written by podip\n") {
+        out.abandon();
+        return Err(e).with_context(|| format!("cannot write in {}", dir.display()));
+    }
     remove_stale_temporaries(dir);
-    Ok(())
+    Ok(out)
 }
 
 /// Temporaries left by a run that was killed.
 fn remove_stale_temporaries(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.ends_with(".tmp") {
+            if is_temporary(&entry.file_name().to_string_lossy()) {
                 let _ = fs::remove_file(entry.path());
             }
         }
     }
 }
 
-/// Files written as temporaries, renamed into place by [`Staged::commit`].
+/// Files written as temporaries, renamed into place by [`Staged::commit`];
+/// dropped uncommitted, it removes them.
 #[derive(Debug, Default)]
 pub struct Staged {
+    /// (temporary, final name), not yet renamed.
     files: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Staged {
     pub fn write(&mut self, dir: &Path, name: &str, contents: &[u8]) -> Result<()> {
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let tmp = dir.join(format!(".{name}{TEMP_SUFFIX}"));
         let target = dir.join(name);
+        // Listed before creating, so a failure midway still removes it.
+        self.files.push((tmp.clone(), target));
         let mut file = fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         file.write_all(contents)
             .and_then(|()| file.sync_all())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        self.files.push((tmp, target));
         Ok(())
     }
 
-    pub fn commit(mut self) -> Result<()> {
-        for (tmp, target) in std::mem::take(&mut self.files) {
+    pub fn commit(mut self, dir: &Path) -> Result<()> {
+        while let Some((tmp, target)) = self.files.first().cloned() {
             fs::rename(&tmp, &target)
                 .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
+            self.files.remove(0);
+        }
+        // Make the renames durable (best effort: not every platform can sync a folder).
+        if let Ok(folder) = fs::File::open(dir) {
+            let _ = folder.sync_all();
         }
         Ok(())
     }
@@ -235,5 +299,29 @@ pub fn write_all(dir: &Path, title: &str, replays: &[Replay], table: &str, chart
         }
         staged.write(dir, "report.html", report::report_html(title, &sorted, &charts, table).as_bytes())?;
     }
-    staged.commit()
+    staged.commit(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk: the temporary is a link to /dev/full, where every write
+    /// fails with "No space left on device".
+    #[test]
+    fn a_failed_write_names_the_file_and_leaves_nothing() {
+        let dir = std::env::temp_dir().join(format!("podip-output-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink("/dev/full", dir.join(".b.csv.podip-tmp")).unwrap();
+        let mut staged = Staged::default();
+        staged.write(&dir, "a.csv", b"x\n").unwrap();
+        let e = staged.write(&dir, "b.csv", b"y\n").unwrap_err();
+        let message = format!("{e:#}");
+        assert!(message.contains(&format!("cannot write {}", dir.join(".b.csv.podip-tmp").display())), "{message}");
+        assert!(message.contains("No space left on device"), "{message}");
+        drop(staged);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "temporaries removed, nothing renamed");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

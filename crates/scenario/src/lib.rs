@@ -15,11 +15,15 @@
 //!    (Positions come from re-reading the text along the field path, within a
 //!    budget: in a multi-megabyte file only the first faults get one.)
 //!
+//! Before a run, [`estimate`] bounds its size (live pods, pending events,
+//! events processed, output rows) for the binary to compare with [`Limits`].
+//!
 //! Diagnostics display as `error: FILE: PATH: MESSAGE at line L column C`
 //! (see [`Diagnostic`]); a [`LoadError`] displays its errors one per line.
 
 mod diag;
 mod duration;
+mod estimate;
 mod model;
 mod raw;
 mod validate;
@@ -27,11 +31,12 @@ mod yaml;
 
 pub use diag::{Diagnostic, LoadError, Location, Severity};
 pub use duration::{DurationError, format_duration, parse_duration};
+pub use estimate::{Estimate, LimitExceeded, Limits, estimate};
 pub use model::*;
 pub use validate::{
     DEFAULT_MAX_SURGE, DEFAULT_POD_CIDR, DEFAULT_SAMPLE_EVERY, DEFAULT_SERVICE_CIDR, FORBIDDEN_RANGES, Loaded,
-    MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides, UnknownAllocator,
-    load, parse_str,
+    MAX_DURATION, MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides,
+    UnknownAllocator, load, parse_str,
 };
 
 /// Largest scenario file accepted, in bytes (4 MiB).

@@ -45,6 +45,8 @@ pub const MAX_PODS_RANGE: std::ops::RangeInclusive<u64> = 10..=250;
 /// (5,000 nodes × 250 pods), so a typo cannot make the simulator allocate billions
 /// of pods.
 pub const MAX_REPLICAS: u64 = MAX_NODES_PER_CLUSTER * 250;
+/// Longest duration: simulated time counts milliseconds in a u64.
+pub const MAX_DURATION: Seconds = u64::MAX / 1000;
 /// Decision: at most this many samples (`duration / sample_every`), so a typo
 /// cannot make the outputs unbounded.
 pub const MAX_SAMPLES: u64 = 10_000_000;
@@ -312,6 +314,16 @@ impl Validator {
             Some(0) => {
                 self.err(&root.key("duration"), "duration must be greater than 0");
                 0
+            }
+            Some(d) if d > MAX_DURATION => {
+                self.err(
+                    &root.key("duration"),
+                    format!(
+                        "duration {d} s is longer than simulated time can count in milliseconds; at most \
+                         {MAX_DURATION} s (about 584 million years)"
+                    ),
+                );
+                MAX_DURATION
             }
             d => d.unwrap_or(0),
         };
