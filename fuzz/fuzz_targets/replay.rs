@@ -102,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(loaded) = parse_str(&text, "generated.yaml", &Overrides::default()) else { return };
     let options = cluster::Options { check_invariants: true };
-    let replay = cluster::replay_with(&loaded.scenario, options, &mut |_, _| {})
+    let replay = cluster::replay_with(&loaded.scenario, options, &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}\n--- scenario ---\n{text}"));
     let end = u64::from(HOURS) * 3600;
     for s in replay.utilization.iter().filter(|s| s.time_s == end) {

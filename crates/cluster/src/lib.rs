@@ -29,17 +29,27 @@ pub struct Options {
     pub check_invariants: bool,
 }
 
-/// Replay a validated scenario with its own seed and allocators.
-pub fn replay(scenario: &Scenario) -> Result<Replay, ReplayError> {
-    replay_with(scenario, Options::default(), &mut |_, _| {})
+/// How far a replay has got, reported at every sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Simulated seconds done.
+    pub simulated_s: u64,
+    /// The scenario's duration.
+    pub duration_s: u64,
+    /// Events processed so far.
+    pub events: u64,
 }
 
-/// [`replay`] with options, calling `progress(simulated seconds done, total)`
-/// at every sample.
+/// Replay a validated scenario with its own seed and allocators.
+pub fn replay(scenario: &Scenario) -> Result<Replay, ReplayError> {
+    replay_with(scenario, Options::default(), &mut |_| {})
+}
+
+/// [`replay`] with options, calling `progress` at every sample.
 pub fn replay_with(
     scenario: &Scenario,
     options: Options,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<Replay, ReplayError> {
     world::World::new(scenario)?.run(options.check_invariants, progress)
 }

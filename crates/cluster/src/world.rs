@@ -220,7 +220,11 @@ impl<'s> World<'s> {
 
     // ----- the run -------------------------------------------------------------
 
-    pub fn run(mut self, check_invariants: bool, progress: &mut dyn FnMut(u64, u64)) -> Result<Replay, ReplayError> {
+    pub fn run(
+        mut self,
+        check_invariants: bool,
+        progress: &mut dyn FnMut(crate::Progress),
+    ) -> Result<Replay, ReplayError> {
         let scenario = self.scenario;
         let end = SimTime::from_secs(scenario.duration);
         self.time_zero();
@@ -255,7 +259,11 @@ impl<'s> World<'s> {
                 }
             }
             self.sample(sample_at, &mut utilization, &mut cluster_rows);
-            progress(sample_at, scenario.duration);
+            progress(crate::Progress {
+                simulated_s: sample_at,
+                duration_s: scenario.duration,
+                events: self.sim.processed(),
+            });
             if sample_at >= scenario.duration {
                 break;
             }

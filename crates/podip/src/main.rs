@@ -174,12 +174,17 @@ fn replay_each(
     options: &RunOptions,
 ) -> Result<(Vec<Replay>, output::OutDir), Failure> {
     let mut scenarios = Vec::new();
+    // Each allocator can warn of its own (static-block's waste, an ignored
+    // pod_subnet); warnings common to all are printed once.
+    let mut warned = std::collections::BTreeSet::new();
     for &allocator in allocators {
         let overrides = Overrides { allocator, seed: options.seed };
         let loaded = scenario::load(path, &overrides).map_err(|e| bad_input(anyhow!("{e}")))?;
-        if scenarios.is_empty() {
-            for warning in &loaded.warnings {
-                eprintln!("{warning}");
+        for warning in &loaded.warnings {
+            let text = warning.to_string();
+            if !warned.contains(&text) {
+                eprintln!("{text}");
+                warned.insert(text);
             }
         }
         scenarios.push(loaded.scenario);
@@ -196,19 +201,31 @@ fn replay_each(
     let out = output::prepare_dir(&out_dir(path, options), options.force).map_err(bad_input)?;
 
     let started = Instant::now();
-    let progress = Progress::new(scenarios.iter().map(|s| s.duration).sum());
+    let progress = Progress::new(&scenarios.iter().map(|s| s.duration).collect::<Vec<_>>());
     let replay_options = cluster::Options { check_invariants: options.check_invariants };
-    let results: Vec<Result<Replay, cluster::ReplayError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = scenarios
-            .iter()
-            .map(|s| {
-                let progress = &progress;
-                scope.spawn(move || cluster::replay_with(s, replay_options, &mut |done, _| progress.advance(s, done)))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a replay thread panicked")).collect()
+    // One worker per core at most, each taking the next replay: results do not
+    // depend on which worker ran what, and at most `workers` worlds are in memory.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(scenarios.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<Replay, cluster::ReplayError>>>> =
+        scenarios.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(s) = scenarios.get(i) else { break };
+                    let result = cluster::replay_with(s, replay_options, &mut |p| progress.advance(i, p));
+                    *slots[i].lock().expect("no worker panics holding a slot") = Some(result);
+                }
+            });
+        }
     });
     progress.finish();
+    let results: Vec<Result<Replay, cluster::ReplayError>> = slots
+        .into_iter()
+        .map(|slot| slot.into_inner().expect("no worker panics holding a slot").expect("every replay ran"))
+        .collect();
     let replays = match results.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(replays) => replays,
         Err(e) => {
@@ -256,35 +273,40 @@ fn peak_memory() -> Option<String> {
     Some(format!("{:.1} MiB", kib as f64 / 1024.0))
 }
 
-/// A progress bar on stderr when it is a terminal; silent otherwise.
+/// A progress bar on stderr when it is a terminal; silent otherwise: simulated
+/// time done of the total over all replays, and events per second.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: u64,
-    done: std::sync::Mutex<Vec<(usize, u64)>>,
+    started: Instant,
+    /// Per replay: (simulated seconds done, events processed).
+    done: std::sync::Mutex<Vec<(u64, u64)>>,
 }
 
 impl Progress {
-    fn new(total_simulated_s: u64) -> Self {
+    fn new(durations: &[u64]) -> Self {
+        let total: u64 = durations.iter().sum();
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total_simulated_s.max(1));
+            let bar = indicatif::ProgressBar::new(total.max(1));
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% simulated  {elapsed_precise} elapsed")
-                    .expect("valid template"),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {percent:>3}% simulated  {msg}  {elapsed_precise} elapsed",
+                )
+                .expect("valid template"),
             );
             bar
         });
-        Self { bar, total: total_simulated_s, done: std::sync::Mutex::new(Vec::new()) }
+        Self { bar, total, started: Instant::now(), done: std::sync::Mutex::new(vec![(0, 0); durations.len()]) }
     }
 
-    fn advance(&self, scenario: &scenario::Scenario, done_s: u64) {
+    fn advance(&self, replay: usize, progress: cluster::Progress) {
         let Some(bar) = &self.bar else { return };
-        let key = std::ptr::from_ref(scenario) as usize;
         let mut done = self.done.lock().expect("progress lock");
-        match done.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = done_s,
-            None => done.push((key, done_s)),
-        }
-        bar.set_position(done.iter().map(|(_, d)| d).sum::<u64>().min(self.total));
+        done[replay] = (progress.simulated_s, progress.events);
+        let (simulated, events) = done.iter().fold((0, 0), |(s, e), &(ds, de)| (s + ds, e + de));
+        bar.set_position(simulated.min(self.total));
+        let rate = events as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        bar.set_message(format!("{:.2} M events/s", rate / 1e6));
     }
 
     fn finish(&self) {

@@ -464,3 +464,19 @@ fn bundled_scenarios_match_their_golden_outputs() {
         changed.join("\n")
     );
 }
+
+#[test]
+fn compare_prints_every_allocators_warnings_once() {
+    let dir = scratch("warnings");
+    // max_pods 30 wastes 1 address per node under static-block only; the pod
+    // subnet is ignored (with a warning) by kubenet only.
+    let scenario = write(&dir, "small.yaml", &SMALL.replace("pod_subnet: pods}", "pod_subnet: pods, max_pods: 30}"));
+    for allocators in ["dynamic,static-block,kubenet", "kubenet,static-block,dynamic"] {
+        let out = dir.join(allocators.replace(',', "-"));
+        let o = podip(&[&"compare", &scenario, &"--allocators", &allocators, &"--out", &out, &"--no-charts"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.matches("wasting 1 address per node").count(), 1, "{allocators}: {err}");
+        assert_eq!(err.matches("ignored").count(), 1, "{allocators}: {err}");
+    }
+}

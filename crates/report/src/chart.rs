@@ -307,9 +307,15 @@ fn sanitize(name: &str) -> String {
             out.push('-');
         }
     }
+    // File names stay well under the usual 255-byte limit, temporary suffix
+    // included; names cut to the same stem are told apart by `claim`.
+    out.truncate(MAX_STEM);
     let out = out.trim_end_matches(['-', '.']);
     if out.is_empty() { "unnamed".to_string() } else { out.to_string() }
 }
+
+/// The most characters of a name kept in a chart's file name (ASCII after `sanitize`).
+const MAX_STEM: usize = 100;
 
 /// The x axis: seconds, shown in hours up to two days and in days beyond.
 #[derive(Debug, Clone, Copy)]

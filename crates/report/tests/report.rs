@@ -315,12 +315,19 @@ fn one_chart_per_range_then_per_pool_with_safe_names() {
 #[test]
 fn file_names_are_sanitized_and_unique() {
     let (mut a, _) = two_replays();
-    let names = ["Pods", "pods", "a b/c", "../x", "/"];
+    let long_a = "n".repeat(300);
+    let long_b = format!("{}b", "n".repeat(299));
+    let names = ["Pods", "pods", "a b/c", "../x", "/", &long_a, &long_b];
     a.ranges = names.iter().map(|n| range(n, "10.0.0.0/24", true)).collect();
     a.utilization.clear();
     let charts = charts(&[&a]);
     let files: Vec<_> = charts.iter().take(names.len()).map(|c| c.file_name.as_str()).collect();
-    assert_eq!(files, ["range-pods.svg", "range-pods-2.svg", "range-a-b-c.svg", "range-x.svg", "range-unnamed.svg"]);
+    // Long names are cut to 100 characters (a file name must fit in 255 bytes).
+    let cut = format!("range-{}", "n".repeat(100));
+    let expected = ["range-pods.svg", "range-pods-2.svg", "range-a-b-c.svg", "range-x.svg", "range-unnamed.svg"];
+    assert_eq!(files[..5], expected);
+    assert_eq!(files[5], format!("{cut}.svg"));
+    assert_eq!(files[6], format!("{cut}-2.svg"));
     for chart in &charts {
         let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
         assert!(chart.file_name.chars().all(ok), "{}", chart.file_name);
