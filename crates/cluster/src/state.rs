@@ -95,29 +95,35 @@ pub enum Phase {
     Deleted,
 }
 
+/// A node. Big clusters are cache-bound on these records (`spread` visits the
+/// nodes in turn), so the layout is fixed: what binding and unbinding a pod read
+/// (`pods` up to `short`) fills the first 64-byte line, the rest of the hot path
+/// (`waiting` to `deleting`) the second, names and upgrade state come last; each
+/// record starts a cache line.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Node {
-    pub pool: usize,
-    pub name: String,
-    /// Creation order in its pool: the number in its name.
-    pub rank: u32,
-    pub phase: Phase,
-    pub max_pods: u32,
-    pub image: u32,
     /// Bound pods (any state but unschedulable), daemonset pods included.
     pub pods: Vec<PodId>,
-    /// Bound pods waiting for an IP, oldest first.
-    pub waiting: VecDeque<PodId>,
+    pub pool: usize,
     /// The pods count under which the node sits in its pool's `by_load`.
     pub sched_key: Option<u32>,
-    pub sched_pos: usize,
-    pub low_since: Option<SimTime>,
-    /// Logged `pod-ip-exhausted` since its last successful request.
-    pub ip_episode: bool,
+    pub max_pods: u32,
+    /// Creation order in its pool: the number in its name.
+    pub rank: u32,
     /// Short of addresses: the range it waits on and how many it last asked for.
     pub short: Option<(RangeId, u64)>,
+    /// Bound pods waiting for an IP, oldest first.
+    pub waiting: VecDeque<PodId>,
+    pub low_since: Option<SimTime>,
+    pub phase: Phase,
     /// Deleted once drained (rather than reimaged).
     pub deleting: bool,
+    /// Logged `pod-ip-exhausted` since its last successful request.
+    pub ip_episode: bool,
+    pub image: u32,
+    pub sched_pos: usize,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,4 +199,18 @@ pub struct ShortNodes {
     pub min_wanted: u64,
     /// The range's `returns()` at the last retry pass.
     pub seen_returns: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hot fields of a node stay within its first two cache lines.
+    #[test]
+    fn node_hot_fields_fill_two_cache_lines() {
+        assert_eq!(std::mem::align_of::<Node>(), 64);
+        assert_eq!(std::mem::offset_of!(Node, short) + std::mem::size_of::<Option<(RangeId, u64)>>(), 64);
+        assert!(std::mem::offset_of!(Node, deleting) < 128);
+        assert!(std::mem::offset_of!(Node, low_since) < 128);
+    }
 }
