@@ -116,18 +116,29 @@ pub struct RangeSummary {
     pub first_100_pct_s: Option<u64>,
 }
 
+/// One range's running figures, together so that `Tracker::observe` reads one
+/// record per range.
+#[derive(Debug, Clone, Copy)]
+struct RangeTrack {
+    peak_allocated: u64,
+    peak_in_use: u64,
+    /// The allocated counts that reach 80 % and 100 % of the usable addresses,
+    /// set to `u64::MAX` once reached (or if never reachable): one comparison
+    /// per event each.
+    next_80: u64,
+    next_100: u64,
+    /// When the range first reached 80 % and 100 % allocated.
+    at_80: Option<SimTime>,
+    at_100: Option<SimTime>,
+    /// A VNet subnet (the summary's figures are over those).
+    vnet: bool,
+}
+
 /// Running statistics behind [`Summary`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tracker {
-    /// Per range: (peak allocated, peak in_use).
-    peaks: Vec<(u64, u64)>,
-    /// Per range: the allocated counts that reach 80 % and 100 % of its usable
-    /// addresses (`u64::MAX`: never).
-    thresholds: Vec<(u64, u64)>,
-    /// Per range: when it first reached 80 % and 100 % allocated.
-    crossings: Vec<(Option<SimTime>, Option<SimTime>)>,
-    /// Per range: whether it is a VNet subnet (the summary's figures are over those).
-    vnet: Vec<bool>,
+    /// Per range, in the address space's order.
+    ranges: Vec<RangeTrack>,
     last_change: SimTime,
     /// Σ in_use / Σ allocated over VNet subnets since `last_change`, if allocated > 0.
     ratio: Option<f64>,
@@ -148,43 +159,46 @@ impl Tracker {
         let threshold = |usable: u64, pct: u64| {
             if usable == 0 { u64::MAX } else { (u128::from(usable) * u128::from(pct)).div_ceil(100) as u64 }
         };
-        let thresholds = space.iter().map(|(_, r)| (threshold(r.usable(), 80), threshold(r.usable(), 100))).collect();
-        let vnet = space.iter().map(|(_, r)| r.kind() == RangeKind::VnetSubnet).collect();
-        Self {
-            peaks: vec![(0, 0); space.len()],
-            thresholds,
-            crossings: vec![(None, None); space.len()],
-            vnet,
-            ..Self::default()
-        }
+        let ranges = space
+            .iter()
+            .map(|(_, r)| RangeTrack {
+                peak_allocated: 0,
+                peak_in_use: 0,
+                next_80: threshold(r.usable(), 80),
+                next_100: threshold(r.usable(), 100),
+                at_80: None,
+                at_100: None,
+                vnet: r.kind() == RangeKind::VnetSubnet,
+            })
+            .collect();
+        Self { ranges, ..Self::default() }
     }
 
     /// Fold in the state after everything that happened at `now`.
     pub fn observe(&mut self, now: SimTime, space: &AddressSpace) {
         self.close_interval(now);
         let (mut in_use, mut allocated) = (0u64, 0u64);
-        let ranges = space.iter().zip(&mut self.peaks).zip(&mut self.crossings);
-        for ((((_, range), peak), crossing), (&(at_80, at_100), &vnet)) in
-            ranges.zip(self.thresholds.iter().zip(&self.vnet))
-        {
+        for ((_, range), track) in space.iter().zip(&mut self.ranges) {
             let (range_allocated, range_in_use) = (range.allocated(), range.in_use());
-            peak.0 = peak.0.max(range_allocated);
-            peak.1 = peak.1.max(range_in_use);
-            if crossing.0.is_none() && range_allocated >= at_80 {
-                crossing.0 = Some(now);
+            track.peak_allocated = track.peak_allocated.max(range_allocated);
+            track.peak_in_use = track.peak_in_use.max(range_in_use);
+            if range_allocated >= track.next_80 {
+                track.next_80 = u64::MAX;
+                track.at_80 = Some(now);
+                if track.vnet {
+                    self.first_80_pct.get_or_insert(now);
+                }
             }
-            if crossing.1.is_none() && range_allocated >= at_100 {
-                crossing.1 = Some(now);
+            if range_allocated >= track.next_100 {
+                track.next_100 = u64::MAX;
+                track.at_100 = Some(now);
+                if track.vnet {
+                    self.first_100_pct.get_or_insert(now);
+                }
             }
-            if vnet {
+            if track.vnet {
                 in_use += range_in_use;
                 allocated += range_allocated;
-                if self.first_80_pct.is_none() && crossing.0.is_some() {
-                    self.first_80_pct = Some(now);
-                }
-                if self.first_100_pct.is_none() && crossing.1.is_some() {
-                    self.first_100_pct = Some(now);
-                }
             }
         }
         self.ratio = (allocated > 0).then(|| in_use as f64 / allocated as f64);
@@ -207,7 +221,7 @@ impl Tracker {
             if range.kind() != RangeKind::VnetSubnet || range.usable() == 0 {
                 continue;
             }
-            let pct = 100.0 * self.peaks[i].0 as f64 / range.usable() as f64;
+            let pct = 100.0 * self.ranges[i].peak_allocated as f64 / range.usable() as f64;
             if busiest.is_none_or(|(_, best)| pct > best) {
                 busiest = Some((i, pct));
             }
@@ -221,11 +235,11 @@ impl Tracker {
             self.ratio.map(|ratio| 100.0 * ratio)
         };
         Summary {
-            peak_allocated: busiest.map_or(0, |(i, _)| self.peaks[i].0),
+            peak_allocated: busiest.map_or(0, |(i, _)| self.ranges[i].peak_allocated),
             peak_allocated_pct: busiest.map_or(0.0, |(_, pct)| pct),
             busiest_range: busiest
                 .map(|(i, _)| space.iter().nth(i).map(|(_, r)| r.name().to_string()).unwrap_or_default()),
-            peak_in_use: busiest.map_or(0, |(i, _)| self.peaks[i].1),
+            peak_in_use: busiest.map_or(0, |(i, _)| self.ranges[i].peak_in_use),
             first_exhaustion_s: exhaustions.clone().map(|e| e.time_s).min(),
             first_80_pct_s: self.first_80_pct.map(SimTime::as_secs),
             first_100_pct_s: self.first_100_pct.map(SimTime::as_secs),
@@ -235,14 +249,13 @@ impl Tracker {
             max_pods_waiting_ip: self.max_waiting,
             ip_efficiency_pct,
             ranges: self
-                .peaks
+                .ranges
                 .iter()
-                .zip(&self.crossings)
-                .map(|(&(peak_allocated, peak_in_use), &(at_80, at_100))| RangeSummary {
-                    peak_allocated,
-                    peak_in_use,
-                    first_80_pct_s: at_80.map(SimTime::as_secs),
-                    first_100_pct_s: at_100.map(SimTime::as_secs),
+                .map(|r| RangeSummary {
+                    peak_allocated: r.peak_allocated,
+                    peak_in_use: r.peak_in_use,
+                    first_80_pct_s: r.at_80.map(SimTime::as_secs),
+                    first_100_pct_s: r.at_100.map(SimTime::as_secs),
                 })
                 .collect(),
         }

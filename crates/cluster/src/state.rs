@@ -95,29 +95,35 @@ pub enum Phase {
     Deleted,
 }
 
+/// A node. Big clusters are cache-bound on these records (`spread` visits the
+/// nodes in turn), so the layout is fixed: binding and unbinding a pod read the
+/// first two 64-byte lines (`pods` to `low_since`, then `phase` to `waiting`),
+/// names and the random scheduler's position come last; each record starts a
+/// cache line.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Node {
-    pub pool: usize,
-    pub name: String,
-    /// Creation order in its pool: the number in its name.
-    pub rank: u32,
-    pub phase: Phase,
-    pub max_pods: u32,
-    pub image: u32,
     /// Bound pods (any state but unschedulable), daemonset pods included.
     pub pods: Vec<PodId>,
-    /// Bound pods waiting for an IP, oldest first.
-    pub waiting: VecDeque<PodId>,
+    pub pool: usize,
     /// The pods count under which the node sits in its pool's `by_load`.
     pub sched_key: Option<u32>,
-    pub sched_pos: usize,
+    pub max_pods: u32,
+    /// Creation order in its pool: the number in its name.
+    pub rank: u32,
     pub low_since: Option<SimTime>,
-    /// Logged `pod-ip-exhausted` since its last successful request.
-    pub ip_episode: bool,
-    /// Short of addresses: the range it waits on and how many it last asked for.
-    pub short: Option<(RangeId, u64)>,
+    pub phase: Phase,
     /// Deleted once drained (rather than reimaged).
     pub deleting: bool,
+    /// Logged `pod-ip-exhausted` since its last successful request.
+    pub ip_episode: bool,
+    pub image: u32,
+    /// Short of addresses: the range it waits on and how many it last asked for.
+    pub short: Option<(RangeId, u64)>,
+    /// Bound pods waiting for an IP, oldest first.
+    pub waiting: VecDeque<PodId>,
+    pub sched_pos: usize,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,4 +199,19 @@ pub struct ShortNodes {
     pub min_wanted: u64,
     /// The range's `returns()` at the last retry pass.
     pub seen_returns: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields binding and unbinding read stay within a node's first two cache lines.
+    #[test]
+    fn node_hot_fields_fill_two_cache_lines() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(align_of::<Node>(), 64);
+        assert_eq!(offset_of!(Node, low_since) + size_of::<Option<SimTime>>(), 64);
+        assert_eq!(offset_of!(Node, phase), 64);
+        assert_eq!(offset_of!(Node, waiting) + size_of::<VecDeque<PodId>>(), 128);
+    }
 }
