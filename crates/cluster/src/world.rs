@@ -1235,8 +1235,10 @@ impl<'s> World<'s> {
     fn autoscaler_scan(&mut self, cluster: usize) {
         let now = self.now();
         let mut pending_any = self.clusters[cluster].unschedulable_any;
-        let pools = self.clusters[cluster].pools.clone();
-        for &pool in &pools {
+        // The cluster's live pools do not change during a scan (no pool is added
+        // or removed here), so they are read by index rather than copied.
+        for i in 0..self.clusters[cluster].pools.len() {
+            let pool = self.clusters[cluster].pools[i];
             let Some(limits) = self.pools[pool].autoscale else { continue };
             let p = &self.pools[pool];
             let max_pods = u64::from(p.spec.max_pods.max(1));
@@ -1252,7 +1254,8 @@ impl<'s> World<'s> {
                 pending_any = pending_any.saturating_sub(u64::from(add) * max_pods);
             }
         }
-        for &pool in &pools {
+        for i in 0..self.clusters[cluster].pools.len() {
+            let pool = self.clusters[cluster].pools[i];
             let Some(limits) = self.pools[pool].autoscale else { continue };
             if self.pools[pool].last_scale_up.is_some_and(|t| now.saturating_sub(t) < AUTOSCALER_WINDOW) {
                 continue;
@@ -1273,12 +1276,22 @@ impl<'s> World<'s> {
                 if now.saturating_sub(since) < AUTOSCALER_WINDOW {
                     continue;
                 }
-                // Only if its pods fit on the cluster's other nodes.
-                let movable = n.pods.iter().filter(|&&p| !self.is_daemon(p)).count() as u64;
+                // Only if its pods fit on the cluster's other nodes: those of
+                // workloads pinned to this pool on the pool's other nodes, all of
+                // them on the cluster's (pinned pods take the pool's slots first).
+                let (mut movable, mut pinned) = (0u64, 0u64);
+                for &p in &n.pods {
+                    let workload = &self.workloads[self.pods[p.0 as usize].workload];
+                    if !matches!(workload.kind, WorkloadKind::DaemonSet { .. }) {
+                        movable += 1;
+                        pinned += u64::from(workload.pool == Some(pool));
+                    }
+                }
                 let own_slots = n.sched_key.map_or(0, |k| u64::from(n.max_pods - k));
-                let elsewhere: u64 =
+                let in_pool = self.pools[pool].free_slots - own_slots;
+                let in_cluster: u64 =
                     self.clusters[cluster].pools.iter().map(|&p| self.pools[p].free_slots).sum::<u64>() - own_slots;
-                if movable <= elsewhere {
+                if pinned <= in_pool && movable <= in_cluster {
                     self.pools[pool].target -= 1;
                     self.begin_delete(node);
                 }

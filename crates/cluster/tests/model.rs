@@ -324,3 +324,22 @@ fn scaling_down_during_a_rollout_trims_the_new_revision() {
     // slots for 114 pods): w0 keeps 4 old pods beside its 12 new ones.
     assert_eq!(total, 102 + 12 + 4);
 }
+
+#[test]
+fn autoscaler_keeps_a_node_whose_pinned_pods_fit_only_in_other_pools() {
+    // pack puts 10 of web's 14 pods on the first node of a and 4 on the second,
+    // which is under 50 % for good. Those 4 may run only in pool a, whose other
+    // node is full: b's free slots do not count, so the node stays.
+    let r = check(&scenario(
+        "overlay",
+        "clusters:\n  - name: c\n    scheduler: pack\n    node_pools:\n\
+         \x20     - {name: a, count: 2, vnet_subnet: nodes, max_pods: 10, autoscale: {min: 1, max: 2}}\n\
+         \x20     - {name: b, count: 3, vnet_subnet: nodes, max_pods: 50}\n\
+         workloads: [{name: web, cluster: c, pool: a, kind: deployment, replicas: 14}]\n",
+    ));
+    for t in [3600, 6 * 3600, 86_400] {
+        assert_eq!(pool(&r, t, "a").nodes, 2, "at {t}");
+        assert_eq!(pool(&r, t, "a").pods_running, 14, "at {t}");
+    }
+    assert_eq!(count(&r, "pod-unschedulable"), 0);
+}
