@@ -124,6 +124,10 @@ pub struct Node {
     pub waiting: VecDeque<PodId>,
     pub sched_pos: usize,
     pub name: String,
+    /// Its pool's subnets when it was created: a pool removed and added again
+    /// on other subnets leaves its draining nodes where they were.
+    pub node_subnet: RangeId,
+    pub pod_subnet: Option<RangeId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

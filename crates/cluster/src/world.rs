@@ -480,16 +480,16 @@ impl<'s> World<'s> {
                 e.0 += lo;
                 e.1 += hi;
             };
-            add(&mut expected, pool.node_subnet, 1, 1);
+            add(&mut expected, n.node_subnet, 1, 1);
             let cluster = &self.scenario.clusters[pool.cluster];
             match cluster.allocator {
-                AllocatorKind::NodeSubnet => add(&mut expected, pool.node_subnet, running, running),
+                AllocatorKind::NodeSubnet => add(&mut expected, n.node_subnet, running, running),
                 AllocatorKind::StaticBlock => {
-                    let subnet = pool.pod_subnet.ok_or("a static-block pool without a pod subnet")?;
+                    let subnet = n.pod_subnet.ok_or("a static-block node without a pod subnet")?;
                     add(&mut expected, subnet, 1 + running, 1 + running);
                 }
                 AllocatorKind::Dynamic => {
-                    let subnet = pool.pod_subnet.ok_or("a dynamic pool without a pod subnet")?;
+                    let subnet = n.pod_subnet.ok_or("a dynamic node without a pod subnet")?;
                     add(&mut expected, subnet, running + u64::from(running > 0), running + 1);
                 }
                 AllocatorKind::Kubenet | AllocatorKind::Overlay => {
@@ -886,6 +886,8 @@ impl<'s> World<'s> {
                 ip_episode: false,
                 short: None,
                 deleting: false,
+                node_subnet: spec.node_subnet,
+                pod_subnet: spec.pod_subnet,
             });
         }
         let p = &mut self.pools[pool];
@@ -1058,14 +1060,14 @@ impl<'s> World<'s> {
         let after = if update.short {
             match update.request {
                 Request::Failed(failure) => {
-                    let pool = &self.pools[self.nodes[node.index()].pool];
-                    let range = failure.range.or(pool.pod_subnet).unwrap_or(pool.node_subnet);
+                    let n = &self.nodes[node.index()];
+                    let range = failure.range.or(n.pod_subnet).unwrap_or(n.node_subnet);
                     Some((range, failure.wanted))
                 }
                 // Still short, with no new request: keep what it last asked for.
                 _ => before.or_else(|| {
-                    let pool = &self.pools[self.nodes[node.index()].pool];
-                    Some((pool.pod_subnet.unwrap_or(pool.node_subnet), 0))
+                    let n = &self.nodes[node.index()];
+                    Some((n.pod_subnet.unwrap_or(n.node_subnet), 0))
                 }),
             }
         } else {

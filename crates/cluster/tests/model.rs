@@ -343,3 +343,21 @@ fn autoscaler_keeps_a_node_whose_pinned_pods_fit_only_in_other_pools() {
     }
     assert_eq!(count(&r, "pod-unschedulable"), 0);
 }
+
+#[test]
+fn pool_added_again_on_another_subnet_while_its_old_nodes_drain() {
+    // The old nodes drain for 60 s in `nodes` while the new ones take `pods`
+    // (used as a second node subnet here); `check` recounts every range's
+    // in-use addresses node by node after every event.
+    let r = check(&scenario(
+        "node-subnet",
+        "clusters:\n  - name: c\n    node_pools:\n      - {name: system, count: 1, vnet_subnet: nodes, max_pods: 30}\n\
+         \x20     - {name: user, count: 2, vnet_subnet: nodes, max_pods: 30}\n\
+         workloads: [{name: web, cluster: c, kind: deployment, replicas: 20}]\n\
+         events:\n  - {at: 1h, remove_pool: {cluster: c, pool: user}}\n\
+         \x20 - {at: 3630s, add_pool: {cluster: c, pool: {name: user, count: 2, vnet_subnet: pods, max_pods: 30}}}\n",
+    ));
+    assert_eq!(util(&r, 2 * 3600, "nodes").allocated, 31, "only system's node is left in `nodes`");
+    assert_eq!(util(&r, 2 * 3600, "pods").allocated, 2 * 31);
+    assert_eq!(pool(&r, 2 * 3600, "user").nodes, 2);
+}
