@@ -32,7 +32,7 @@ struct RunOptions {
     /// Output folder [default: out/<scenario file stem>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Write into a non-empty folder podip did not create.
+    /// Replace results already in the output folder, or write into a non-empty folder podip did not create.
     #[arg(long)]
     force: bool,
     /// Exit with status 1 if the run logs any exhaustion event.
@@ -44,7 +44,7 @@ struct RunOptions {
     /// Recheck every address count and pod's bookkeeping after every event (slow; for debugging podip).
     #[arg(long)]
     check_invariants: bool,
-    /// Refuse a scenario estimated to hold more pods alive at once (all replays together).
+    /// Refuse a scenario estimated to hold more pods alive at once (all replays running together).
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_live_pods as u64)]
     max_live_pods: u64,
     /// Refuse a scenario estimated to queue more simulation events at once.
@@ -189,13 +189,15 @@ fn replay_each(
         }
         scenarios.push(loaded.scenario);
     }
+    // One worker per core at most, each taking the next replay: results do not
+    // depend on which worker ran what, and at most `workers` worlds are in memory.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(scenarios.len()).max(1);
     // Refuse a run too large for the limits before anything is written.
-    if let Some(first) = scenarios.first() {
-        let exceeded = scenario::estimate(first).exceeded(&options.limits(), scenarios.len());
-        if !exceeded.is_empty() {
-            let lines: Vec<String> = exceeded.iter().map(|e| format!("{}: {e}", path.display())).collect();
-            return Err(bad_input(anyhow!("{}", lines.join("\npodip: "))));
-        }
+    let estimates: Vec<scenario::Estimate> = scenarios.iter().map(scenario::estimate).collect();
+    let exceeded = scenario::Estimate::of_replays(&estimates, workers).exceeded(&options.limits(), 1);
+    if !exceeded.is_empty() {
+        let lines: Vec<String> = exceeded.iter().map(|e| format!("{}: {e}", path.display())).collect();
+        return Err(bad_input(anyhow!("{}", lines.join("\npodip: "))));
     }
     // Checked before the replay, so an unwritable folder fails fast.
     let out = output::prepare_dir(&out_dir(path, options), options.force).map_err(bad_input)?;
@@ -203,9 +205,6 @@ fn replay_each(
     let started = Instant::now();
     let progress = Progress::new(&scenarios.iter().map(|s| s.duration).collect::<Vec<_>>());
     let replay_options = cluster::Options { check_invariants: options.check_invariants };
-    // One worker per core at most, each taking the next replay: results do not
-    // depend on which worker ran what, and at most `workers` worlds are in memory.
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(scenarios.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<Result<Replay, cluster::ReplayError>>>> =
         scenarios.iter().map(|_| std::sync::Mutex::new(None)).collect();

@@ -125,11 +125,21 @@ impl Staged {
     }
 
     pub fn commit(mut self, dir: &Path) -> Result<()> {
-        while let Some((tmp, target)) = self.files.first().cloned() {
-            fs::rename(&tmp, &target)
-                .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
-            self.files.remove(0);
+        // What can be known to fail fails before the first rename, so that an
+        // earlier run's results are replaced whole or not at all (a rename can
+        // still fail midway, e.g. on a disk error; docs/outputs.md says so).
+        for (_, target) in &self.files {
+            if fs::symlink_metadata(target).is_ok_and(|m| !m.is_file()) {
+                bail!("cannot replace {}: it is not a file", target.display());
+            }
         }
+        let mut renamed = 0;
+        for (tmp, target) in &self.files {
+            fs::rename(tmp, target)
+                .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
+            renamed += 1;
+        }
+        self.files.drain(..renamed);
         // Make the renames durable (best effort: not every platform can sync a folder).
         if let Ok(folder) = fs::File::open(dir) {
             let _ = folder.sync_all();

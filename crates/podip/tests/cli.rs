@@ -349,7 +349,8 @@ fn a_scenario_over_the_limits_is_refused_before_it_starts() {
         &"24",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("about 48 output rows"), "{}", stderr(&o));
+    // overlay adds the cluster's pod CIDR as a third range: 24 + 32 rows.
+    assert!(stderr(&o).contains("about 56 output rows"), "{}", stderr(&o));
 }
 
 #[test]
@@ -479,4 +480,24 @@ fn compare_prints_every_allocators_warnings_once() {
         assert_eq!(err.matches("wasting 1 address per node").count(), 1, "{allocators}: {err}");
         assert_eq!(err.matches("ignored").count(), 1, "{allocators}: {err}");
     }
+}
+
+#[test]
+fn a_result_that_cannot_be_replaced_leaves_the_earlier_results_whole() {
+    let dir = scratch("replace");
+    let scenario = write(&dir, "small.yaml", SMALL);
+    let out = dir.join("out");
+    assert_eq!(podip(&[&"run", &scenario, &"--out", &out, &"--no-charts"]).status.code(), Some(0));
+    // summary.csv, renamed last, is now a folder: the run must fail before it
+    // replaces any of the other files.
+    fs::remove_file(out.join("summary.csv")).unwrap();
+    fs::create_dir(out.join("summary.csv")).unwrap();
+    let others = ["utilization.csv", "cluster.csv", "events.csv"];
+    let before: Vec<Vec<u8>> = others.iter().map(|f| fs::read(out.join(f)).unwrap()).collect();
+    let o = podip(&[&"run", &scenario, &"--out", &out, &"--no-charts", &"--seed", &"9", &"--force"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("summary.csv: it is not a file"), "{}", stderr(&o));
+    let after: Vec<Vec<u8>> = others.iter().map(|f| fs::read(out.join(f)).unwrap()).collect();
+    assert_eq!(after, before);
+    assert!(temporaries(&out).is_empty(), "{:?}", temporaries(&out));
 }

@@ -75,6 +75,21 @@ fn approx(x: f64) -> String {
 }
 
 impl Estimate {
+    /// Several replays (`compare`: one per allocator, each with its own ranges)
+    /// of which at most `at_once` run together: the largest one's live pods and
+    /// pending events `at_once` times, every replay's events and output rows
+    /// (all outputs stay in memory until they are written).
+    pub fn of_replays(replays: &[Estimate], at_once: usize) -> Estimate {
+        let at_once = at_once.clamp(1, replays.len().max(1)) as f64;
+        let largest = |f: fn(&Estimate) -> f64| replays.iter().map(f).fold(0.0, f64::max);
+        Estimate {
+            live_pods: largest(|e| e.live_pods) * at_once,
+            pending_events: largest(|e| e.pending_events) * at_once,
+            events: replays.iter().map(|e| e.events).sum(),
+            output_rows: replays.iter().map(|e| e.output_rows).sum(),
+        }
+    }
+
     /// Every limit this estimate exceeds, `runs` times over (`compare` replays
     /// the scenario once per allocator, all in memory).
     pub fn exceeded(&self, limits: &Limits, runs: usize) -> Vec<LimitExceeded> {
@@ -154,7 +169,18 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         }
     }
     live_pods += churn_pods;
-    let autoscaled = scenario.clusters.iter().filter(|c| c.node_pools.iter().any(|p| p.autoscale.is_some())).count();
+    // A cluster scans every 10 s once any of its pools autoscales, from the
+    // start or from an `add_pool`.
+    let autoscaled = scenario
+        .clusters
+        .iter()
+        .filter(|c| {
+            c.node_pools.iter().any(|p| p.autoscale.is_some())
+                || scenario.events.iter().any(|e| {
+                    matches!(&e.action, Action::AddPool { cluster, pool } if cluster == &c.name && pool.autoscale.is_some())
+                })
+        })
+        .count();
     let samples = (duration / scenario.sample_every.max(1) as f64).floor() + 2.0;
     let timeline = scenario.events.len() as f64;
     Estimate {

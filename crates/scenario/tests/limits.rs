@@ -86,3 +86,31 @@ fn every_bundled_scenario_fits_the_default_limits() {
     }
     assert!(seen >= 5);
 }
+
+#[test]
+fn autoscaler_scans_count_for_pools_added_later() {
+    // Ten thousand years: the autoscaler's 10-second scans alone are 3e10 events,
+    // whether the autoscaled pool is there from the start or added by an event.
+    let long = "name: t\nduration: 3650000d\nsample_every: 3650000d\n";
+    let from_start =
+        format!("{long}{NET}").replace("pod_subnet: pods}", "pod_subnet: pods, autoscale: {min: 3, max: 5}}");
+    let added = format!(
+        "{long}{NET}events:\n  - {{at: 1h, add_pool: {{cluster: c, pool: {{name: q, count: 1, vnet_subnet: nodes, pod_subnet: pods, autoscale: {{min: 1, max: 2}}}}}}}}\n"
+    );
+    for text in [from_start, added] {
+        let errors = exceeded(&text);
+        assert!(errors.iter().any(|e| e.contains("simulation events")), "{errors:?}\n{text}");
+    }
+}
+
+#[test]
+fn replays_together_add_outputs_and_keep_the_largest_running_ones() {
+    let small = scenario::Estimate { live_pods: 10.0, pending_events: 5.0, events: 100.0, output_rows: 7.0 };
+    let large = scenario::Estimate { live_pods: 40.0, pending_events: 9.0, events: 300.0, output_rows: 11.0 };
+    let one_core = scenario::Estimate::of_replays(&[small, large, small], 1);
+    assert_eq!(one_core, scenario::Estimate { live_pods: 40.0, pending_events: 9.0, events: 500.0, output_rows: 25.0 });
+    let two_cores = scenario::Estimate::of_replays(&[small, large, small], 2);
+    assert_eq!((two_cores.live_pods, two_cores.pending_events), (80.0, 18.0));
+    // More cores than replays: every replay runs at once.
+    assert_eq!(scenario::Estimate::of_replays(&[small, large], 8).live_pods, 80.0);
+}
