@@ -17,7 +17,8 @@ pub struct Estimate {
     /// the peaks — or all its arrivals, if fewer.
     pub live_pods: f64,
     /// Events waiting in the queue at once: one per live churn pod (its end),
-    /// per node (ready or drained), per timeline event.
+    /// per node (ready or drained), per timeline event, per workload (a churn
+    /// stream's next arrival), and one autoscaler scan.
     pub pending_events: f64,
     /// Simulation events processed over the whole run: two per churn arrival
     /// (arrival and end), the autoscaler's scans, timeline and node events.
