@@ -1,0 +1,8 @@
+//! The `podip` binary end to end, in one test binary (one link, one place for
+//! what the modules share): `output` covers exit statuses, the output folder's
+//! guarantees, limits and golden outputs; `compare` covers the side-by-side
+//! table, the charts, report.html (in a headless browser where one is
+//! installed) and the README's picture.
+
+mod compare;
+mod output;
