@@ -139,32 +139,99 @@ pub enum PodState {
     Running,
 }
 
+/// A pod. The million-pod runs are cache-bound on these records (ending a pod
+/// reads its record and updates the one that takes its slot on the node), so a
+/// record is one 64-byte cache line: `u32` indices, the node as a `u32` with a
+/// sentinel, and one field for a churn pod's lifetime that holds the time left
+/// while the pod is not running and its end time while it runs.
 #[derive(Debug, Clone)]
+#[repr(C, align(64))]
 pub struct Pod {
-    pub workload: usize,
-    pub state: PodState,
-    pub node: Option<NodeId>,
+    pub workload: u32,
+    /// The pool whose `cluster.csv` counters include this pod (`u32::MAX`: none yet).
+    pub counted_pool: u32,
+    /// `NO_NODE` or the node it is bound to; see [`Pod::node`].
+    node: u32,
     /// Index in `Node::pods`.
     pub node_slot: u32,
     /// Index in the workload's pod list (deployments and daemonsets).
     pub workload_slot: u32,
-    /// Creation order, for "newest first".
-    pub created: u64,
     /// Bumped whenever the pod's pending end event becomes stale.
     pub generation: u32,
-    pub host_network: bool,
-    pub logged_unschedulable: bool,
-    /// Its entry in an unschedulable queue, while it is unschedulable.
-    pub queued: u64,
     /// The deployment revision it belongs to.
     pub revision: u32,
-    /// Churn pods: lifetime still to run.
-    pub lifetime_left: Option<u64>,
-    pub ends_at: SimTime,
-    /// The pool whose `cluster.csv` counters include this pod.
-    pub counted_pool: usize,
+    pub state: PodState,
+    pub host_network: bool,
+    pub logged_unschedulable: bool,
+    /// A churn pod: `lifetime` is meaningful.
+    churn: bool,
+    /// Churn pods: the lifetime still to run (ms) while not running, the end
+    /// time (ms) while running.
+    lifetime: u64,
+    /// Creation order, for "newest first".
+    pub created: u64,
+    /// Its entry in an unschedulable queue, while it is unschedulable.
+    pub queued: u64,
     /// Name suffix for logs.
     pub number: u64,
+}
+
+const NO_NODE: u32 = u32::MAX;
+
+impl Pod {
+    /// An unschedulable pod, on no node yet; `lifetime` for churn pods.
+    pub fn new(workload: usize, host_network: bool, revision: u32, lifetime: Option<u64>, created: u64, number: u64) -> Self {
+        Pod {
+            workload: workload as u32,
+            counted_pool: u32::MAX,
+            node: NO_NODE,
+            node_slot: 0,
+            workload_slot: 0,
+            generation: 0,
+            revision,
+            state: PodState::Unschedulable,
+            host_network,
+            logged_unschedulable: false,
+            churn: lifetime.is_some(),
+            lifetime: lifetime.unwrap_or(0),
+            created,
+            queued: 0,
+            number,
+        }
+    }
+
+    pub fn workload(&self) -> usize {
+        self.workload as usize
+    }
+
+    pub fn counted_pool(&self) -> usize {
+        self.counted_pool as usize
+    }
+
+    pub fn node(&self) -> Option<NodeId> {
+        (self.node != NO_NODE).then_some(NodeId(self.node))
+    }
+
+    pub fn set_node(&mut self, node: Option<NodeId>) {
+        self.node = node.map_or(NO_NODE, |n| n.0);
+    }
+
+    /// A churn pod starts running at `now`: when it ends.
+    pub fn start_lifetime(&mut self, now: SimTime) -> Option<SimTime> {
+        if !self.churn {
+            return None;
+        }
+        let ends_at = now.saturating_add(SimTime::from_millis(self.lifetime));
+        self.lifetime = ends_at.as_millis();
+        Some(ends_at)
+    }
+
+    /// A running churn pod stops at `now`: it keeps the lifetime it has left.
+    pub fn stop_lifetime(&mut self, now: SimTime) {
+        if self.churn {
+            self.lifetime = SimTime::from_millis(self.lifetime).saturating_sub(now).as_millis();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -217,5 +284,21 @@ mod tests {
         assert_eq!(offset_of!(Node, low_since) + size_of::<Option<SimTime>>(), 64);
         assert_eq!(offset_of!(Node, phase), 64);
         assert_eq!(offset_of!(Node, waiting) + size_of::<VecDeque<PodId>>(), 128);
+    }
+
+    /// A pod record is one cache line.
+    #[test]
+    fn pod_fills_one_cache_line() {
+        assert_eq!((std::mem::size_of::<Pod>(), std::mem::align_of::<Pod>()), (64, 64));
+    }
+
+    #[test]
+    fn a_churn_pod_keeps_the_lifetime_it_has_left() {
+        let mut pod = Pod::new(0, false, 0, Some(5_000), 1, 1);
+        assert_eq!(pod.start_lifetime(SimTime::from_millis(1_000)), Some(SimTime::from_millis(6_000)));
+        pod.stop_lifetime(SimTime::from_millis(2_500));
+        assert_eq!(pod.start_lifetime(SimTime::from_millis(10_000)), Some(SimTime::from_millis(13_500)));
+        let mut deployment_pod = Pod::new(0, false, 0, None, 1, 1);
+        assert_eq!(deployment_pod.start_lifetime(SimTime::from_millis(1_000)), None);
     }
 }

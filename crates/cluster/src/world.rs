@@ -317,8 +317,8 @@ impl<'s> World<'s> {
         for (i, pod) in self.pods.iter().enumerate() {
             let c = match pod.state {
                 PodState::Gone => continue,
-                _ if pod.counted_pool >= self.pools.len() => return Err(format!("pod {i} is counted in no pool")),
-                _ => &mut counts[pod.counted_pool],
+                _ if pod.counted_pool() >= self.pools.len() => return Err(format!("pod {i} is counted in no pool")),
+                _ => &mut counts[pod.counted_pool()],
             };
             live += 1;
             match pod.state {
@@ -328,7 +328,7 @@ impl<'s> World<'s> {
                 PodState::Gone => {}
             }
             let bound = matches!(pod.state, PodState::Running | PodState::WaitingIp);
-            match pod.node {
+            match pod.node() {
                 Some(node) if bound => {
                     let n = &self.nodes[node.index()];
                     if n.pods.get(pod.node_slot as usize) != Some(&PodId(i as u32)) || n.phase == Phase::Deleted {
@@ -336,7 +336,7 @@ impl<'s> World<'s> {
                     }
                 }
                 None if !bound => {}
-                _ => return Err(format!("pod {i} in state {:?} has node {:?}", pod.state, pod.node)),
+                _ => return Err(format!("pod {i} in state {:?} has node {:?}", pod.state, pod.node())),
             }
         }
         if live != (self.pods.len() - self.free_pods.len()) as u64 {
@@ -431,7 +431,7 @@ impl<'s> World<'s> {
                 WorkloadKind::DaemonSet { .. } => {
                     let mut nodes: Vec<NodeId> = Vec::with_capacity(w.pods.len());
                     for pod in &w.pods {
-                        match self.pods[pod.0 as usize].node {
+                        match self.pods[pod.0 as usize].node() {
                             Some(node) if self.pods[pod.0 as usize].state != PodState::Unschedulable => {
                                 nodes.push(node)
                             }
@@ -1146,8 +1146,8 @@ impl<'s> World<'s> {
         let from = std::mem::replace(&mut self.clusters[cluster].first_pool, to);
         for &(seq, pod) in &self.clusters[cluster].unschedulable {
             let p = &mut self.pods[pod.0 as usize];
-            if p.state == PodState::Unschedulable && p.queued == seq && p.counted_pool == from {
-                p.counted_pool = to;
+            if p.state == PodState::Unschedulable && p.queued == seq && p.counted_pool() == from {
+                p.counted_pool = to as u32;
                 self.pools[from].unschedulable -= 1;
                 self.pools[to].unschedulable += 1;
             }
@@ -1283,7 +1283,7 @@ impl<'s> World<'s> {
                 // them on the cluster's (pinned pods take the pool's slots first).
                 let (mut movable, mut pinned) = (0u64, 0u64);
                 for &p in &n.pods {
-                    let workload = &self.workloads[self.pods[p.0 as usize].workload];
+                    let workload = &self.workloads[self.pods[p.0 as usize].workload()];
                     if !matches!(workload.kind, WorkloadKind::DaemonSet { .. }) {
                         movable += 1;
                         pinned += u64::from(workload.pool == Some(pool));
@@ -1308,34 +1308,19 @@ impl<'s> World<'s> {
     // ----- pods ------------------------------------------------------------------
 
     fn is_daemon(&self, pod: PodId) -> bool {
-        matches!(self.workloads[self.pods[pod.0 as usize].workload].kind, WorkloadKind::DaemonSet { .. })
+        matches!(self.workloads[self.pods[pod.0 as usize].workload()].kind, WorkloadKind::DaemonSet { .. })
     }
 
     fn new_pod(&mut self, workload: usize, host_network: bool, revision: u32, lifetime: Option<u64>) -> PodId {
         self.pods_created += 1;
         let w = &mut self.workloads[workload];
         w.pods_named += 1;
-        let pod = Pod {
-            workload,
-            state: PodState::Unschedulable,
-            node: None,
-            node_slot: 0,
-            workload_slot: 0,
-            created: self.pods_created,
-            generation: 0,
-            host_network,
-            logged_unschedulable: false,
-            queued: 0,
-            revision,
-            lifetime_left: lifetime,
-            ends_at: SimTime::ZERO,
-            counted_pool: usize::MAX,
-            number: w.pods_named,
-        };
+        let pod = Pod::new(workload, host_network, revision, lifetime, self.pods_created, w.pods_named);
         let id = match self.free_pods.pop() {
             Some(slot) => {
                 let generation = self.pods[slot as usize].generation;
-                self.pods[slot as usize] = Pod { generation, ..pod };
+                self.pods[slot as usize] = pod;
+                self.pods[slot as usize].generation = generation;
                 PodId(slot)
             }
             None => {
@@ -1424,7 +1409,7 @@ impl<'s> World<'s> {
     /// Pick a node for a pod: `spread` fewest pods first, `pack` most pods first,
     /// `random` uniformly; ties by node creation order.
     fn pick_node(&mut self, pod: PodId) -> Option<NodeId> {
-        let w = &self.workloads[self.pods[pod.0 as usize].workload];
+        let w = &self.workloads[self.pods[pod.0 as usize].workload()];
         let cluster = &mut self.clusters[w.cluster];
         let restrict = w.pool;
         let pools = &self.pools;
@@ -1470,13 +1455,13 @@ impl<'s> World<'s> {
     }
 
     fn mark_unschedulable(&mut self, pod: PodId) {
-        let workload = self.pods[pod.0 as usize].workload;
+        let workload = self.pods[pod.0 as usize].workload();
         let cluster = self.workloads[workload].cluster;
         let restrict = self.workloads[workload].pool;
         let pool = restrict.unwrap_or(self.clusters[cluster].first_pool);
         let p = &mut self.pods[pod.0 as usize];
         p.state = PodState::Unschedulable;
-        p.counted_pool = pool;
+        p.counted_pool = pool as u32;
         self.pools[pool].unschedulable += 1;
         self.queued += 1;
         p.queued = self.queued;
@@ -1506,8 +1491,8 @@ impl<'s> World<'s> {
 
     fn clear_unschedulable(&mut self, pod: PodId) {
         let p = &self.pods[pod.0 as usize];
-        let workload = p.workload;
-        self.pools[p.counted_pool].unschedulable -= 1;
+        let workload = p.workload();
+        self.pools[p.counted_pool()].unschedulable -= 1;
         self.clusters[self.workloads[workload].cluster].unschedulable_total -= 1;
         match self.workloads[workload].pool {
             Some(r) => self.pools[r].unschedulable_restricted -= 1,
@@ -1589,9 +1574,9 @@ impl<'s> World<'s> {
         let n = &mut self.nodes[node.index()];
         let pool = n.pool;
         let p = &mut self.pods[pod.0 as usize];
-        p.node = Some(node);
+        p.set_node(Some(node));
         p.node_slot = n.pods.len() as u32;
-        p.counted_pool = pool;
+        p.counted_pool = pool as u32;
         n.pods.push(pod);
         if p.host_network {
             self.refresh(node);
@@ -1626,28 +1611,28 @@ impl<'s> World<'s> {
 
     fn start_pod(&mut self, pod: PodId) {
         let p = &mut self.pods[pod.0 as usize];
-        let pool = p.counted_pool;
+        let pool = p.counted_pool();
         if p.state == PodState::WaitingIp {
             self.pools[pool].waiting -= 1;
             self.tracker.waiting_now -= 1;
         }
         p.state = PodState::Running;
         self.pools[pool].running += 1;
-        if let Some(left) = p.lifetime_left {
-            p.ends_at = self.sim.now().saturating_add(SimTime::from_millis(left));
-            let (at, generation) = (p.ends_at, p.generation);
+        if let Some(at) = p.start_lifetime(self.sim.now()) {
+            let generation = p.generation;
             self.sim.schedule(at, Event::PodEnd(pod, generation));
         }
-        if let WorkloadKind::Deployment { rolling: true, .. } = self.workloads[p.workload].kind {
-            self.rollouts_due.push(p.workload);
+        if let WorkloadKind::Deployment { rolling: true, .. } = self.workloads[p.workload()].kind {
+            self.rollouts_due.push(p.workload());
         }
     }
 
     /// Take a bound pod off its node, returning its IP.
     fn unbind(&mut self, pod: PodId) {
         let p = &mut self.pods[pod.0 as usize];
-        let node = p.node.take().expect("a bound pod has a node");
-        let (state, slot, pool) = (p.state, p.node_slot as usize, p.counted_pool);
+        let node = p.node().expect("a bound pod has a node");
+        p.set_node(None);
+        let (state, slot, pool) = (p.state, p.node_slot as usize, p.counted_pool());
         let n = &mut self.nodes[node.index()];
         n.pods.swap_remove(slot);
         if let Some(&moved) = n.pods.get(slot) {
@@ -1658,9 +1643,7 @@ impl<'s> World<'s> {
                 self.pools[pool].running -= 1;
                 let p = &mut self.pods[pod.0 as usize];
                 p.generation = p.generation.wrapping_add(1);
-                if let Some(left) = p.lifetime_left.as_mut() {
-                    *left = p.ends_at.saturating_sub(self.sim.now()).as_millis();
-                }
+                p.stop_lifetime(self.sim.now());
             }
             PodState::WaitingIp => {
                 self.pools[pool].waiting -= 1;
@@ -1707,7 +1690,7 @@ impl<'s> World<'s> {
         let p = &mut self.pods[pod.0 as usize];
         p.state = PodState::Gone;
         p.generation = p.generation.wrapping_add(1);
-        let (workload, slot) = (p.workload, p.workload_slot as usize);
+        let (workload, slot) = (p.workload(), p.workload_slot as usize);
         if !matches!(self.workloads[workload].kind, WorkloadKind::Churn(_)) {
             let list = &mut self.workloads[workload].pods;
             list.swap_remove(slot);
@@ -1759,7 +1742,7 @@ impl<'s> World<'s> {
             if !which(p) {
                 continue;
             }
-            match (p.state, p.node) {
+            match (p.state, p.node()) {
                 (PodState::Running, Some(node)) => by_node.entry(node).or_default().push(pod),
                 _ => not_running.push(pod),
             }
