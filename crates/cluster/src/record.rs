@@ -142,6 +142,8 @@ pub(crate) struct Tracker {
     last_change: SimTime,
     /// Σ in_use / Σ allocated over VNet subnets since `last_change`, if allocated > 0.
     ratio: Option<f64>,
+    /// The `(Σ in_use, Σ allocated)` that `ratio` was computed from.
+    ratio_of: (u64, u64),
     weighted_ratio: f64,
     weighted_time: f64,
     first_80_pct: Option<SimTime>,
@@ -175,34 +177,57 @@ impl Tracker {
     }
 
     /// Fold in the state after everything that happened at `now`.
+    ///
+    /// Runs after every event, so it reads each range's two counters and does
+    /// little else: a threshold can only be crossed by a new peak, and the
+    /// ratio is recomputed only when the totals it divides changed.
+    #[inline]
     pub fn observe(&mut self, now: SimTime, space: &AddressSpace) {
         self.close_interval(now);
         let (mut in_use, mut allocated) = (0u64, 0u64);
-        for ((_, range), track) in space.iter().zip(&mut self.ranges) {
+        for (track, range) in self.ranges.iter_mut().zip(space.ranges()) {
             let (range_allocated, range_in_use) = (range.allocated(), range.in_use());
-            track.peak_allocated = track.peak_allocated.max(range_allocated);
             track.peak_in_use = track.peak_in_use.max(range_in_use);
-            if range_allocated >= track.next_80 {
-                track.next_80 = u64::MAX;
-                track.at_80 = Some(now);
-                if track.vnet {
-                    self.first_80_pct.get_or_insert(now);
+            if range_allocated > track.peak_allocated {
+                track.peak_allocated = range_allocated;
+                if range_allocated >= track.next_80.min(track.next_100) {
+                    Self::crossed(track, range_allocated, now, &mut self.first_80_pct, &mut self.first_100_pct);
                 }
             }
-            if range_allocated >= track.next_100 {
-                track.next_100 = u64::MAX;
-                track.at_100 = Some(now);
-                if track.vnet {
-                    self.first_100_pct.get_or_insert(now);
-                }
-            }
+            let vnet_mask = u64::from(track.vnet).wrapping_neg();
+            in_use += range_in_use & vnet_mask;
+            allocated += range_allocated & vnet_mask;
+        }
+        if (in_use, allocated) != self.ratio_of {
+            self.ratio_of = (in_use, allocated);
+            self.ratio = (allocated > 0).then(|| in_use as f64 / allocated as f64);
+        }
+        self.max_waiting = self.max_waiting.max(self.waiting_now);
+    }
+
+    /// `track`'s range reached one of its thresholds at `now`.
+    #[cold]
+    fn crossed(
+        track: &mut RangeTrack,
+        allocated: u64,
+        now: SimTime,
+        first_80_pct: &mut Option<SimTime>,
+        first_100_pct: &mut Option<SimTime>,
+    ) {
+        if allocated >= track.next_80 {
+            track.next_80 = u64::MAX;
+            track.at_80 = Some(now);
             if track.vnet {
-                in_use += range_in_use;
-                allocated += range_allocated;
+                first_80_pct.get_or_insert(now);
             }
         }
-        self.ratio = (allocated > 0).then(|| in_use as f64 / allocated as f64);
-        self.max_waiting = self.max_waiting.max(self.waiting_now);
+        if allocated >= track.next_100 {
+            track.next_100 = u64::MAX;
+            track.at_100 = Some(now);
+            if track.vnet {
+                first_100_pct.get_or_insert(now);
+            }
+        }
     }
 
     fn close_interval(&mut self, now: SimTime) {

@@ -255,6 +255,11 @@ impl AddressSpace {
         self.ranges.is_empty()
     }
 
+    /// The ranges in [`RangeId`] order.
+    pub fn ranges(&self) -> &[AddressRange] {
+        &self.ranges
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (RangeId, &AddressRange)> {
         self.ranges.iter().enumerate().map(|(i, r)| (RangeId(i as u32), r))
     }
