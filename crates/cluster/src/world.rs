@@ -26,7 +26,9 @@ enum Event {
     /// The scenario's `events[i]`.
     Timeline(u32),
     ChurnArrival(u32),
-    PodEnd(PodId, u32),
+    /// A churn pod's lifetime is over, if its generation is still this one; it
+    /// runs on the node given (a hint for prefetching, see `handle`).
+    PodEnd(PodId, u32, NodeId),
     NodeReady(NodeId),
     /// A cordoned node's drain finished: delete it.
     NodeDrained(NodeId),
@@ -334,6 +336,14 @@ impl<'s> World<'s> {
                     if n.pods.get(pod.node_slot as usize) != Some(&PodId(i as u32)) || n.phase == Phase::Deleted {
                         return Err(format!("pod {i} is not on its node {}", n.name));
                     }
+                    if n.pods.last() != Some(&n.last_pod) {
+                        return Err(format!(
+                            "node {} has {:?} as its last pod, not {:?}",
+                            n.name,
+                            n.pods.last(),
+                            n.last_pod
+                        ));
+                    }
                 }
                 None if !bound => {}
                 _ => return Err(format!("pod {i} in state {:?} has node {:?}", pod.state, pod.node())),
@@ -469,7 +479,7 @@ impl<'s> World<'s> {
                 continue;
             }
             any_node = true;
-            let pool = &self.pools[n.pool];
+            let pool = &self.pools[n.pool()];
             let running = n
                 .pods
                 .iter()
@@ -661,7 +671,12 @@ impl<'s> World<'s> {
         match event {
             Event::Timeline(i) => self.timeline(i as usize),
             Event::ChurnArrival(w) => self.churn_arrival(w as usize),
-            Event::PodEnd(pod, generation) => {
+            Event::PodEnd(pod, generation, node) => {
+                // The pod started minutes ago: its record and its node's are out
+                // of cache. Load both before using either, so the two misses overlap
+                // instead of following each other.
+                let n = &self.nodes[node.index()];
+                std::hint::black_box((n.pods.len(), n.phase));
                 let p = &self.pods[pod.0 as usize];
                 if p.generation == generation && p.state == PodState::Running {
                     self.delete_pod(pod);
@@ -782,7 +797,7 @@ impl<'s> World<'s> {
                 let free = self.space[RangeId(r as u32)].free();
                 match self.nodes[node.index()].short {
                     Some((range, wanted)) if range.0 as usize == r && wanted <= free => {
-                        let cluster = self.pools[self.nodes[node.index()].pool].cluster;
+                        let cluster = self.pools[self.nodes[node.index()].pool()].cluster;
                         let update = self.clusters[cluster].allocator.reconcile(node, &mut self.space);
                         self.apply_update(node, update);
                     }
@@ -871,24 +886,15 @@ impl<'s> World<'s> {
             }
             let p = &self.pools[pool];
             let name = format!("{}-{}", p.spec.name, p.nodes_named + i);
-            self.nodes.push(Node {
+            self.nodes.push(Node::new(
                 pool,
                 name,
-                rank: p.nodes_named + i,
-                phase: Phase::Provisioning,
-                max_pods: spec.max_pods,
-                image: p.image,
-                pods: Vec::new(),
-                waiting: VecDeque::new(),
-                sched_key: None,
-                sched_pos: 0,
-                low_since: None,
-                ip_episode: false,
-                short: None,
-                deleting: false,
-                node_subnet: spec.node_subnet,
-                pod_subnet: spec.pod_subnet,
-            });
+                p.nodes_named + i,
+                spec.max_pods,
+                p.image,
+                spec.node_subnet,
+                spec.pod_subnet,
+            ));
         }
         let p = &mut self.pools[pool];
         p.logged.clear();
@@ -908,7 +914,7 @@ impl<'s> World<'s> {
 
     fn node_ready(&mut self, node: NodeId) {
         self.nodes[node.index()].phase = Phase::Ready;
-        let pool = self.nodes[node.index()].pool;
+        let pool = self.nodes[node.index()].pool();
         let cluster = self.pools[pool].cluster;
         let update = self.clusters[cluster].allocator.reconcile(node, &mut self.space);
         self.apply_update(node, update);
@@ -960,7 +966,7 @@ impl<'s> World<'s> {
         while let Some(&pod) = self.nodes[node.index()].pods.last() {
             self.delete_pod(pod);
         }
-        let pool = self.nodes[node.index()].pool;
+        let pool = self.nodes[node.index()].pool();
         let cluster = self.pools[pool].cluster;
         self.clusters[cluster].allocator.delete_node(node, &mut self.space);
         let n = &mut self.nodes[node.index()];
@@ -974,7 +980,7 @@ impl<'s> World<'s> {
     /// autoscaler's list of underused nodes.
     fn refresh(&mut self, node: NodeId) {
         let n = &self.nodes[node.index()];
-        let pool = n.pool;
+        let pool = n.pool();
         let cluster = self.pools[pool].cluster;
         let pods = n.pods.len() as u32;
         let schedulable = n.phase == Phase::Ready
@@ -1032,7 +1038,7 @@ impl<'s> World<'s> {
             Request::Failed(failure) => {
                 if !self.nodes[node.index()].ip_episode {
                     self.nodes[node.index()].ip_episode = true;
-                    let pool = self.nodes[node.index()].pool;
+                    let pool = self.nodes[node.index()].pool();
                     let waiting = self.nodes[node.index()].waiting.len();
                     let detail = format!(
                         "node asked for {} more address(es), {} available; {waiting} pod(s) waiting",
@@ -1572,12 +1578,11 @@ impl<'s> World<'s> {
 
     fn bind(&mut self, pod: PodId, node: NodeId) {
         let n = &mut self.nodes[node.index()];
-        let pool = n.pool;
+        let pool = n.pool();
         let p = &mut self.pods[pod.0 as usize];
         p.set_node(Some(node));
-        p.node_slot = n.pods.len() as u32;
+        p.node_slot = n.push_pod(pod);
         p.counted_pool = pool as u32;
-        n.pods.push(pod);
         if p.host_network {
             self.refresh(node);
             self.start_pod(pod);
@@ -1619,8 +1624,8 @@ impl<'s> World<'s> {
         p.state = PodState::Running;
         self.pools[pool].running += 1;
         if let Some(at) = p.start_lifetime(self.sim.now()) {
-            let generation = p.generation;
-            self.sim.schedule(at, Event::PodEnd(pod, generation));
+            let (generation, node) = (p.generation, p.node().expect("a started pod is bound"));
+            self.sim.schedule(at, Event::PodEnd(pod, generation, node));
         }
         if let WorkloadKind::Deployment { rolling: true, .. } = self.workloads[p.workload()].kind {
             self.rollouts_due.push(p.workload());
@@ -1634,8 +1639,7 @@ impl<'s> World<'s> {
         p.set_node(None);
         let (state, slot, pool) = (p.state, p.node_slot as usize, p.counted_pool());
         let n = &mut self.nodes[node.index()];
-        n.pods.swap_remove(slot);
-        if let Some(&moved) = n.pods.get(slot) {
+        if let Some(moved) = n.swap_remove_pod(slot) {
             self.pods[moved.0 as usize].node_slot = slot as u32;
         }
         match state {
@@ -1658,7 +1662,7 @@ impl<'s> World<'s> {
         if self.pods[pod.0 as usize].host_network {
             self.refresh(node);
         } else {
-            let cluster = self.pools[self.nodes[node.index()].pool].cluster;
+            let cluster = self.pools[self.nodes[node.index()].pool()].cluster;
             let had_ip = state == PodState::Running;
             let update = self.clusters[cluster].allocator.pod_unbound(node, had_ip, &mut self.space);
             // Refreshes the node too.
@@ -1908,9 +1912,25 @@ mod tests {
     fn millis_rounds_half_away_from_zero_and_saturates() {
         let halfway_below = 0.49999999999999994;
         for ms in [
-            0.0, -0.0, -1.5, 0.5, halfway_below, 1.5, 2.5, 2.4999999999999996, 1e15 + 0.5, 4_503_599_627_370_495.5,
-            4_503_599_627_370_496.0, 9.3e18, 1.9e19, 1e300, f64::INFINITY, f64::NEG_INFINITY, f64::NAN,
-            f64::MIN_POSITIVE, 5e-324,
+            0.0,
+            -0.0,
+            -1.5,
+            0.5,
+            halfway_below,
+            1.5,
+            2.5,
+            2.4999999999999996,
+            1e15 + 0.5,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.3e18,
+            1.9e19,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            5e-324,
         ] {
             assert_eq!(millis(ms), reference(ms), "{ms}");
         }
