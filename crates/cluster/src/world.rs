@@ -1392,7 +1392,7 @@ impl<'s> World<'s> {
     fn churn_gap(&mut self, w: usize) -> SimTime {
         let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { return SimTime::MAX };
         let u: f64 = churn.rng.random();
-        let gap = -(1.0 - u).ln() / churn.rate_per_ms;
+        let gap = -libm::log(1.0 - u) / churn.rate_per_ms;
         SimTime::from_millis(millis(gap))
     }
 
@@ -1870,7 +1870,7 @@ fn sample_lifetime(lifetime: &scenario::Lifetime, rng: &mut rand_chacha::ChaCha8
         Lifetime::Fixed(d) => millis(secs(d)),
         Lifetime::Exponential(mean) => {
             let u: f64 = rng.random();
-            millis(-(1.0 - u).ln() * secs(mean))
+            millis(-libm::log(1.0 - u) * secs(mean))
         }
         Lifetime::Uniform(lo, hi) => {
             let u: f64 = rng.random();
@@ -1880,8 +1880,8 @@ fn sample_lifetime(lifetime: &scenario::Lifetime, rng: &mut rand_chacha::ChaCha8
             // Box–Muller: one standard normal from two uniforms.
             let u1: f64 = rng.random();
             let u2: f64 = rng.random();
-            let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            millis(secs(median) * (sigma * z).exp())
+            let z = (-2.0 * libm::log(1.0 - u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2);
+            millis(secs(median) * libm::exp(sigma * z))
         }
     }
 }
