@@ -1,30 +1,36 @@
-//! The pending-event queue: a radix-64 heap on a monotone clock.
+//! The pending-event queue: a radix-256 heap on a monotone clock.
 //!
 //! Keys are times in milliseconds and the queue keeps a *cursor*, never above any
 //! pending key: the time of the last event popped (or zero). A key is filed by the
-//! highest 6-bit digit in which it differs from the cursor: keys equal to the cursor
-//! sit in the `due` list, and a key differing first in digit `L` sits in slot `d` of
-//! level `L`, where `d` is the key's own digit `L` (always above the cursor's, since
-//! keys never go below it). Every key of a lower level, or of a lower slot in the same
-//! level, is smaller than every key above it, so the minimum lies in the lowest
-//! non-empty slot of the lowest non-empty level (two `trailing_zeros`), whose
-//! minimum key is tracked on push.
+//! highest 8-bit digit in which it differs from the cursor: a key differing first
+//! in digit `L` sits in slot `d` of level `L`, where `d` is the key's own digit `L`
+//! (always above the cursor's, since keys never go below it); a key equal to the
+//! cursor counts as differing in digit 0 and sits in the level-0 slot of the
+//! cursor's own lowest digit. Every key of a lower level, or of a lower slot in the
+//! same level, is smaller than every key above it, so the minimum lies in the
+//! lowest non-empty slot: one occupancy bit per slot (4 words per level) and a
+//! summary word over those words find it with two `trailing_zeros`.
 //!
-//! When `due` runs dry the cursor moves to that minimum and the slot's events are
-//! refiled against the new cursor: those at the minimum go to `due`, the rest to
-//! strictly lower levels. A level-0 slot holds a single key, so it becomes `due`
-//! whole. Each event therefore moves at most once per level (11 levels for 64-bit
-//! keys; about log64 of the spread of pending times in practice), and push, peek and
-//! pop are O(1) amortised.
+//! Level 0 holds one key per slot, so its events never move: the slot's first
+//! event sits in a direct array (`firsts`, no chunk to allocate for the common
+//! slot of one event), the others after it in the slot's list. When the lowest
+//! slot is at level 0 its first event pops and the rest of the slot becomes the
+//! `due` list, popped before anything else. A higher slot records its minimum key
+//! on push; when it is the lowest, the cursor moves to that minimum and its events
+//! are refiled against the new cursor, into strictly lower levels (a slot of one
+//! event pops at once instead). Each event therefore moves at most once per level
+//! (8 levels for 64-bit keys; for events up to about 4.6 hours ahead, filed at
+//! level 2 or below, at most twice), and push, peek and pop are O(1) amortised.
 //!
-//! Equal keys pop in push order because (a) the slot of a key depends only on the key
-//! and the cursor, and moving the cursor never changes it for events outside the
-//! refiled slot, so all events with one key always share a slot; (b) pushes append;
-//! and (c) a refile walks its slot in order and appends into slots that are empty
-//! (every slot below the refiled one is).
+//! Equal keys pop in push order because (a) the slot of a key depends only on the
+//! key and the cursor, and moving the cursor never changes it for events outside
+//! the refiled slot, so all events with one key always share a slot; (b) pushes
+//! append; and (c) a refile walks its slot in order and appends into slots that
+//! are empty (every slot below the refiled one is). Pushes at the cursor while
+//! `due` is not empty land in the cursor's level-0 slot, after `due`.
 //!
-//! Slots are FIFO lists of fixed-size chunks carved from one arena, with a free list
-//! of chunks: memory stays proportional to the events pending (plus at most one
+//! Lists are FIFOs of fixed-size chunks carved from one arena, with a free list of
+//! chunks: memory stays proportional to the events pending (plus at most one
 //! partly filled chunk per slot), a refile frees the chunks it has read for the
 //! slots it fills, and a queue in steady state does not allocate.
 
@@ -32,14 +38,17 @@ use std::fmt;
 
 use crate::SimTime;
 
-/// Bits per digit: 64 slots per level.
-const DIGIT_BITS: u32 = 6;
+/// Bits per digit: 256 slots per level.
+const DIGIT_BITS: u32 = 8;
 const SLOTS: usize = 1 << DIGIT_BITS;
-/// Levels needed to cover a 64-bit key: ⌈64 / 6⌉.
+/// Levels needed to cover a 64-bit key: ⌈64 / 8⌉.
 const LEVELS: usize = (u64::BITS as usize).div_ceil(DIGIT_BITS as usize);
+/// Occupancy words, one bit per slot; a level's slots fill whole words.
+const WORDS: usize = LEVELS * SLOTS / 64;
+const _: () = assert!(SLOTS >= 64 && WORDS <= 64, "one summary word over whole occupancy words");
 /// Events per arena chunk.
 const CHUNK: u32 = 64;
-/// No chunk / an empty list.
+/// No chunk.
 const NIL: u32 = u32::MAX;
 
 /// Pending events ordered by `(time, insertion sequence)`.
@@ -51,20 +60,20 @@ const NIL: u32 = u32::MAX;
 pub struct EventQueue<E> {
     /// All pending keys are `>= cursor`; the time of the last pop (or zero).
     cursor: u64,
-    /// Events at exactly `cursor`, in push order.
+    /// Events at `cursor` that pop before everything in the slots: the rest of the
+    /// level-0 slot popped last.
     due: List,
+    /// Level 0 slot `d`'s first (oldest) entry; its other entries, all with the
+    /// same key, are in `slots[d]`. `SLOTS` long once anything was pushed.
+    firsts: Vec<Entry<E>>,
     /// `LEVELS * SLOTS` lists, slot `d` of level `L` at `L * SLOTS + d`.
-    slots: Vec<List>,
-    /// Bit `d` of `occupied[L]` is set when slot `d` of level `L` is non-empty.
-    occupied: [u64; LEVELS],
-    /// Bit `L` is set when `occupied[L] != 0`.
-    levels: u16,
-    /// Chunk `c` is `arena[c * CHUNK..(c + 1) * CHUNK]`.
-    arena: Vec<Entry<E>>,
-    /// The chunk after chunk `c` in its list (or in the free list).
-    next: Vec<u32>,
-    /// First free chunk.
-    free: u32,
+    slots: Box<[List; LEVELS * SLOTS]>,
+    /// Bit `s % 64` of `occupied[s / 64]` is set when slot `s` is non-empty (for
+    /// level 0: when `firsts[s]` holds an entry).
+    occupied: [u64; WORDS],
+    /// Bit `w` is set when `occupied[w] != 0`.
+    words: u64,
+    chunks: Chunks<E>,
     len: usize,
 }
 
@@ -76,19 +85,90 @@ struct Entry<E> {
 
 /// A FIFO of entries in a chain of chunks: `read` is the arena index of the oldest,
 /// `write` one past the newest (both in the same chunk or linked through `next`).
+/// `write` is zero when the list is empty, a multiple of `CHUNK` when its last
+/// chunk is full, and otherwise the next free place in its last chunk.
 #[derive(Debug, Clone, Copy)]
 struct List {
     read: u32,
     write: u32,
-    /// The smallest key in the list (`u64::MAX` when empty).
+    /// The smallest key in the list (`u64::MAX` when empty; unused at level 0).
     min: u64,
 }
 
 impl List {
-    const EMPTY: List = List { read: NIL, write: NIL, min: u64::MAX };
+    const EMPTY: List = List { read: 0, write: 0, min: u64::MAX };
 
     fn is_empty(&self) -> bool {
-        self.write == NIL
+        self.write == 0
+    }
+}
+
+/// Fixed-size chunks of entries carved from one arena, with a free list.
+#[derive(Clone)]
+struct Chunks<E> {
+    /// Chunk `c` is `arena[c * CHUNK..(c + 1) * CHUNK]`.
+    arena: Vec<Entry<E>>,
+    /// The chunk after chunk `c` in its list (or in the free list).
+    next: Vec<u32>,
+    /// First free chunk.
+    free: u32,
+}
+
+impl<E: Copy> Chunks<E> {
+    /// Append `entry` to `list`.
+    #[inline(always)]
+    fn push_back(&mut self, list: &mut List, entry: Entry<E>) {
+        let mut write = list.write;
+        if write.is_multiple_of(CHUNK) {
+            // Empty, or the last chunk is full.
+            if self.free == NIL {
+                self.grow(entry);
+            }
+            let chunk = self.free;
+            self.free = self.next[chunk as usize];
+            if write == 0 {
+                list.read = chunk * CHUNK;
+            } else {
+                self.next[((write - 1) / CHUNK) as usize] = chunk;
+            }
+            write = chunk * CHUNK;
+        }
+        self.arena[write as usize] = entry;
+        list.write = write + 1;
+    }
+
+    /// Remove the oldest entry of a non-empty `list`, freeing its chunk when read.
+    #[inline(always)]
+    fn pop_front(&mut self, list: &mut List) -> Entry<E> {
+        let read = list.read;
+        let entry = self.arena[read as usize];
+        if read + 1 == list.write {
+            self.release(read / CHUNK);
+            *list = List::EMPTY;
+        } else if (read + 1).is_multiple_of(CHUNK) {
+            let chunk = read / CHUNK;
+            list.read = self.next[chunk as usize] * CHUNK;
+            self.release(chunk);
+        } else {
+            list.read = read + 1;
+        }
+        entry
+    }
+
+    fn release(&mut self, chunk: u32) {
+        self.next[chunk as usize] = self.free;
+        self.free = chunk;
+    }
+
+    /// Add a chunk to the free list (`fill` is any value: slots are written
+    /// before they are read).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, fill: Entry<E>) {
+        let chunk = u32::try_from(self.next.len()).ok().filter(|&c| c < NIL / CHUNK).expect("arena full");
+        self.arena.extend(std::iter::repeat_n(fill, CHUNK as usize));
+        self.next.push(self.free);
+        self.free = chunk;
     }
 }
 
@@ -99,7 +179,7 @@ impl<E> fmt::Debug for EventQueue<E> {
             .field("len", &self.len)
             .field("last_pop", &self.now())
             .field("next", &self.peek_time())
-            .field("arena_chunks", &self.next.len())
+            .field("arena_chunks", &self.chunks.next.len())
             .finish()
     }
 }
@@ -115,12 +195,11 @@ impl<E> EventQueue<E> {
         Self {
             cursor: 0,
             due: List::EMPTY,
-            slots: vec![List::EMPTY; LEVELS * SLOTS],
-            occupied: [0; LEVELS],
-            levels: 0,
-            arena: Vec::new(),
-            next: Vec::new(),
-            free: NIL,
+            firsts: Vec::new(),
+            slots: Box::new([List::EMPTY; LEVELS * SLOTS]),
+            occupied: [0; WORDS],
+            words: 0,
+            chunks: Chunks { arena: Vec::new(), next: Vec::new(), free: NIL },
             len: 0,
         }
     }
@@ -138,27 +217,38 @@ impl<E> EventQueue<E> {
         if !self.due.is_empty() {
             return Some(self.now());
         }
-        let (_, bucket) = self.lowest_bucket()?;
-        Some(SimTime::from_millis(self.slots[bucket].min))
+        let slot = self.lowest_slot()?;
+        Some(SimTime::from_millis(self.min_key(slot)))
     }
 
     fn now(&self) -> SimTime {
         SimTime::from_millis(self.cursor)
     }
 
-    /// Level and index of the non-empty slot holding the smallest keys.
-    fn lowest_bucket(&self) -> Option<(usize, usize)> {
-        if self.levels == 0 {
+    /// The non-empty slot holding the smallest keys.
+    #[inline(always)]
+    fn lowest_slot(&self) -> Option<usize> {
+        if self.words == 0 {
             return None;
         }
-        let level = self.levels.trailing_zeros() as usize;
-        let digit = self.occupied[level].trailing_zeros() as usize;
-        Some((level, level * SLOTS + digit))
+        let word = self.words.trailing_zeros() as usize;
+        Some(word * 64 + self.occupied[word].trailing_zeros() as usize)
     }
 
-    fn release_chunk(&mut self, chunk: u32) {
-        self.next[chunk as usize] = self.free;
-        self.free = chunk;
+    /// The smallest key in non-empty `slot`.
+    #[inline(always)]
+    fn min_key(&self, slot: usize) -> u64 {
+        if slot < SLOTS { self.firsts[slot].key } else { self.slots[slot].min }
+    }
+
+    /// Clear `slot`'s occupancy bit.
+    #[inline(always)]
+    fn vacate(&mut self, slot: usize) {
+        let word = slot / 64;
+        self.occupied[word] &= !(1 << (slot % 64));
+        if self.occupied[word] == 0 {
+            self.words &= !(1 << word);
+        }
     }
 }
 
@@ -172,138 +262,104 @@ impl<E: Copy> EventQueue<E> {
     pub fn push(&mut self, at: SimTime, event: E) {
         let key = at.as_millis();
         debug_assert!(key >= self.cursor, "event pushed at {at:?}, before the last pop at {:?}", self.now());
-        self.file(Entry { key: key.max(self.cursor), event });
+        let entry = Entry { key: key.max(self.cursor), event };
+        if self.firsts.is_empty() {
+            self.firsts = vec![entry; SLOTS];
+        }
+        self.file(entry);
         self.len += 1;
     }
 
     /// [`pop`](Self::pop) if the earliest event is due at or before `limit`.
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
-        if self.due.is_empty() {
-            let (_, bucket) = self.lowest_bucket()?;
-            if self.slots[bucket].min > limit.as_millis() {
+        let limit = limit.as_millis();
+        let entry = if !self.due.is_empty() {
+            if self.cursor > limit {
                 return None;
             }
-            self.refill();
-        } else if self.cursor > limit.as_millis() {
-            return None;
-        }
-        self.pop()
+            self.chunks.pop_front(&mut self.due)
+        } else {
+            let mut slot = self.lowest_slot()?;
+            if self.min_key(slot) > limit {
+                return None;
+            }
+            if slot >= SLOTS {
+                let mut list = std::mem::replace(&mut self.slots[slot], List::EMPTY);
+                self.vacate(slot);
+                self.cursor = list.min;
+                if list.read + 1 == list.write {
+                    // One event: no need to refile it.
+                    self.len -= 1;
+                    return Some((self.now(), self.chunks.pop_front(&mut list).event));
+                }
+                // Refile against the new cursor: the events at the cursor land in
+                // the level-0 slot of its lowest digit.
+                self.refile(list);
+                slot = self.cursor as usize % SLOTS;
+            }
+            self.vacate(slot);
+            let first = self.firsts[slot];
+            self.cursor = first.key;
+            self.due = std::mem::replace(&mut self.slots[slot], List::EMPTY);
+            first
+        };
+        self.len -= 1;
+        Some((self.now(), entry.event))
     }
 
     /// Remove the earliest event; among equal times, the one pushed first.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        if self.due.is_empty() && !self.refill() {
-            return None;
-        }
-        let read = self.due.read;
-        let event = self.arena[read as usize].event;
-        self.len -= 1;
-        if read + 1 == self.due.write {
-            self.release_chunk(read / CHUNK);
-            self.due = List::EMPTY;
-        } else if (read + 1).is_multiple_of(CHUNK) {
-            let chunk = read / CHUNK;
-            self.due.read = self.next[chunk as usize] * CHUNK;
-            self.release_chunk(chunk);
-        } else {
-            self.due.read = read + 1;
-        }
-        Some((self.now(), event))
+        self.pop_until(SimTime::MAX)
     }
 
-    /// `due` is empty: advance the cursor to the smallest pending key and move its
-    /// events into `due`. False when nothing is pending.
+    /// File every entry of `list` (taken out of its slot) again, in order.
     #[inline(never)]
-    fn refill(&mut self) -> bool {
-        let Some((level, bucket)) = self.lowest_bucket() else {
-            return false;
-        };
-        let list = std::mem::replace(&mut self.slots[bucket], List::EMPTY);
-        self.cursor = list.min;
-        self.occupied[level] &= !(1 << (bucket % SLOTS));
-        if self.occupied[level] == 0 {
-            self.levels &= !(1 << level);
-        }
-        if level == 0 || list.read + 1 == list.write {
-            // One key per level-0 slot, and a slot of one event holds one key: the
-            // whole slot is due, already in push order.
-            self.due = List { min: self.cursor, ..list };
-            return true;
-        }
+    fn refile(&mut self, list: List) {
         let mut read = list.read;
         loop {
-            let entry = self.arena[read as usize];
-            read += 1;
-            let done = read == list.write;
-            if done || read.is_multiple_of(CHUNK) {
-                // Free the chunk before filing from it: it is hot, and filing may reuse it.
-                let chunk = (read - 1) / CHUNK;
-                let after = self.next[chunk as usize];
-                self.release_chunk(chunk);
-                self.file(entry);
-                if done {
-                    break;
-                }
-                read = after * CHUNK;
-            } else {
+            let chunk = read / CHUNK;
+            let last = if (list.write - 1) / CHUNK == chunk { list.write - 1 } else { (chunk + 1) * CHUNK - 1 };
+            for i in read..last {
+                let entry = self.chunks.arena[i as usize];
                 self.file(entry);
             }
+            // Free the chunk before filing its last entry: it is hot, and filing
+            // may reuse it.
+            let entry = self.chunks.arena[last as usize];
+            let after = self.chunks.next[chunk as usize];
+            self.chunks.release(chunk);
+            self.file(entry);
+            if last + 1 == list.write {
+                return;
+            }
+            read = after * CHUNK;
         }
-        true
     }
 
-    /// Append `entry` to the list its key belongs in relative to the cursor.
+    /// Add `entry` to the slot its key belongs in relative to the cursor.
     #[inline(always)]
     fn file(&mut self, entry: Entry<E>) {
-        let diff = entry.key ^ self.cursor;
-        let list = if diff == 0 {
-            &mut self.due
+        // A key equal to the cursor goes to level 0, in the slot of the cursor's
+        // own lowest digit (`| 1`); any other key's highest digit that differs
+        // from the cursor's picks the level.
+        let diff = (entry.key ^ self.cursor) | 1;
+        let level = (u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS;
+        let digit = (entry.key >> (level * DIGIT_BITS)) as usize % SLOTS;
+        let slot = level as usize * SLOTS + digit;
+        let (word, bit) = (slot / 64, 1 << (slot % 64));
+        self.words |= 1 << word;
+        let list = &mut self.slots[slot];
+        if level == 0 {
+            if self.occupied[word] & bit == 0 {
+                self.occupied[word] |= bit;
+                self.firsts[digit] = entry;
+                return;
+            }
         } else {
-            let level = ((u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS) as usize;
-            let digit = ((entry.key >> (level as u32 * DIGIT_BITS)) as usize) & (SLOTS - 1);
-            self.occupied[level] |= 1 << digit;
-            self.levels |= 1 << level;
-            &mut self.slots[level * SLOTS + digit]
-        };
-        list.min = list.min.min(entry.key);
-        let write = list.write;
-        if write != NIL && !write.is_multiple_of(CHUNK) {
-            list.write = write + 1;
-            self.arena[write as usize] = entry;
-            return;
+            self.occupied[word] |= bit;
+            list.min = list.min.min(entry.key);
         }
-        self.append_chunk_and_file(write, entry, diff);
-    }
-
-    /// `file` for a list that is empty or whose last chunk is full.
-    #[inline(never)]
-    fn append_chunk_and_file(&mut self, write: u32, entry: Entry<E>, diff: u64) {
-        let chunk = if self.free != NIL {
-            let chunk = self.free;
-            self.free = self.next[chunk as usize];
-            chunk
-        } else {
-            let chunk = u32::try_from(self.next.len()).ok().filter(|&c| c < NIL / CHUNK).expect("arena full");
-            self.arena.extend(std::iter::repeat_n(entry, CHUNK as usize));
-            self.next.push(NIL);
-            chunk
-        };
-        self.next[chunk as usize] = NIL;
-        let start = chunk * CHUNK;
-        self.arena[start as usize] = entry;
-        let list = if diff == 0 {
-            &mut self.due
-        } else {
-            let level = ((u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS) as usize;
-            let digit = ((entry.key >> (level as u32 * DIGIT_BITS)) as usize) & (SLOTS - 1);
-            &mut self.slots[level * SLOTS + digit]
-        };
-        if write == NIL {
-            list.read = start;
-        } else {
-            self.next[((write - 1) / CHUNK) as usize] = chunk;
-        }
-        list.write = start + 1;
+        self.chunks.push_back(list, entry);
     }
 }
 
@@ -459,7 +515,7 @@ mod tests {
         copy.push(t(5), "copy");
         assert_eq!(drain(&mut copy), [(t(5), "copy"), (t(7), "late")]);
         assert!(queue.is_empty());
-        assert_eq!(format!("{copy:?}"), "EventQueue { len: 0, last_pop: 0.007s, next: None, arena_chunks: 2 }");
+        assert_eq!(format!("{copy:?}"), "EventQueue { len: 0, last_pop: 0.007s, next: None, arena_chunks: 0 }");
     }
 
     #[test]
@@ -517,22 +573,26 @@ mod tests {
         // At most one partly filled chunk per list beyond the events themselves.
         let bound = pending as usize + (LEVELS * SLOTS + 1) * CHUNK as usize;
         hold(&mut queue, &mut rng, 200_000);
-        let warm = (queue.arena.capacity(), queue.next.capacity());
-        assert!(queue.arena.len() <= bound, "{} entries for {pending} pending", queue.arena.len());
+        let warm = (queue.chunks.arena.capacity(), queue.chunks.next.capacity());
+        assert!(queue.chunks.arena.len() <= bound, "{} entries for {pending} pending", queue.chunks.arena.len());
         hold(&mut queue, &mut rng, 1_000_000);
-        assert_eq!((queue.arena.capacity(), queue.next.capacity()), warm, "the arena grew in steady state");
-        assert!(queue.arena.len() <= bound, "{} entries for {pending} pending", queue.arena.len());
+        assert_eq!(
+            (queue.chunks.arena.capacity(), queue.chunks.next.capacity()),
+            warm,
+            "the arena grew in steady state"
+        );
+        assert!(queue.chunks.arena.len() <= bound, "{} entries for {pending} pending", queue.chunks.arena.len());
         // Emptied, every chunk is back on the free list.
         drain(&mut queue);
         let mut free = 0;
-        let mut chunk = queue.free;
+        let mut chunk = queue.chunks.free;
         while chunk != NIL {
             free += 1;
-            chunk = queue.next[chunk as usize];
+            chunk = queue.chunks.next[chunk as usize];
         }
-        assert_eq!(free, queue.next.len());
+        assert_eq!(free, queue.chunks.next.len());
         assert!(queue.slots.iter().all(List::is_empty) && queue.due.is_empty());
-        assert_eq!((queue.levels, queue.occupied), (0, [0; LEVELS]));
+        assert_eq!((queue.words, queue.occupied), (0, [0; WORDS]));
     }
 
     #[derive(Debug, Clone)]
