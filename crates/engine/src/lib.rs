@@ -68,6 +68,7 @@ impl<E: Copy> Simulation<E> {
     }
 
     /// Pop the next event if it is due at or before `until`, advancing the clock.
+    #[inline]
     pub fn pop_until(&mut self, until: SimTime) -> Option<(SimTime, E)> {
         let (at, event) = self.queue.pop_until(until)?;
         self.now = at;

@@ -41,6 +41,7 @@ use crate::SimTime;
 /// Bits per digit: 256 slots per level.
 const DIGIT_BITS: u32 = 8;
 const SLOTS: usize = 1 << DIGIT_BITS;
+const _: () = assert!(DIGIT_BITS.is_power_of_two(), "`file` masks bit indices down to a digit boundary");
 /// Levels needed to cover a 64-bit key: ⌈64 / 8⌉.
 const LEVELS: usize = (u64::BITS as usize).div_ceil(DIGIT_BITS as usize);
 /// Occupancy words, one bit per slot; a level's slots fill whole words.
@@ -118,23 +119,29 @@ impl<E: Copy> Chunks<E> {
     /// Append `entry` to `list`.
     #[inline(always)]
     fn push_back(&mut self, list: &mut List, entry: Entry<E>) {
-        let mut write = list.write;
+        let write = list.write;
         if write.is_multiple_of(CHUNK) {
-            // Empty, or the last chunk is full.
-            if self.free == NIL {
-                self.grow(entry);
-            }
-            let chunk = self.free;
-            self.free = self.next[chunk as usize];
-            if write == 0 {
-                list.read = chunk * CHUNK;
-            } else {
-                self.next[((write - 1) / CHUNK) as usize] = chunk;
-            }
-            write = chunk * CHUNK;
+            return self.push_back_in_new_chunk(list, entry);
         }
         self.arena[write as usize] = entry;
         list.write = write + 1;
+    }
+
+    /// `push_back` when `list` is empty or its last chunk is full.
+    #[inline(never)]
+    fn push_back_in_new_chunk(&mut self, list: &mut List, entry: Entry<E>) {
+        if self.free == NIL {
+            self.grow(entry);
+        }
+        let chunk = self.free;
+        self.free = self.next[chunk as usize];
+        if list.write == 0 {
+            list.read = chunk * CHUNK;
+        } else {
+            self.next[((list.write - 1) / CHUNK) as usize] = chunk;
+        }
+        self.arena[(chunk * CHUNK) as usize] = entry;
+        list.write = chunk * CHUNK + 1;
     }
 
     /// Remove the oldest entry of a non-empty `list`, freeing its chunk when read.
@@ -241,13 +248,15 @@ impl<E> EventQueue<E> {
         if slot < SLOTS { self.firsts[slot].key } else { self.slots[slot].min }
     }
 
-    /// Clear `slot`'s occupancy bit.
+    /// Clear the occupancy bit of `slot`, the lowest non-empty slot: the lowest set
+    /// bit of its word, which is the lowest non-zero word.
     #[inline(always)]
-    fn vacate(&mut self, slot: usize) {
-        let word = slot / 64;
-        self.occupied[word] &= !(1 << (slot % 64));
-        if self.occupied[word] == 0 {
-            self.words &= !(1 << word);
+    fn vacate_lowest(&mut self, slot: usize) {
+        debug_assert_eq!(self.lowest_slot(), Some(slot));
+        let word = &mut self.occupied[slot / 64];
+        *word &= *word - 1;
+        if *word == 0 {
+            self.words &= self.words - 1;
         }
     }
 }
@@ -259,52 +268,80 @@ impl<E: Copy> EventQueue<E> {
     /// [`Simulation`](crate::Simulation) clamps to its clock). Debug builds assert
     /// it; release builds clamp such an event to that time, so it pops after the
     /// events already due then.
+    #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
         let key = at.as_millis();
         debug_assert!(key >= self.cursor, "event pushed at {at:?}, before the last pop at {:?}", self.now());
-        let entry = Entry { key: key.max(self.cursor), event };
-        if self.firsts.is_empty() {
-            self.firsts = vec![entry; SLOTS];
-        }
-        self.file(entry);
+        self.file(Entry { key: key.max(self.cursor), event });
         self.len += 1;
     }
 
     /// [`pop`](Self::pop) if the earliest event is due at or before `limit`.
+    #[inline]
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         let limit = limit.as_millis();
-        let entry = if !self.due.is_empty() {
-            if self.cursor > limit {
-                return None;
-            }
-            self.chunks.pop_front(&mut self.due)
-        } else {
-            let mut slot = self.lowest_slot()?;
-            if self.min_key(slot) > limit {
-                return None;
-            }
-            if slot >= SLOTS {
-                let mut list = std::mem::replace(&mut self.slots[slot], List::EMPTY);
-                self.vacate(slot);
-                self.cursor = list.min;
-                if list.read + 1 == list.write {
-                    // One event: no need to refile it.
-                    self.len -= 1;
-                    return Some((self.now(), self.chunks.pop_front(&mut list).event));
-                }
-                // Refile against the new cursor: the events at the cursor land in
-                // the level-0 slot of its lowest digit.
-                self.refile(list);
-                slot = self.cursor as usize % SLOTS;
-            }
-            self.vacate(slot);
-            let first = self.firsts[slot];
-            self.cursor = first.key;
+        if !self.due.is_empty() {
+            return self.pop_due(limit);
+        }
+        let slot = self.lowest_slot()?;
+        if slot >= SLOTS {
+            return self.pop_above_level_0(slot, limit);
+        }
+        let first = self.firsts[slot];
+        if first.key > limit {
+            return None;
+        }
+        Some(self.pop_first(slot, first))
+    }
+
+    /// Pop `first`, the first entry of level-0 `slot` (the lowest); the slot's
+    /// other entries become due.
+    #[inline(always)]
+    fn pop_first(&mut self, slot: usize, first: Entry<E>) -> (SimTime, E) {
+        self.vacate_lowest(slot);
+        self.cursor = first.key;
+        if !self.slots[slot].is_empty() {
             self.due = std::mem::replace(&mut self.slots[slot], List::EMPTY);
-            first
-        };
+        }
         self.len -= 1;
-        Some((self.now(), entry.event))
+        (self.now(), first.event)
+    }
+
+    /// `pop_until` when `due` is not empty.
+    #[inline(never)]
+    fn pop_due(&mut self, limit: u64) -> Option<(SimTime, E)> {
+        if self.cursor > limit {
+            return None;
+        }
+        self.len -= 1;
+        Some((self.now(), self.chunks.pop_front(&mut self.due).event))
+    }
+
+    /// `pop_until` when `due` is empty and `slot`, the lowest, is above level 0.
+    #[inline(never)]
+    fn pop_above_level_0(&mut self, slot: usize, limit: u64) -> Option<(SimTime, E)> {
+        let mut list = self.slots[slot];
+        if list.min > limit {
+            return None;
+        }
+        self.slots[slot] = List::EMPTY;
+        self.vacate_lowest(slot);
+        self.cursor = list.min;
+        if list.read + 1 == list.write {
+            // One event: no need to refile it.
+            self.len -= 1;
+            return Some((self.now(), self.chunks.pop_front(&mut list).event));
+        }
+        // Refile against the new cursor: the events at the cursor land in the
+        // level-0 slot of its lowest digit. A level-1 slot's keys differ from the
+        // cursor in digit 0 only: they all go to level 0.
+        if slot < 2 * SLOTS {
+            self.refile::<true>(list);
+        } else {
+            self.refile::<false>(list);
+        }
+        let slot = self.cursor as usize % SLOTS;
+        Some(self.pop_first(slot, self.firsts[slot]))
     }
 
     /// Remove the earliest event; among equal times, the one pushed first.
@@ -312,23 +349,24 @@ impl<E: Copy> EventQueue<E> {
         self.pop_until(SimTime::MAX)
     }
 
-    /// File every entry of `list` (taken out of its slot) again, in order.
-    #[inline(never)]
-    fn refile(&mut self, list: List) {
+    /// File every entry of `list` (taken out of its slot) again, in order; all to
+    /// level 0 when `TO_LEVEL_0`.
+    #[inline(always)]
+    fn refile<const TO_LEVEL_0: bool>(&mut self, list: List) {
         let mut read = list.read;
         loop {
             let chunk = read / CHUNK;
             let last = if (list.write - 1) / CHUNK == chunk { list.write - 1 } else { (chunk + 1) * CHUNK - 1 };
             for i in read..last {
                 let entry = self.chunks.arena[i as usize];
-                self.file(entry);
+                self.refile_entry::<TO_LEVEL_0>(entry);
             }
             // Free the chunk before filing its last entry: it is hot, and filing
             // may reuse it.
             let entry = self.chunks.arena[last as usize];
             let after = self.chunks.next[chunk as usize];
             self.chunks.release(chunk);
-            self.file(entry);
+            self.refile_entry::<TO_LEVEL_0>(entry);
             if last + 1 == list.write {
                 return;
             }
@@ -336,30 +374,58 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
+    #[inline(always)]
+    fn refile_entry<const TO_LEVEL_0: bool>(&mut self, entry: Entry<E>) {
+        if TO_LEVEL_0 {
+            self.file_level_0(entry.key as usize % SLOTS, entry);
+        } else {
+            self.file(entry);
+        }
+    }
+
+    /// The first push: `firsts` gets its `SLOTS` places, all `entry` (it is in
+    /// the right one; the others are written before they are read).
+    #[cold]
+    #[inline(never)]
+    fn init_firsts(&mut self, entry: Entry<E>) {
+        self.firsts = vec![entry; SLOTS];
+    }
+
     /// Add `entry` to the slot its key belongs in relative to the cursor.
     #[inline(always)]
     fn file(&mut self, entry: Entry<E>) {
-        // A key equal to the cursor goes to level 0, in the slot of the cursor's
-        // own lowest digit (`| 1`); any other key's highest digit that differs
-        // from the cursor's picks the level.
-        let diff = (entry.key ^ self.cursor) | 1;
-        let level = (u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS;
-        let digit = (entry.key >> (level * DIGIT_BITS)) as usize % SLOTS;
-        let slot = level as usize * SLOTS + digit;
-        let (word, bit) = (slot / 64, 1 << (slot % 64));
-        self.words |= 1 << word;
-        let list = &mut self.slots[slot];
-        if level == 0 {
-            if self.occupied[word] & bit == 0 {
-                self.occupied[word] |= bit;
-                self.firsts[digit] = entry;
-                return;
-            }
-        } else {
-            self.occupied[word] |= bit;
-            list.min = list.min.min(entry.key);
+        // The highest digit in which the key differs from the cursor picks the
+        // level; a key equal to the cursor counts as differing in digit 0 (`| 1`),
+        // so it goes to the level-0 slot of the cursor's own lowest digit.
+        // (Written with the top bit's index and a mask: LLVM turns `/ DIGIT_BITS`
+        // of `ilog2` into a longer sequence.)
+        let top = ((entry.key ^ self.cursor) | 1).ilog2();
+        let digit = (entry.key >> (top & !(DIGIT_BITS - 1))) as usize % SLOTS;
+        if top < DIGIT_BITS {
+            return self.file_level_0(digit, entry);
         }
+        let slot = (top / DIGIT_BITS) as usize * SLOTS + digit;
+        self.occupied[slot / 64] |= 1 << (slot % 64);
+        self.words |= 1 << (slot / 64);
+        let list = &mut self.slots[slot];
+        list.min = list.min.min(entry.key);
         self.chunks.push_back(list, entry);
+    }
+
+    /// `file` for an entry whose key differs from the cursor in digit 0 only:
+    /// first in level-0 slot `digit`, or after the others there (same key).
+    #[inline(always)]
+    fn file_level_0(&mut self, digit: usize, entry: Entry<E>) {
+        let (word, bit) = (digit / 64, 1 << (digit % 64));
+        if self.occupied[word] & bit != 0 {
+            return self.chunks.push_back(&mut self.slots[digit], entry);
+        }
+        self.occupied[word] |= bit;
+        self.words |= 1 << word;
+        match self.firsts.get_mut(digit) {
+            Some(first) => *first = entry,
+            None => self.init_firsts(entry),
+        }
     }
 }
 
