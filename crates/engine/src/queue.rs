@@ -667,6 +667,8 @@ mod tests {
         Push(Delay, usize),
         /// Pop this many times (more than pending is fine).
         Pop(usize),
+        /// `pop_until` this many times with a limit this far after the last pop.
+        PopUntil(u64, usize),
         /// Pop everything, then carry on.
         Drain,
     }
@@ -675,6 +677,8 @@ mod tests {
     enum Delay {
         Zero,
         Small(u64),
+        /// Within a few level-0 spans: level-1 slots of several keys.
+        Near(u64),
         Medium(u64),
         Any(u64),
         ToMax(u64),
@@ -684,6 +688,7 @@ mod tests {
         let delay = prop_oneof![
             3 => Just(Delay::Zero),
             4 => (0u64..4).prop_map(Delay::Small),
+            3 => (0u64..4 * SLOTS as u64).prop_map(Delay::Near),
             3 => (0u64..100_000).prop_map(Delay::Medium),
             1 => any::<u64>().prop_map(Delay::Any),
             1 => (0u64..3).prop_map(Delay::ToMax),
@@ -692,7 +697,8 @@ mod tests {
         let count = prop_oneof![8 => Just(1usize), 1 => 2usize..200];
         prop_oneof![
             6 => (delay, count.clone()).prop_map(|(delay, count)| Op::Push(delay, count)),
-            4 => count.prop_map(Op::Pop),
+            4 => count.clone().prop_map(Op::Pop),
+            2 => (0u64..2 * SLOTS as u64, count).prop_map(|(after, count)| Op::PopUntil(after, count)),
             1 => Just(Op::Drain),
         ]
     }
@@ -713,7 +719,9 @@ mod tests {
                     Op::Push(delay, count) => {
                         let at = match delay {
                             Delay::Zero => last,
-                            Delay::Small(d) | Delay::Medium(d) | Delay::Any(d) => last.saturating_add(d),
+                            Delay::Small(d) | Delay::Near(d) | Delay::Medium(d) | Delay::Any(d) => {
+                                last.saturating_add(d)
+                            }
                             Delay::ToMax(d) => u64::MAX - d.min(u64::MAX - last),
                         };
                         for _ in 0..count {
@@ -724,9 +732,22 @@ mod tests {
                     }
                     Op::Pop(count) => {
                         for _ in 0..count {
-                            // Half the pops through pop_until with a limit that lets the event out.
-                            let popped = if count % 2 == 0 { queue.pop() } else { queue.pop_until(SimTime::MAX) };
+                            let popped = queue.pop();
                             prop_assert_eq!(popped, reference.pop());
+                            if let Some((at, _)) = popped {
+                                last = at.as_millis();
+                            }
+                        }
+                    }
+                    Op::PopUntil(after, count) => {
+                        let limit = last.saturating_add(after);
+                        for _ in 0..count {
+                            let popped = queue.pop_until(t(limit));
+                            let expected = match reference.peek_time() {
+                                Some(at) if at <= t(limit) => reference.pop(),
+                                _ => None,
+                            };
+                            prop_assert_eq!(popped, expected);
                             if let Some((at, _)) = popped {
                                 last = at.as_millis();
                             }
