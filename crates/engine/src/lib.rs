@@ -53,11 +53,15 @@ impl<E: Copy> Simulation<E> {
     }
 
     /// Schedule `event` at `at` (clamped to `now`).
+    // Always inlined, like `schedule_in`: the model schedules from a few hot
+    // places, and a call per event cost it about 15 instructions (measured).
+    #[inline(always)]
     pub fn schedule(&mut self, at: SimTime, event: E) {
         self.queue.push(at.max(self.now), event);
     }
 
     /// Schedule `event` `delay` after now (saturating).
+    #[inline(always)]
     pub fn schedule_in(&mut self, delay: SimTime, event: E) {
         self.queue.push(self.now.saturating_add(delay), event);
     }
