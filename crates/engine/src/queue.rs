@@ -1,30 +1,44 @@
-//! The pending-event queue: a radix-64 heap on a monotone clock.
+//! The pending-event queue: a radix-256 heap on a monotone clock.
 //!
 //! Keys are times in milliseconds and the queue keeps a *cursor*, never above any
 //! pending key: the time of the last event popped (or zero). A key is filed by the
-//! highest 6-bit digit in which it differs from the cursor: keys equal to the cursor
-//! sit in the `due` list, and a key differing first in digit `L` sits in slot `d` of
-//! level `L`, where `d` is the key's own digit `L` (always above the cursor's, since
-//! keys never go below it). Every key of a lower level, or of a lower slot in the same
-//! level, is smaller than every key above it, so the minimum lies in the lowest
-//! non-empty slot of the lowest non-empty level (two `trailing_zeros`), whose
-//! minimum key is tracked on push.
+//! highest 8-bit digit in which it differs from the cursor: a key differing first
+//! in digit `L` sits in slot `d` of level `L`, where `d` is the key's own digit `L`
+//! (always above the cursor's, since keys never go below it); a key equal to the
+//! cursor counts as differing in digit 0 and sits in the level-0 slot of the
+//! cursor's own lowest digit. Every key of a lower level, or of a lower slot in the
+//! same level, is smaller than every key above it, so the minimum lies in the
+//! lowest non-empty slot: one occupancy bit per slot (4 words per level) and a
+//! summary word over those words find it with two `trailing_zeros`.
 //!
-//! When `due` runs dry the cursor moves to that minimum and the slot's events are
-//! refiled against the new cursor: those at the minimum go to `due`, the rest to
-//! strictly lower levels. A level-0 slot holds a single key, so it becomes `due`
-//! whole. Each event therefore moves at most once per level (11 levels for 64-bit
-//! keys; about log64 of the spread of pending times in practice), and push, peek and
-//! pop are O(1) amortised.
+//! Level 0 holds one key per slot, so its events never move: the slot's first
+//! event sits in a direct array (`firsts`, no chunk to allocate for the common
+//! slot of one event), the others after it in the slot's list. When the lowest
+//! slot is at level 0 its first event pops and the rest of the slot becomes the
+//! `due` list, popped before anything else. A higher slot records its minimum key
+//! on push; when it is the lowest, the cursor moves to that minimum and its events
+//! are refiled against the new cursor, into strictly lower levels (a slot of one
+//! event pops at once instead; a level-1 slot's keys differ from the new cursor
+//! in digit 0 only, so they go straight to level 0). Each event therefore moves
+//! at most once per level (8 levels for 64-bit keys), and push, peek and pop are
+//! O(1) amortised.
 //!
-//! Equal keys pop in push order because (a) the slot of a key depends only on the key
-//! and the cursor, and moving the cursor never changes it for events outside the
-//! refiled slot, so all events with one key always share a slot; (b) pushes append;
-//! and (c) a refile walks its slot in order and appends into slots that are empty
-//! (every slot below the refiled one is).
+//! Why 8-bit digits: in the million-pod scenario half the events are pod ends
+//! about 30 minutes (~2^21 ms) ahead. They are filed at level 2 and move twice
+//! (into a 256 ms level-1 slot, then into level 0); with 6-bit digits they moved
+//! three times. The other half, arrivals ~60 ms ahead, mostly land in level 0
+//! and never move. Wider digits would not save another move for such delays and
+//! would spread the slots over more cache lines.
 //!
-//! Slots are FIFO lists of fixed-size chunks carved from one arena, with a free list
-//! of chunks: memory stays proportional to the events pending (plus at most one
+//! Equal keys pop in push order because (a) the slot of a key depends only on the
+//! key and the cursor, and moving the cursor never changes it for events outside
+//! the refiled slot, so all events with one key always share a slot; (b) pushes
+//! append; and (c) a refile walks its slot in order and appends into slots that
+//! are empty (every slot below the refiled one is). Pushes at the cursor while
+//! `due` is not empty land in the cursor's level-0 slot, after `due`.
+//!
+//! Lists are FIFOs of fixed-size chunks carved from one arena, with a free list of
+//! chunks: memory stays proportional to the events pending (plus at most one
 //! partly filled chunk per slot), a refile frees the chunks it has read for the
 //! slots it fills, and a queue in steady state does not allocate.
 
@@ -32,14 +46,18 @@ use std::fmt;
 
 use crate::SimTime;
 
-/// Bits per digit: 64 slots per level.
-const DIGIT_BITS: u32 = 6;
+/// Bits per digit: 256 slots per level.
+const DIGIT_BITS: u32 = 8;
 const SLOTS: usize = 1 << DIGIT_BITS;
-/// Levels needed to cover a 64-bit key: ⌈64 / 6⌉.
+const _: () = assert!(DIGIT_BITS.is_power_of_two(), "`file` masks bit indices down to a digit boundary");
+/// Levels needed to cover a 64-bit key: ⌈64 / 8⌉.
 const LEVELS: usize = (u64::BITS as usize).div_ceil(DIGIT_BITS as usize);
+/// Occupancy words, one bit per slot; a level's slots fill whole words.
+const WORDS: usize = LEVELS * SLOTS / 64;
+const _: () = assert!(SLOTS >= 64 && WORDS <= 64, "one summary word over whole occupancy words");
 /// Events per arena chunk.
 const CHUNK: u32 = 64;
-/// No chunk / an empty list.
+/// No chunk.
 const NIL: u32 = u32::MAX;
 
 /// Pending events ordered by `(time, insertion sequence)`.
@@ -51,20 +69,20 @@ const NIL: u32 = u32::MAX;
 pub struct EventQueue<E> {
     /// All pending keys are `>= cursor`; the time of the last pop (or zero).
     cursor: u64,
-    /// Events at exactly `cursor`, in push order.
+    /// Events at `cursor` that pop before everything in the slots: the rest of the
+    /// level-0 slot popped last.
     due: List,
+    /// Level 0 slot `d`'s first (oldest) entry; its other entries, all with the
+    /// same key, are in `slots[d]`. `SLOTS` long once anything was pushed.
+    firsts: Vec<Entry<E>>,
     /// `LEVELS * SLOTS` lists, slot `d` of level `L` at `L * SLOTS + d`.
-    slots: Vec<List>,
-    /// Bit `d` of `occupied[L]` is set when slot `d` of level `L` is non-empty.
-    occupied: [u64; LEVELS],
-    /// Bit `L` is set when `occupied[L] != 0`.
-    levels: u16,
-    /// Chunk `c` is `arena[c * CHUNK..(c + 1) * CHUNK]`.
-    arena: Vec<Entry<E>>,
-    /// The chunk after chunk `c` in its list (or in the free list).
-    next: Vec<u32>,
-    /// First free chunk.
-    free: u32,
+    slots: Box<[List; LEVELS * SLOTS]>,
+    /// Bit `s % 64` of `occupied[s / 64]` is set when slot `s` is non-empty (for
+    /// level 0: when `firsts[s]` holds an entry).
+    occupied: [u64; WORDS],
+    /// Bit `w` is set when `occupied[w] != 0`.
+    words: u64,
+    chunks: Chunks<E>,
     len: usize,
 }
 
@@ -76,19 +94,96 @@ struct Entry<E> {
 
 /// A FIFO of entries in a chain of chunks: `read` is the arena index of the oldest,
 /// `write` one past the newest (both in the same chunk or linked through `next`).
+/// `write` is zero when the list is empty, a multiple of `CHUNK` when its last
+/// chunk is full, and otherwise the next free place in its last chunk.
 #[derive(Debug, Clone, Copy)]
 struct List {
     read: u32,
     write: u32,
-    /// The smallest key in the list (`u64::MAX` when empty).
+    /// The smallest key in the list (`u64::MAX` when empty; unused at level 0).
     min: u64,
 }
 
 impl List {
-    const EMPTY: List = List { read: NIL, write: NIL, min: u64::MAX };
+    const EMPTY: List = List { read: 0, write: 0, min: u64::MAX };
 
     fn is_empty(&self) -> bool {
-        self.write == NIL
+        self.write == 0
+    }
+}
+
+/// Fixed-size chunks of entries carved from one arena, with a free list.
+#[derive(Clone)]
+struct Chunks<E> {
+    /// Chunk `c` is `arena[c * CHUNK..(c + 1) * CHUNK]`.
+    arena: Vec<Entry<E>>,
+    /// The chunk after chunk `c` in its list (or in the free list).
+    next: Vec<u32>,
+    /// First free chunk.
+    free: u32,
+}
+
+impl<E: Copy> Chunks<E> {
+    /// Append `entry` to `list`.
+    #[inline(always)]
+    fn push_back(&mut self, list: &mut List, entry: Entry<E>) {
+        let write = list.write;
+        if write.is_multiple_of(CHUNK) {
+            return self.push_back_in_new_chunk(list, entry);
+        }
+        self.arena[write as usize] = entry;
+        list.write = write + 1;
+    }
+
+    /// `push_back` when `list` is empty or its last chunk is full.
+    #[inline(never)]
+    fn push_back_in_new_chunk(&mut self, list: &mut List, entry: Entry<E>) {
+        if self.free == NIL {
+            self.grow(entry);
+        }
+        let chunk = self.free;
+        self.free = self.next[chunk as usize];
+        if list.write == 0 {
+            list.read = chunk * CHUNK;
+        } else {
+            self.next[((list.write - 1) / CHUNK) as usize] = chunk;
+        }
+        self.arena[(chunk * CHUNK) as usize] = entry;
+        list.write = chunk * CHUNK + 1;
+    }
+
+    /// Remove the oldest entry of a non-empty `list`, freeing its chunk when read.
+    #[inline(always)]
+    fn pop_front(&mut self, list: &mut List) -> Entry<E> {
+        let read = list.read;
+        let entry = self.arena[read as usize];
+        if read + 1 == list.write {
+            self.release(read / CHUNK);
+            *list = List::EMPTY;
+        } else if (read + 1).is_multiple_of(CHUNK) {
+            let chunk = read / CHUNK;
+            list.read = self.next[chunk as usize] * CHUNK;
+            self.release(chunk);
+        } else {
+            list.read = read + 1;
+        }
+        entry
+    }
+
+    fn release(&mut self, chunk: u32) {
+        self.next[chunk as usize] = self.free;
+        self.free = chunk;
+    }
+
+    /// Add a chunk to the free list (`fill` is any value: slots are written
+    /// before they are read).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, fill: Entry<E>) {
+        let chunk = u32::try_from(self.next.len()).ok().filter(|&c| c < NIL / CHUNK).expect("arena full");
+        self.arena.extend(std::iter::repeat_n(fill, CHUNK as usize));
+        self.next.push(self.free);
+        self.free = chunk;
     }
 }
 
@@ -99,7 +194,7 @@ impl<E> fmt::Debug for EventQueue<E> {
             .field("len", &self.len)
             .field("last_pop", &self.now())
             .field("next", &self.peek_time())
-            .field("arena_chunks", &self.next.len())
+            .field("arena_chunks", &self.chunks.next.len())
             .finish()
     }
 }
@@ -115,12 +210,11 @@ impl<E> EventQueue<E> {
         Self {
             cursor: 0,
             due: List::EMPTY,
-            slots: vec![List::EMPTY; LEVELS * SLOTS],
-            occupied: [0; LEVELS],
-            levels: 0,
-            arena: Vec::new(),
-            next: Vec::new(),
-            free: NIL,
+            firsts: Vec::new(),
+            slots: Box::new([List::EMPTY; LEVELS * SLOTS]),
+            occupied: [0; WORDS],
+            words: 0,
+            chunks: Chunks { arena: Vec::new(), next: Vec::new(), free: NIL },
             len: 0,
         }
     }
@@ -138,27 +232,40 @@ impl<E> EventQueue<E> {
         if !self.due.is_empty() {
             return Some(self.now());
         }
-        let (_, bucket) = self.lowest_bucket()?;
-        Some(SimTime::from_millis(self.slots[bucket].min))
+        let slot = self.lowest_slot()?;
+        Some(SimTime::from_millis(self.min_key(slot)))
     }
 
     fn now(&self) -> SimTime {
         SimTime::from_millis(self.cursor)
     }
 
-    /// Level and index of the non-empty slot holding the smallest keys.
-    fn lowest_bucket(&self) -> Option<(usize, usize)> {
-        if self.levels == 0 {
+    /// The non-empty slot holding the smallest keys.
+    #[inline(always)]
+    fn lowest_slot(&self) -> Option<usize> {
+        if self.words == 0 {
             return None;
         }
-        let level = self.levels.trailing_zeros() as usize;
-        let digit = self.occupied[level].trailing_zeros() as usize;
-        Some((level, level * SLOTS + digit))
+        let word = self.words.trailing_zeros() as usize;
+        Some(word * 64 + self.occupied[word].trailing_zeros() as usize)
     }
 
-    fn release_chunk(&mut self, chunk: u32) {
-        self.next[chunk as usize] = self.free;
-        self.free = chunk;
+    /// The smallest key in non-empty `slot`.
+    #[inline(always)]
+    fn min_key(&self, slot: usize) -> u64 {
+        if slot < SLOTS { self.firsts[slot].key } else { self.slots[slot].min }
+    }
+
+    /// Clear the occupancy bit of `slot`, the lowest non-empty slot: the lowest set
+    /// bit of its word, which is the lowest non-zero word.
+    #[inline(always)]
+    fn vacate_lowest(&mut self, slot: usize) {
+        debug_assert_eq!(self.lowest_slot(), Some(slot));
+        let word = &mut self.occupied[slot / 64];
+        *word &= *word - 1;
+        if *word == 0 {
+            self.words &= self.words - 1;
+        }
     }
 }
 
@@ -169,6 +276,7 @@ impl<E: Copy> EventQueue<E> {
     /// [`Simulation`](crate::Simulation) clamps to its clock). Debug builds assert
     /// it; release builds clamp such an event to that time, so it pops after the
     /// events already due then.
+    #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
         let key = at.as_millis();
         debug_assert!(key >= self.cursor, "event pushed at {at:?}, before the last pop at {:?}", self.now());
@@ -177,133 +285,155 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// [`pop`](Self::pop) if the earliest event is due at or before `limit`.
+    #[inline]
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
-        if self.due.is_empty() {
-            let (_, bucket) = self.lowest_bucket()?;
-            if self.slots[bucket].min > limit.as_millis() {
-                return None;
-            }
-            self.refill();
-        } else if self.cursor > limit.as_millis() {
+        let limit = limit.as_millis();
+        if !self.due.is_empty() {
+            return self.pop_due(limit);
+        }
+        let slot = self.lowest_slot()?;
+        if slot >= SLOTS {
+            return self.pop_above_level_0(slot, limit);
+        }
+        let first = self.firsts[slot];
+        if first.key > limit {
             return None;
         }
-        self.pop()
+        Some(self.pop_first(slot, first))
+    }
+
+    /// Pop `first`, the first entry of level-0 `slot` (the lowest); the slot's
+    /// other entries become due.
+    #[inline(always)]
+    fn pop_first(&mut self, slot: usize, first: Entry<E>) -> (SimTime, E) {
+        self.vacate_lowest(slot);
+        self.cursor = first.key;
+        if !self.slots[slot].is_empty() {
+            self.due = std::mem::replace(&mut self.slots[slot], List::EMPTY);
+        }
+        self.len -= 1;
+        (self.now(), first.event)
+    }
+
+    /// `pop_until` when `due` is not empty.
+    #[inline(never)]
+    fn pop_due(&mut self, limit: u64) -> Option<(SimTime, E)> {
+        if self.cursor > limit {
+            return None;
+        }
+        self.len -= 1;
+        Some((self.now(), self.chunks.pop_front(&mut self.due).event))
+    }
+
+    /// `pop_until` when `due` is empty and `slot`, the lowest, is above level 0.
+    #[inline(never)]
+    fn pop_above_level_0(&mut self, slot: usize, limit: u64) -> Option<(SimTime, E)> {
+        let mut list = self.slots[slot];
+        if list.min > limit {
+            return None;
+        }
+        self.slots[slot] = List::EMPTY;
+        self.vacate_lowest(slot);
+        self.cursor = list.min;
+        if list.read + 1 == list.write {
+            // One event: no need to refile it.
+            self.len -= 1;
+            return Some((self.now(), self.chunks.pop_front(&mut list).event));
+        }
+        // Refile against the new cursor: the events at the cursor land in the
+        // level-0 slot of its lowest digit. A level-1 slot's keys differ from the
+        // cursor in digit 0 only: they all go to level 0.
+        if slot < 2 * SLOTS {
+            self.refile::<true>(list);
+        } else {
+            self.refile::<false>(list);
+        }
+        let slot = self.cursor as usize % SLOTS;
+        Some(self.pop_first(slot, self.firsts[slot]))
     }
 
     /// Remove the earliest event; among equal times, the one pushed first.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        if self.due.is_empty() && !self.refill() {
-            return None;
-        }
-        let read = self.due.read;
-        let event = self.arena[read as usize].event;
-        self.len -= 1;
-        if read + 1 == self.due.write {
-            self.release_chunk(read / CHUNK);
-            self.due = List::EMPTY;
-        } else if (read + 1).is_multiple_of(CHUNK) {
-            let chunk = read / CHUNK;
-            self.due.read = self.next[chunk as usize] * CHUNK;
-            self.release_chunk(chunk);
-        } else {
-            self.due.read = read + 1;
-        }
-        Some((self.now(), event))
+        self.pop_until(SimTime::MAX)
     }
 
-    /// `due` is empty: advance the cursor to the smallest pending key and move its
-    /// events into `due`. False when nothing is pending.
-    #[inline(never)]
-    fn refill(&mut self) -> bool {
-        let Some((level, bucket)) = self.lowest_bucket() else {
-            return false;
-        };
-        let list = std::mem::replace(&mut self.slots[bucket], List::EMPTY);
-        self.cursor = list.min;
-        self.occupied[level] &= !(1 << (bucket % SLOTS));
-        if self.occupied[level] == 0 {
-            self.levels &= !(1 << level);
-        }
-        if level == 0 || list.read + 1 == list.write {
-            // One key per level-0 slot, and a slot of one event holds one key: the
-            // whole slot is due, already in push order.
-            self.due = List { min: self.cursor, ..list };
-            return true;
-        }
+    /// File every entry of `list` (taken out of its slot) again, in order; all to
+    /// level 0 when `TO_LEVEL_0`.
+    #[inline(always)]
+    fn refile<const TO_LEVEL_0: bool>(&mut self, list: List) {
         let mut read = list.read;
         loop {
-            let entry = self.arena[read as usize];
-            read += 1;
-            let done = read == list.write;
-            if done || read.is_multiple_of(CHUNK) {
-                // Free the chunk before filing from it: it is hot, and filing may reuse it.
-                let chunk = (read - 1) / CHUNK;
-                let after = self.next[chunk as usize];
-                self.release_chunk(chunk);
-                self.file(entry);
-                if done {
-                    break;
-                }
-                read = after * CHUNK;
-            } else {
-                self.file(entry);
+            let chunk = read / CHUNK;
+            let last = if (list.write - 1) / CHUNK == chunk { list.write - 1 } else { (chunk + 1) * CHUNK - 1 };
+            for i in read..last {
+                let entry = self.chunks.arena[i as usize];
+                self.refile_entry::<TO_LEVEL_0>(entry);
             }
+            // Free the chunk before filing its last entry: it is hot, and filing
+            // may reuse it.
+            let entry = self.chunks.arena[last as usize];
+            let after = self.chunks.next[chunk as usize];
+            self.chunks.release(chunk);
+            self.refile_entry::<TO_LEVEL_0>(entry);
+            if last + 1 == list.write {
+                return;
+            }
+            read = after * CHUNK;
         }
-        true
     }
 
-    /// Append `entry` to the list its key belongs in relative to the cursor.
+    #[inline(always)]
+    fn refile_entry<const TO_LEVEL_0: bool>(&mut self, entry: Entry<E>) {
+        if TO_LEVEL_0 {
+            self.file_level_0(entry.key as usize % SLOTS, entry);
+        } else {
+            self.file(entry);
+        }
+    }
+
+    /// The first push: `firsts` gets its `SLOTS` places, all `entry` (it is in
+    /// the right one; the others are written before they are read).
+    #[cold]
+    #[inline(never)]
+    fn init_firsts(&mut self, entry: Entry<E>) {
+        self.firsts = vec![entry; SLOTS];
+    }
+
+    /// Add `entry` to the slot its key belongs in relative to the cursor.
     #[inline(always)]
     fn file(&mut self, entry: Entry<E>) {
-        let diff = entry.key ^ self.cursor;
-        let list = if diff == 0 {
-            &mut self.due
-        } else {
-            let level = ((u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS) as usize;
-            let digit = ((entry.key >> (level as u32 * DIGIT_BITS)) as usize) & (SLOTS - 1);
-            self.occupied[level] |= 1 << digit;
-            self.levels |= 1 << level;
-            &mut self.slots[level * SLOTS + digit]
-        };
-        list.min = list.min.min(entry.key);
-        let write = list.write;
-        if write != NIL && !write.is_multiple_of(CHUNK) {
-            list.write = write + 1;
-            self.arena[write as usize] = entry;
-            return;
+        // The highest digit in which the key differs from the cursor picks the
+        // level; a key equal to the cursor counts as differing in digit 0 (`| 1`),
+        // so it goes to the level-0 slot of the cursor's own lowest digit.
+        // (Written with the top bit's index and a mask: LLVM turns `/ DIGIT_BITS`
+        // of `ilog2` into a longer sequence.)
+        let top = ((entry.key ^ self.cursor) | 1).ilog2();
+        let digit = (entry.key >> (top & !(DIGIT_BITS - 1))) as usize % SLOTS;
+        if top < DIGIT_BITS {
+            return self.file_level_0(digit, entry);
         }
-        self.append_chunk_and_file(write, entry, diff);
+        let slot = (top / DIGIT_BITS) as usize * SLOTS + digit;
+        self.occupied[slot / 64] |= 1 << (slot % 64);
+        self.words |= 1 << (slot / 64);
+        let list = &mut self.slots[slot];
+        list.min = list.min.min(entry.key);
+        self.chunks.push_back(list, entry);
     }
 
-    /// `file` for a list that is empty or whose last chunk is full.
-    #[inline(never)]
-    fn append_chunk_and_file(&mut self, write: u32, entry: Entry<E>, diff: u64) {
-        let chunk = if self.free != NIL {
-            let chunk = self.free;
-            self.free = self.next[chunk as usize];
-            chunk
-        } else {
-            let chunk = u32::try_from(self.next.len()).ok().filter(|&c| c < NIL / CHUNK).expect("arena full");
-            self.arena.extend(std::iter::repeat_n(entry, CHUNK as usize));
-            self.next.push(NIL);
-            chunk
-        };
-        self.next[chunk as usize] = NIL;
-        let start = chunk * CHUNK;
-        self.arena[start as usize] = entry;
-        let list = if diff == 0 {
-            &mut self.due
-        } else {
-            let level = ((u64::BITS - 1 - diff.leading_zeros()) / DIGIT_BITS) as usize;
-            let digit = ((entry.key >> (level as u32 * DIGIT_BITS)) as usize) & (SLOTS - 1);
-            &mut self.slots[level * SLOTS + digit]
-        };
-        if write == NIL {
-            list.read = start;
-        } else {
-            self.next[((write - 1) / CHUNK) as usize] = chunk;
+    /// `file` for an entry whose key differs from the cursor in digit 0 only:
+    /// first in level-0 slot `digit`, or after the others there (same key).
+    #[inline(always)]
+    fn file_level_0(&mut self, digit: usize, entry: Entry<E>) {
+        let (word, bit) = (digit / 64, 1 << (digit % 64));
+        if self.occupied[word] & bit != 0 {
+            return self.chunks.push_back(&mut self.slots[digit], entry);
         }
-        list.write = start + 1;
+        self.occupied[word] |= bit;
+        self.words |= 1 << word;
+        match self.firsts.get_mut(digit) {
+            Some(first) => *first = entry,
+            None => self.init_firsts(entry),
+        }
     }
 }
 
@@ -459,7 +589,7 @@ mod tests {
         copy.push(t(5), "copy");
         assert_eq!(drain(&mut copy), [(t(5), "copy"), (t(7), "late")]);
         assert!(queue.is_empty());
-        assert_eq!(format!("{copy:?}"), "EventQueue { len: 0, last_pop: 0.007s, next: None, arena_chunks: 2 }");
+        assert_eq!(format!("{copy:?}"), "EventQueue { len: 0, last_pop: 0.007s, next: None, arena_chunks: 0 }");
     }
 
     #[test]
@@ -517,22 +647,26 @@ mod tests {
         // At most one partly filled chunk per list beyond the events themselves.
         let bound = pending as usize + (LEVELS * SLOTS + 1) * CHUNK as usize;
         hold(&mut queue, &mut rng, 200_000);
-        let warm = (queue.arena.capacity(), queue.next.capacity());
-        assert!(queue.arena.len() <= bound, "{} entries for {pending} pending", queue.arena.len());
+        let warm = (queue.chunks.arena.capacity(), queue.chunks.next.capacity());
+        assert!(queue.chunks.arena.len() <= bound, "{} entries for {pending} pending", queue.chunks.arena.len());
         hold(&mut queue, &mut rng, 1_000_000);
-        assert_eq!((queue.arena.capacity(), queue.next.capacity()), warm, "the arena grew in steady state");
-        assert!(queue.arena.len() <= bound, "{} entries for {pending} pending", queue.arena.len());
+        assert_eq!(
+            (queue.chunks.arena.capacity(), queue.chunks.next.capacity()),
+            warm,
+            "the arena grew in steady state"
+        );
+        assert!(queue.chunks.arena.len() <= bound, "{} entries for {pending} pending", queue.chunks.arena.len());
         // Emptied, every chunk is back on the free list.
         drain(&mut queue);
         let mut free = 0;
-        let mut chunk = queue.free;
+        let mut chunk = queue.chunks.free;
         while chunk != NIL {
             free += 1;
-            chunk = queue.next[chunk as usize];
+            chunk = queue.chunks.next[chunk as usize];
         }
-        assert_eq!(free, queue.next.len());
+        assert_eq!(free, queue.chunks.next.len());
         assert!(queue.slots.iter().all(List::is_empty) && queue.due.is_empty());
-        assert_eq!((queue.levels, queue.occupied), (0, [0; LEVELS]));
+        assert_eq!((queue.words, queue.occupied), (0, [0; WORDS]));
     }
 
     #[derive(Debug, Clone)]
@@ -541,6 +675,8 @@ mod tests {
         Push(Delay, usize),
         /// Pop this many times (more than pending is fine).
         Pop(usize),
+        /// `pop_until` this many times with a limit this far after the last pop.
+        PopUntil(u64, usize),
         /// Pop everything, then carry on.
         Drain,
     }
@@ -549,6 +685,8 @@ mod tests {
     enum Delay {
         Zero,
         Small(u64),
+        /// Within a few level-0 spans: level-1 slots of several keys.
+        Near(u64),
         Medium(u64),
         Any(u64),
         ToMax(u64),
@@ -558,6 +696,7 @@ mod tests {
         let delay = prop_oneof![
             3 => Just(Delay::Zero),
             4 => (0u64..4).prop_map(Delay::Small),
+            3 => (0u64..4 * SLOTS as u64).prop_map(Delay::Near),
             3 => (0u64..100_000).prop_map(Delay::Medium),
             1 => any::<u64>().prop_map(Delay::Any),
             1 => (0u64..3).prop_map(Delay::ToMax),
@@ -566,7 +705,8 @@ mod tests {
         let count = prop_oneof![8 => Just(1usize), 1 => 2usize..200];
         prop_oneof![
             6 => (delay, count.clone()).prop_map(|(delay, count)| Op::Push(delay, count)),
-            4 => count.prop_map(Op::Pop),
+            4 => count.clone().prop_map(Op::Pop),
+            2 => (0u64..2 * SLOTS as u64, count).prop_map(|(after, count)| Op::PopUntil(after, count)),
             1 => Just(Op::Drain),
         ]
     }
@@ -587,7 +727,9 @@ mod tests {
                     Op::Push(delay, count) => {
                         let at = match delay {
                             Delay::Zero => last,
-                            Delay::Small(d) | Delay::Medium(d) | Delay::Any(d) => last.saturating_add(d),
+                            Delay::Small(d) | Delay::Near(d) | Delay::Medium(d) | Delay::Any(d) => {
+                                last.saturating_add(d)
+                            }
                             Delay::ToMax(d) => u64::MAX - d.min(u64::MAX - last),
                         };
                         for _ in 0..count {
@@ -598,9 +740,22 @@ mod tests {
                     }
                     Op::Pop(count) => {
                         for _ in 0..count {
-                            // Half the pops through pop_until with a limit that lets the event out.
-                            let popped = if count % 2 == 0 { queue.pop() } else { queue.pop_until(SimTime::MAX) };
+                            let popped = queue.pop();
                             prop_assert_eq!(popped, reference.pop());
+                            if let Some((at, _)) = popped {
+                                last = at.as_millis();
+                            }
+                        }
+                    }
+                    Op::PopUntil(after, count) => {
+                        let limit = last.saturating_add(after);
+                        for _ in 0..count {
+                            let popped = queue.pop_until(t(limit));
+                            let expected = match reference.peek_time() {
+                                Some(at) if at <= t(limit) => reference.pop(),
+                                _ => None,
+                            };
+                            prop_assert_eq!(popped, expected);
                             if let Some((at, _)) = popped {
                                 last = at.as_millis();
                             }
