@@ -6,7 +6,6 @@
 //! equal-time events run in the order they were scheduled, so a run is a pure
 //! function of its inputs and seed.
 
-pub mod hint;
 mod queue;
 mod streams;
 mod time;
