@@ -12,7 +12,7 @@ use rand::RngExt;
 use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
-use crate::load::LoadIndex;
+use crate::load::{Keep, LoadIndex};
 use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
 use crate::state::*;
 
@@ -595,6 +595,11 @@ impl<'s> World<'s> {
         }
         let node_subnet = self.space.find(&spec.vnet_subnet).expect("validated subnet");
         let pod_subnet = spec.pod_subnet.as_deref().map(|name| self.space.find(name).expect("validated subnet"));
+        let keep = match self.clusters[cluster].scheduler {
+            Scheduler::Spread => Keep::Emptiest,
+            Scheduler::Pack => Keep::Fullest,
+            Scheduler::Random => Keep::Neither,
+        };
         self.pools.push(PoolState {
             cluster,
             node_subnet,
@@ -603,7 +608,7 @@ impl<'s> World<'s> {
             target: 0,
             live: false,
             logged: Vec::new(),
-            by_load: LoadIndex::default(),
+            by_load: LoadIndex::new(keep),
             schedulable: Vec::new(),
             free_slots: 0,
             running: 0,
@@ -1430,19 +1435,12 @@ impl<'s> World<'s> {
         let pools = &self.pools;
         let eligible = || cluster.pools.iter().copied().filter(move |&p| restrict.is_none_or(|r| r == p));
         match cluster.scheduler {
-            Scheduler::Spread => {
-                let mut best: Option<(u32, NodeId)> = None;
-                for p in eligible() {
-                    if let Some(candidate) = pools[p].by_load.emptiest() {
-                        best = Some(best.map_or(candidate, |b| b.min(candidate)));
-                    }
-                }
-                best.map(|(_, n)| n)
+            // Each pool keeps the end its scheduler takes, as a key ordered like
+            // `(pods, node)` for spread and `(Reverse(pods), node)` for pack.
+            Scheduler::Spread | Scheduler::Pack => {
+                let best = eligible().map(|p| pools[p].by_load.best_key()).min().unwrap_or(u64::MAX);
+                (best != u64::MAX).then_some(NodeId(best as u32))
             }
-            Scheduler::Pack => eligible()
-                .filter_map(|p| pools[p].by_load.fullest())
-                .min_by_key(|&(pods, node)| (std::cmp::Reverse(pods), node))
-                .map(|(_, n)| n),
             Scheduler::Random => {
                 let total: usize = eligible().map(|p| pools[p].schedulable.len()).sum();
                 if total == 0 {
