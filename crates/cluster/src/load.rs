@@ -15,18 +15,20 @@ use allocator::NodeId;
 /// At most this many levels: 64^6 bits cover every `u32` rank.
 const MAX_LEVELS: usize = 6;
 
-/// The layout of a 64-ary summary bitmap stored in one slice of words: level 0
+/// The layout of a 64-ary summary bitmap stored in a run of words: level 0
 /// (one bit per member) first, then each summary level (bit `i` of level k+1 is
 /// set when word `i` of level k is non-zero), the last level being one word.
+/// The operations take the vector holding the set and where the set starts in
+/// it, so that a [`LoadIndex`]'s sets share one vector.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Shape {
     /// Where each level starts; `levels` of them are used.
-    starts: [usize; MAX_LEVELS],
-    levels: usize,
+    starts: [u32; MAX_LEVELS],
+    levels: u32,
     /// Words in all levels together.
-    words: usize,
+    words: u32,
     /// Members are below this.
-    capacity: usize,
+    capacity: u32,
 }
 
 impl Shape {
@@ -34,10 +36,10 @@ impl Shape {
     /// growing by this doubles and is amortised O(1).
     fn for_bits(bits: usize) -> Shape {
         let mut shape = Shape::default();
-        let mut level_words = bits.div_ceil(64).max(1).next_power_of_two();
+        let mut level_words = bits.div_ceil(64).max(1).next_power_of_two() as u32;
         shape.capacity = level_words * 64;
         loop {
-            shape.starts[shape.levels] = shape.words;
+            shape.starts[shape.levels as usize] = shape.words;
             shape.levels += 1;
             shape.words += level_words;
             if level_words == 1 {
@@ -47,21 +49,28 @@ impl Shape {
         }
     }
 
-    /// The word summing up the whole set: zero when it is empty.
+    /// The summary levels' starts.
     #[inline]
-    fn top(&self, set: &[u64]) -> u64 {
-        set[self.starts[self.levels - 1]]
+    fn summaries(&self) -> &[u32] {
+        &self.starts[1..self.levels as usize]
     }
 
-    fn contains(&self, set: &[u64], member: usize) -> bool {
-        member < self.capacity && set[member / 64] & (1 << (member % 64)) != 0
+    /// The word summing up the set at `base`: zero when it is empty.
+    #[inline]
+    fn top(&self, words: &[u64], base: usize) -> u64 {
+        words[base + self.starts[self.levels as usize - 1] as usize]
     }
 
-    /// Add `member` (below `capacity`): `None` if it was there already, else
-    /// whether the set was empty before.
+    fn contains(&self, words: &[u64], base: usize, member: u32) -> bool {
+        member < self.capacity && words[base + member as usize / 64] & (1 << (member % 64)) != 0
+    }
+
+    /// Add `member` (below `capacity`) to the set at `base`: `None` if it was
+    /// there already, else whether the set was empty before.
     #[inline]
-    fn insert(&self, set: &mut [u64], member: usize) -> Option<bool> {
-        let (word, bit) = (&mut set[member / 64], 1u64 << (member % 64));
+    fn insert(&self, words: &mut [u64], base: usize, member: u32) -> Option<bool> {
+        let mut index = member as usize;
+        let (word, bit) = (&mut words[base + index / 64], 1u64 << (index % 64));
         let before = *word;
         if before & bit != 0 {
             return None;
@@ -71,26 +80,27 @@ impl Shape {
         if before != 0 {
             return Some(false);
         }
-        let mut index = member / 64;
-        for &start in &self.starts[1..self.levels] {
-            let (word, bit) = (&mut set[start + index / 64], 1u64 << (index % 64));
+        for &start in self.summaries() {
+            index /= 64;
+            let (word, bit) = (&mut words[base + start as usize + index / 64], 1u64 << (index % 64));
             let before = *word;
             *word = before | bit;
             if before != 0 {
                 return Some(false);
             }
-            index /= 64;
         }
         Some(true)
     }
 
-    /// Remove `member`: `None` if it was not there, else whether the set is now empty.
+    /// Remove `member` from the set at `base`: `None` if it was not there, else
+    /// whether the set is now empty.
     #[inline]
-    fn remove(&self, set: &mut [u64], member: usize) -> Option<bool> {
+    fn remove(&self, words: &mut [u64], base: usize, member: u32) -> Option<bool> {
         if member >= self.capacity {
             return None;
         }
-        let (word, bit) = (&mut set[member / 64], 1u64 << (member % 64));
+        let mut index = member as usize;
+        let (word, bit) = (&mut words[base + index / 64], 1u64 << (index % 64));
         if *word & bit == 0 {
             return None;
         }
@@ -99,39 +109,38 @@ impl Shape {
         if *word != 0 {
             return Some(false);
         }
-        let mut index = member / 64;
-        for &start in &self.starts[1..self.levels] {
-            let word = &mut set[start + index / 64];
+        for &start in self.summaries() {
+            index /= 64;
+            let word = &mut words[base + start as usize + index / 64];
             *word &= !(1u64 << (index % 64));
             if *word != 0 {
                 return Some(false);
             }
-            index /= 64;
         }
         Some(true)
     }
 
-    /// The smallest member.
+    /// The smallest member of the set at `base`.
     #[inline]
-    fn first(&self, set: &[u64]) -> Option<u32> {
-        self.descend(set, u64::trailing_zeros)
+    fn first(&self, words: &[u64], base: usize) -> Option<u32> {
+        self.descend(words, base, u64::trailing_zeros)
     }
 
-    /// The largest member.
+    /// The largest member of the set at `base`.
     #[inline]
-    fn last(&self, set: &[u64]) -> Option<u32> {
-        self.descend(set, |word| 63 - word.leading_zeros())
+    fn last(&self, words: &[u64], base: usize) -> Option<u32> {
+        self.descend(words, base, |word| 63 - word.leading_zeros())
     }
 
     /// Walk from the top word down, picking a set bit of each word with `pick`.
     #[inline]
-    fn descend(&self, set: &[u64], pick: impl Fn(u64) -> u32) -> Option<u32> {
-        if self.levels == 0 || self.top(set) == 0 {
+    fn descend(&self, words: &[u64], base: usize, pick: impl Fn(u64) -> u32) -> Option<u32> {
+        if self.levels == 0 || self.top(words, base) == 0 {
             return None;
         }
         let mut index = 0usize;
-        for &start in self.starts[..self.levels].iter().rev() {
-            index = index * 64 + pick(set[start + index]) as usize;
+        for &start in self.starts[..self.levels as usize].iter().rev() {
+            index = index * 64 + pick(words[base + start as usize + index]) as usize;
         }
         Some(index as u32)
     }
@@ -139,11 +148,11 @@ impl Shape {
     /// Copy `old`'s members (laid out as `from`) into `set`, which is laid out
     /// as `self` (at least as large) and all zero, and build its summaries.
     fn copy_from(&self, set: &mut [u64], from: &Shape, old: &[u64]) {
-        let bottom = from.capacity / 64;
+        let bottom = from.capacity as usize / 64;
         set[..bottom].copy_from_slice(&old[..bottom]);
-        for level in 1..self.levels {
-            let (below, above) = set.split_at_mut(self.starts[level]);
-            for (i, &word) in below[self.starts[level - 1]..].iter().enumerate() {
+        for level in 1..self.levels as usize {
+            let (below, above) = set.split_at_mut(self.starts[level] as usize);
+            for (i, &word) in below[self.starts[level - 1] as usize..].iter().enumerate() {
                 above[i / 64] |= u64::from(word != 0) << (i % 64);
             }
         }
@@ -160,39 +169,39 @@ pub struct RankSet {
 impl RankSet {
     #[cfg(test)]
     fn contains(&self, rank: u32) -> bool {
-        self.shape.contains(&self.words, rank as usize)
+        self.shape.contains(&self.words, 0, rank)
     }
 
     /// Add `rank`; false if it was there already.
     #[inline]
     pub fn insert(&mut self, rank: u32) -> bool {
-        if rank as usize >= self.shape.capacity {
+        if rank >= self.shape.capacity {
             self.grow(rank as usize + 1);
         }
-        self.shape.insert(&mut self.words, rank as usize).is_some()
+        self.shape.insert(&mut self.words, 0, rank).is_some()
     }
 
     /// Remove `rank`; false if it was not there.
     #[inline]
     pub fn remove(&mut self, rank: u32) -> bool {
-        self.shape.remove(&mut self.words, rank as usize).is_some()
+        self.shape.remove(&mut self.words, 0, rank).is_some()
     }
 
     /// The smallest member.
     pub fn first(&self) -> Option<u32> {
-        self.shape.first(&self.words)
+        self.shape.first(&self.words, 0)
     }
 
     /// The largest member.
     pub fn last(&self) -> Option<u32> {
-        self.shape.last(&self.words)
+        self.shape.last(&self.words, 0)
     }
 
     #[cold]
     #[inline(never)]
     fn grow(&mut self, bits: usize) {
         let shape = Shape::for_bits(bits);
-        let mut words = vec![0; shape.words];
+        let mut words = vec![0; shape.words as usize];
         if self.shape.levels > 0 {
             shape.copy_from(&mut words, &self.shape, &self.words);
         }
@@ -218,141 +227,146 @@ pub enum Keep {
 /// changes only that pool's answer, and the scheduler asks every pool.
 #[derive(Debug, Clone)]
 pub struct LoadIndex {
+    /// The kept end as a sort key, see [`Self::best_key`]; `u64::MAX` for none.
+    best_key: u64,
+    /// The kept end's `(pods, rank)`, meaningful when `best_key` is not `u64::MAX`.
+    best: (u32, u32),
     keep: Keep,
     /// The layout of each count's set of ranks.
     shape: Shape,
     sets: Vec<u64>,
-    counts: RankSet,
-    len: usize,
     /// The node of each rank ever inserted.
     nodes: Vec<NodeId>,
-    /// `(pods, rank, node)` of the kept end; `None` when empty or keeping neither.
-    best: Option<(u32, u32, NodeId)>,
+    len: usize,
+    counts: RankSet,
 }
 
 impl LoadIndex {
     pub fn new(keep: Keep) -> LoadIndex {
         LoadIndex {
+            best_key: u64::MAX,
+            best: (0, 0),
             keep,
             shape: Shape::default(),
             sets: Vec::new(),
-            counts: RankSet::default(),
-            len: 0,
             nodes: Vec::new(),
-            best: None,
+            len: 0,
+            counts: RankSet::default(),
         }
+    }
+
+    pub fn keep(&self) -> Keep {
+        self.keep
     }
 
     pub fn len(&self) -> usize {
         self.len
     }
 
-    /// The words of count `pods`'s set (the caller checked that it exists).
+    /// Where count `pods`'s set starts in `sets`, if it has one.
     #[inline]
-    fn set(&self, pods: u32) -> &[u64] {
-        let stride = self.shape.words;
-        &self.sets[pods as usize * stride..][..stride]
+    fn base(&self, pods: u32) -> Option<usize> {
+        let base = pods as usize * self.shape.words as usize;
+        (base < self.sets.len()).then_some(base)
     }
 
     pub fn contains(&self, pods: u32, rank: u32) -> bool {
-        let stride = self.shape.words;
-        (pods as usize + 1) * stride <= self.sets.len() && self.shape.contains(self.set(pods), rank as usize)
+        self.base(pods).is_some_and(|base| self.shape.contains(&self.sets, base, rank))
     }
 
     /// Add `node`, of rank `rank`, with `pods` pods.
     #[inline]
     pub fn insert(&mut self, pods: u32, rank: u32, node: NodeId) {
-        if rank as usize >= self.shape.capacity || (pods as usize + 1) * self.shape.words > self.sets.len() {
-            self.grow(pods, rank);
-        }
+        let base = match self.base(pods) {
+            Some(base) if rank < self.shape.capacity => base,
+            _ => self.grow(pods, rank),
+        };
         self.nodes[rank as usize] = node;
-        let stride = self.shape.words;
-        let set = &mut self.sets[pods as usize * stride..][..stride];
-        let Some(was_empty) = self.shape.insert(set, rank as usize) else { return };
+        let Some(was_empty) = self.shape.insert(&mut self.sets, base, rank) else { return };
         self.len += 1;
         if was_empty {
             self.counts.insert(pods);
         }
         let better = match self.keep {
-            Keep::Emptiest => self.best.is_none_or(|(fewest, oldest, _)| (pods, rank) < (fewest, oldest)),
-            Keep::Fullest => {
-                self.best.is_none_or(|(most, oldest, _)| pods > most || (pods == most && rank < oldest))
-            }
-            Keep::Neither => false,
+            Keep::Emptiest => (pods, rank) < self.best,
+            Keep::Fullest => pods > self.best.0 || (pods == self.best.0 && rank < self.best.1),
+            Keep::Neither => return,
         };
-        if better {
-            self.best = Some((pods, rank, node));
+        if better || self.best_key == u64::MAX {
+            self.set_best(pods, rank);
         }
     }
 
     #[inline]
     pub fn remove(&mut self, pods: u32, rank: u32) {
-        let stride = self.shape.words;
-        if (pods as usize + 1) * stride > self.sets.len() {
-            return;
-        }
-        let set = &mut self.sets[pods as usize * stride..][..stride];
-        let Some(emptied) = self.shape.remove(set, rank as usize) else { return };
+        let Some(base) = self.base(pods) else { return };
+        let Some(emptied) = self.shape.remove(&mut self.sets, base, rank) else { return };
         self.len -= 1;
         if emptied {
             self.counts.remove(pods);
         }
-        if self.best.is_some_and(|(p, r, _)| (p, r) == (pods, rank)) {
+        if self.best == (pods, rank) && self.best_key != u64::MAX {
             // The next oldest with as many pods, if any, takes the removed end's place.
             let next = match (emptied, self.keep) {
                 (false, _) => Some(pods),
                 (true, Keep::Emptiest) => self.counts.first(),
                 (true, _) => self.counts.last(),
             };
-            self.best = next.map(|pods| self.oldest(pods));
+            match next {
+                Some(pods) => {
+                    let base = pods as usize * self.shape.words as usize;
+                    let rank = self.shape.first(&self.sets, base).expect("counts lists non-empty sets");
+                    self.set_best(pods, rank);
+                }
+                None => self.best_key = u64::MAX,
+            }
         }
     }
 
-    /// `(pods, rank, node)` of the oldest node with `pods` pods (there is one).
     #[inline]
-    fn oldest(&self, pods: u32) -> (u32, u32, NodeId) {
-        let rank = self.shape.first(self.set(pods)).expect("counts lists non-empty sets");
-        (pods, rank, self.nodes[rank as usize])
+    fn set_best(&mut self, pods: u32, rank: u32) {
+        let node = u64::from(self.nodes[rank as usize].0);
+        let order = if self.keep == Keep::Fullest { !pods } else { pods };
+        (self.best, self.best_key) = ((pods, rank), u64::from(order) << 32 | node);
     }
 
     /// Room for count `pods` and rank `rank`: more counts append empty sets,
-    /// more ranks re-lay every set out (doubling, so amortised O(1)).
+    /// more ranks re-lay every set out (doubling, so amortised O(1)). Returns
+    /// where count `pods`'s set starts.
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, pods: u32, rank: u32) {
+    fn grow(&mut self, pods: u32, rank: u32) -> usize {
         let old = self.shape;
-        let counts = (pods as usize + 1).max(if old.words == 0 { 0 } else { self.sets.len() / old.words });
-        if rank as usize >= old.capacity {
+        let counts = (pods as usize + 1).max(self.sets.len().checked_div(old.words as usize).unwrap_or(0));
+        if rank >= old.capacity {
             let shape = Shape::for_bits(rank as usize + 1);
-            let mut sets = vec![0; counts * shape.words];
+            let mut sets = vec![0; counts * shape.words as usize];
             if old.words > 0 {
-                for (new, old_set) in sets.chunks_mut(shape.words).zip(self.sets.chunks(old.words)) {
+                for (new, old_set) in sets.chunks_mut(shape.words as usize).zip(self.sets.chunks(old.words as usize)) {
                     shape.copy_from(new, &old, old_set);
                 }
             }
             (self.shape, self.sets) = (shape, sets);
-            self.nodes.resize(shape.capacity, NodeId(u32::MAX));
+            self.nodes.resize(shape.capacity as usize, NodeId(u32::MAX));
         }
-        self.sets.resize(counts * self.shape.words, 0);
+        self.sets.resize(counts * self.shape.words as usize, 0);
+        pods as usize * self.shape.words as usize
     }
 
     /// `(pods, node)` of the kept end: the oldest node among those with the
     /// fewest pods ([`Keep::Emptiest`]) or with the most ([`Keep::Fullest`]).
     #[cfg(test)]
     fn best(&self) -> Option<(u32, NodeId)> {
-        self.best.map(|(pods, _, node)| (pods, node))
+        (self.best_key != u64::MAX).then(|| (self.best.0, NodeId(self.best_key as u32)))
     }
 
-    /// The kept end's `(pods, node)` as one integer, smaller first, comparable across the
-    /// pools of a cluster (ties go to the older node, as node ids are in
-    /// creation order); `u64::MAX` when there is none.
+    /// The kept end's `(pods, node)` as one integer, smaller first, comparable
+    /// across the pools of a cluster: `pods << 32 | node` for the emptiest,
+    /// `!pods << 32 | node` for the fullest (ties go to the older node, as node
+    /// ids are in creation order); `u64::MAX` when there is none.
     #[inline]
     pub fn best_key(&self) -> u64 {
-        match (self.best, self.keep) {
-            (Some((pods, _, node)), Keep::Emptiest) => u64::from(pods) << 32 | u64::from(node.0),
-            (Some((pods, _, node)), _) => u64::from(!pods) << 32 | u64::from(node.0),
-            (None, _) => u64::MAX,
-        }
+        self.best_key
     }
 }
 

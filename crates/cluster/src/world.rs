@@ -977,44 +977,29 @@ impl<'s> World<'s> {
 
     /// Re-evaluate a node's place in its pool's scheduling sets and the
     /// autoscaler's list of underused nodes.
+    ///
+    /// Runs after every bind and unbind: it reads the node's and its pool's
+    /// records once and leaves the random scheduler's list to [`Self::relist`].
     fn refresh(&mut self, node: NodeId) {
-        let n = &self.nodes[node.index()];
-        let pool = n.pool;
-        let cluster = self.pools[pool].cluster;
+        let n = &mut self.nodes[node.index()];
+        let p = &mut self.pools[n.pool];
         let pods = n.pods.len() as u32;
-        let schedulable = n.phase == Phase::Ready
-            && !n.deleting
-            && pods < n.max_pods
-            && self.clusters[cluster].allocator.accepts_pods(node);
+        let ready = n.phase == Phase::Ready && !n.deleting;
+        let schedulable = ready && pods < n.max_pods && self.clusters[p.cluster].allocator.accepts_pods(node);
         let key = schedulable.then_some(pods);
-        // Only the random scheduler reads the list (and its order).
-        let listed = self.clusters[cluster].scheduler == Scheduler::Random;
-        let p = &mut self.pools[pool];
-        if n.sched_key != key {
-            if let Some(old) = n.sched_key {
+        let old = n.sched_key;
+        if old != key {
+            n.sched_key = key;
+            if let Some(old) = old {
                 p.by_load.remove(old, n.rank);
                 p.free_slots -= u64::from(n.max_pods - old);
-                if listed {
-                    let pos = n.sched_pos;
-                    p.schedulable.swap_remove(pos);
-                    if let Some(&moved) = p.schedulable.get(pos) {
-                        self.nodes[moved.index()].sched_pos = pos;
-                    }
-                }
             }
-            let n = &mut self.nodes[node.index()];
             if let Some(new) = key {
                 p.by_load.insert(new, n.rank, node);
                 p.free_slots += u64::from(n.max_pods - new);
-                if listed {
-                    n.sched_pos = p.schedulable.len();
-                    p.schedulable.push(node);
-                }
             }
-            n.sched_key = key;
         }
-        let n = &mut self.nodes[node.index()];
-        let low = p.autoscale.is_some() && n.phase == Phase::Ready && !n.deleting && pods * 2 < n.max_pods;
+        let low = p.autoscale.is_some() && ready && pods * 2 < n.max_pods;
         if low {
             if n.low_since.is_none() {
                 n.low_since = Some(self.sim.now());
@@ -1022,6 +1007,28 @@ impl<'s> World<'s> {
             }
         } else if n.low_since.take().is_some() {
             p.low_nodes.remove(&node);
+        }
+        // Only the random scheduler reads the list (and its order).
+        if old != key && p.by_load.keep() == Keep::Neither {
+            self.relist(node, old.is_some(), key.is_some());
+        }
+    }
+
+    /// A node's scheduling key changed: take it off its pool's list of
+    /// schedulable nodes if it was `listed`, and put it at the end if it `stays`.
+    fn relist(&mut self, node: NodeId, listed: bool, stays: bool) {
+        let n = &self.nodes[node.index()];
+        let p = &mut self.pools[n.pool];
+        if listed {
+            let pos = n.sched_pos;
+            p.schedulable.swap_remove(pos);
+            if let Some(&moved) = p.schedulable.get(pos) {
+                self.nodes[moved.index()].sched_pos = pos;
+            }
+        }
+        if stays {
+            self.nodes[node.index()].sched_pos = p.schedulable.len();
+            p.schedulable.push(node);
         }
     }
 
