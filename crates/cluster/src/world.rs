@@ -133,9 +133,11 @@ impl<'s> World<'s> {
             } else {
                 None
             };
+            let allocator = build_allocator(cluster.allocator, pod_cidr);
             clusters.push(ClusterState {
                 name: cluster.name.clone(),
-                allocator: build_allocator(cluster.allocator, pod_cidr),
+                may_refuse_pods: allocator.may_refuse_pods(),
+                allocator,
                 scheduler: cluster.scheduler,
                 scheduler_rng: streams.stream(&format!("scheduler/{}", cluster.name)),
                 pools: Vec::new(),
@@ -985,7 +987,9 @@ impl<'s> World<'s> {
         let p = &mut self.pools[n.pool];
         let pods = n.pods.len() as u32;
         let ready = n.phase == Phase::Ready && !n.deleting;
-        let schedulable = ready && pods < n.max_pods && self.clusters[p.cluster].allocator.accepts_pods(node);
+        let cluster = &self.clusters[p.cluster];
+        let schedulable =
+            ready && pods < n.max_pods && (!cluster.may_refuse_pods || cluster.allocator.accepts_pods(node));
         let key = schedulable.then_some(pods);
         let old = n.sched_key;
         if old != key {
