@@ -132,6 +132,26 @@ impl Shape {
         self.descend(words, base, |word| 63 - word.leading_zeros())
     }
 
+    /// The smallest member of the set at `base`, given that none is below
+    /// `floor`: `floor`'s word holds it when it is not empty, and then the walk
+    /// down from the top is not needed.
+    #[inline]
+    fn first_from(&self, words: &[u64], base: usize, floor: u32) -> Option<u32> {
+        match words[base + floor as usize / 64] {
+            0 => self.first(words, base),
+            word => Some(floor & !63 | word.trailing_zeros()),
+        }
+    }
+
+    /// The largest member of the set at `base`, given that none is above `ceiling`.
+    #[inline]
+    fn last_from(&self, words: &[u64], base: usize, ceiling: u32) -> Option<u32> {
+        match words[base + ceiling as usize / 64] {
+            0 => self.last(words, base),
+            word => Some(ceiling & !63 | (63 - word.leading_zeros())),
+        }
+    }
+
     /// Walk from the top word down, picking a set bit of each word with `pick`.
     #[inline]
     fn descend(&self, words: &[u64], base: usize, pick: impl Fn(u64) -> u32) -> Option<u32> {
@@ -195,6 +215,18 @@ impl RankSet {
     /// The largest member.
     pub fn last(&self) -> Option<u32> {
         self.shape.last(&self.words, 0)
+    }
+
+    /// The smallest member, given that none is below `floor` (below capacity).
+    #[inline]
+    fn first_from(&self, floor: u32) -> Option<u32> {
+        self.shape.first_from(&self.words, 0, floor)
+    }
+
+    /// The largest member, given that none is above `ceiling` (below capacity).
+    #[inline]
+    fn last_from(&self, ceiling: u32) -> Option<u32> {
+        self.shape.last_from(&self.words, 0, ceiling)
     }
 
     #[cold]
@@ -306,20 +338,19 @@ impl LoadIndex {
             self.counts.remove(pods);
         }
         if self.best == (pods, rank) && self.best_key != u64::MAX {
-            // The next oldest with as many pods, if any, takes the removed end's place.
+            // The kept end was the oldest node with the fewest (most) pods: no
+            // node with that count has a lower rank, and no count is lower
+            // (higher), which lets the searches start from the word in hand.
             let next = match (emptied, self.keep) {
-                (false, _) => Some(pods),
-                (true, Keep::Emptiest) => self.counts.first(),
-                (true, _) => self.counts.last(),
+                (false, _) => {
+                    let rank = self.shape.first_from(&self.sets, base, rank).expect("the set is not empty");
+                    self.set_best(pods, rank);
+                    return;
+                }
+                (true, Keep::Emptiest) => self.counts.first_from(pods),
+                (true, _) => self.counts.last_from(pods),
             };
             match next {
-                // The kept end is the oldest with its count, so no rank below it
-                // has that count: the next is the word's lowest bit left, when any
-                // is (the common case under spread, and no walk down from the top).
-                Some(next) if next == pods && self.sets[base + rank as usize / 64] != 0 => {
-                    let word = self.sets[base + rank as usize / 64];
-                    self.set_best(pods, rank & !63 | word.trailing_zeros());
-                }
                 Some(pods) => {
                     let base = pods as usize * self.shape.words as usize;
                     let rank = self.shape.first(&self.sets, base).expect("counts lists non-empty sets");
@@ -442,9 +473,11 @@ mod tests {
     proptest! {
         /// Against a `BTreeSet<(pods, rank)>`, the structure it replaces, for
         /// each end kept; ranks up to 9,000 take the sets through three levels,
-        /// ranks below 200 share words.
+        /// ranks below 200 share words, counts up to 300 span several words.
         #[test]
-        fn matches_an_ordered_set(ops in prop::collection::vec((any::<bool>(), 0u32..12, prop_oneof![0u32..200, 0u32..9000]), 0..300)) {
+        fn matches_an_ordered_set(
+            ops in prop::collection::vec((any::<bool>(), prop_oneof![0u32..12, 0u32..300], prop_oneof![0u32..200, 0u32..9000]), 0..300)
+        ) {
             let mut indexes = [Keep::Emptiest, Keep::Fullest, Keep::Neither].map(LoadIndex::new);
             let mut model = BTreeSet::new();
             for (insert, pods, rank) in ops {
