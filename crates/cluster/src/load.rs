@@ -208,12 +208,14 @@ impl RankSet {
     }
 
     /// The smallest member.
-    pub fn first(&self) -> Option<u32> {
+    #[cfg(test)]
+    fn first(&self) -> Option<u32> {
         self.shape.first(&self.words, 0)
     }
 
     /// The largest member.
-    pub fn last(&self) -> Option<u32> {
+    #[cfg(test)]
+    fn last(&self) -> Option<u32> {
         self.shape.last(&self.words, 0)
     }
 

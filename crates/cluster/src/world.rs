@@ -1009,7 +1009,8 @@ impl<'s> World<'s> {
                 n.low_since = Some(self.sim.now());
                 p.low_nodes.insert(node);
             }
-        } else if n.low_since.take().is_some() {
+        } else if n.low_since.is_some() {
+            n.low_since = None;
             p.low_nodes.remove(&node);
         }
         // Only the random scheduler reads the list (and its order).
@@ -1449,8 +1450,12 @@ impl<'s> World<'s> {
             // Each pool keeps the end its scheduler takes, as a key ordered like
             // `(pods, node)` for spread and `(Reverse(pods), node)` for pack.
             Scheduler::Spread | Scheduler::Pack => {
-                let best = eligible().map(|p| pools[p].by_load.best_key()).min().unwrap_or(u64::MAX);
-                (best != u64::MAX).then_some(NodeId(best as u32))
+                let key = |p: usize| pools[p].by_load.best_key();
+                let best = match restrict {
+                    None => cluster.pools.iter().map(|&p| key(p)).min(),
+                    Some(r) => cluster.pools.contains(&r).then(|| key(r)),
+                };
+                best.filter(|&key| key != u64::MAX).map(|key| NodeId(key as u32))
             }
             Scheduler::Random => {
                 let total: usize = eligible().map(|p| pools[p].schedulable.len()).sum();
