@@ -397,7 +397,7 @@ impl LoadIndex {
     /// fewest pods ([`Keep::Emptiest`]) or with the most ([`Keep::Fullest`]).
     #[cfg(test)]
     fn best(&self) -> Option<(u32, NodeId)> {
-        (self.best_key != u64::MAX).then(|| (self.best.0, NodeId(self.best_key as u32)))
+        (self.best_key != u64::MAX).then_some((self.best.0, NodeId(self.best_key as u32)))
     }
 
     /// The kept end's `(pods, node)` as one integer, smaller first, comparable
@@ -455,12 +455,10 @@ mod tests {
                 index.insert(pods, rank, NodeId(100 + rank));
             }
         }
-        assert_eq!((emptiest.best(), fullest.best(), neither.best(), neither.len()), (
-            Some((1, NodeId(102))),
-            Some((5, NodeId(101))),
-            None,
-            5
-        ));
+        assert_eq!(
+            (emptiest.best(), fullest.best(), neither.best(), neither.len()),
+            (Some((1, NodeId(102))), Some((5, NodeId(101))), None, 5)
+        );
         assert_eq!((emptiest.best_key(), fullest.best_key()), (1 << 32 | 102, u64::from(!5u32) << 32 | 101));
         for index in [&mut emptiest, &mut fullest, &mut neither] {
             index.remove(1, 2);
@@ -468,7 +466,10 @@ mod tests {
             index.remove(5, 4);
             index.remove(5, 4);
         }
-        assert_eq!((emptiest.best(), fullest.best(), emptiest.len()), (Some((1, NodeId(107))), Some((3, NodeId(109))), 2));
+        assert_eq!(
+            (emptiest.best(), fullest.best(), emptiest.len()),
+            (Some((1, NodeId(107))), Some((3, NodeId(109))), 2)
+        );
         assert!(emptiest.contains(3, 9) && !emptiest.contains(5, 4) && !emptiest.contains(40, 0));
     }
 
