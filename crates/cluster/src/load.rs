@@ -316,6 +316,25 @@ impl LoadIndex {
             _ => self.grow(pods, rank),
         };
         self.nodes[rank as usize] = node;
+        self.add(pods, rank, base);
+    }
+
+    /// Move the node of rank `rank` from count `from` to count `to`: what a pod
+    /// bound to or unbound from a schedulable node does, on every event. The
+    /// same as `remove` then `insert` with the node the rank has.
+    #[inline(always)]
+    pub fn shift(&mut self, from: u32, to: u32, rank: u32) {
+        self.remove(from, rank);
+        let base = match self.base(to) {
+            Some(base) if rank < self.shape.capacity => base,
+            _ => self.grow(to, rank),
+        };
+        self.add(to, rank, base);
+    }
+
+    /// Add rank `rank`, whose node is known, to count `pods`'s set, at `base`.
+    #[inline(always)]
+    fn add(&mut self, pods: u32, rank: u32, base: usize) {
         let Some(was_empty) = self.shape.insert(&mut self.sets, base, rank) else { return };
         self.len += 1;
         if was_empty {
@@ -331,7 +350,7 @@ impl LoadIndex {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, pods: u32, rank: u32) {
         let Some(base) = self.base(pods) else { return };
         let Some(emptied) = self.shape.remove(&mut self.sets, base, rank) else { return };
@@ -489,14 +508,20 @@ mod tests {
                     Some(&member) if !insert && rank % 2 == 0 => member,
                     _ => (pods, rank),
                 };
+                // A removal of a member to a count just above or below is a shift.
+                let shift = (!insert && model.contains(&(pods, rank)) && pods > 0)
+                    .then(|| if rank % 3 == 0 { pods - 1 } else { pods + 1 });
                 for index in &mut indexes {
-                    if insert {
-                        index.insert(pods, rank, NodeId(rank));
-                    } else {
-                        index.remove(pods, rank);
+                    match shift {
+                        Some(to) => index.shift(pods, to, rank),
+                        None if insert => index.insert(pods, rank, NodeId(rank)),
+                        None => index.remove(pods, rank),
                     }
                 }
-                if insert {
+                if let Some(to) = shift {
+                    model.remove(&(pods, rank));
+                    model.insert((to, rank));
+                } else if insert {
                     model.insert((pods, rank));
                 } else {
                     model.remove(&(pods, rank));

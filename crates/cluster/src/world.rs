@@ -994,14 +994,14 @@ impl<'s> World<'s> {
         let old = n.sched_key;
         if old != key {
             n.sched_key = key;
-            if let Some(old) = old {
-                p.by_load.remove(old, n.rank);
-                p.free_slots -= u64::from(n.max_pods - old);
+            match (old, key) {
+                (Some(old), Some(new)) => p.by_load.shift(old, new, n.rank),
+                (Some(old), None) => p.by_load.remove(old, n.rank),
+                (None, Some(new)) => p.by_load.insert(new, n.rank, node),
+                (None, None) => {}
             }
-            if let Some(new) = key {
-                p.by_load.insert(new, n.rank, node);
-                p.free_slots += u64::from(n.max_pods - new);
-            }
+            p.free_slots -= old.map_or(0, |old| u64::from(n.max_pods - old));
+            p.free_slots += key.map_or(0, |new| u64::from(n.max_pods - new));
         }
         let low = p.autoscale.is_some() && ready && pods * 2 < n.max_pods;
         if low {
