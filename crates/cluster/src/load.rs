@@ -135,7 +135,7 @@ impl Shape {
     /// The smallest member of the set at `base`, given that none is below
     /// `floor`: `floor`'s word holds it when it is not empty, and then the walk
     /// down from the top is not needed.
-    #[inline]
+    #[inline(always)]
     fn first_from(&self, words: &[u64], base: usize, floor: u32) -> Option<u32> {
         match words[base + floor as usize / 64] {
             0 => self.first(words, base),
@@ -144,7 +144,7 @@ impl Shape {
     }
 
     /// The largest member of the set at `base`, given that none is above `ceiling`.
-    #[inline]
+    #[inline(always)]
     fn last_from(&self, words: &[u64], base: usize, ceiling: u32) -> Option<u32> {
         match words[base + ceiling as usize / 64] {
             0 => self.last(words, base),
@@ -220,13 +220,13 @@ impl RankSet {
     }
 
     /// The smallest member, given that none is below `floor` (below capacity).
-    #[inline]
+    #[inline(always)]
     fn first_from(&self, floor: u32) -> Option<u32> {
         self.shape.first_from(&self.words, 0, floor)
     }
 
     /// The largest member, given that none is above `ceiling` (below capacity).
-    #[inline]
+    #[inline(always)]
     fn last_from(&self, ceiling: u32) -> Option<u32> {
         self.shape.last_from(&self.words, 0, ceiling)
     }
