@@ -131,6 +131,13 @@ pub trait Allocator: fmt::Debug + Send {
     /// first request failed takes no pods until a retry succeeds).
     fn accepts_pods(&self, node: NodeId) -> bool;
 
+    /// Whether [`Self::accepts_pods`] can ever say no. The cluster model
+    /// re-evaluates a node after every bind and unbind; for a mode that takes
+    /// pods on every node it skips asking (a dynamic call per event).
+    fn may_refuse_pods(&self) -> bool {
+        true
+    }
+
     /// Bring the node's holding in line with its demand (grow or shrink), then
     /// hand free addresses to waiting pods. Called after creation and whenever
     /// the node's range has had addresses returned.

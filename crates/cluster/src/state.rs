@@ -18,6 +18,8 @@ pub struct PodId(pub u32);
 pub struct ClusterState {
     pub name: String,
     pub allocator: Box<dyn Allocator>,
+    /// `allocator.may_refuse_pods()`, asked once.
+    pub may_refuse_pods: bool,
     pub scheduler: Scheduler,
     pub scheduler_rng: ChaCha8Rng,
     /// Live pools in creation order.

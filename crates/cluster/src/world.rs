@@ -12,7 +12,7 @@ use rand::RngExt;
 use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
-use crate::load::LoadIndex;
+use crate::load::{Keep, LoadIndex};
 use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
 use crate::state::*;
 
@@ -135,9 +135,11 @@ impl<'s> World<'s> {
             } else {
                 None
             };
+            let allocator = build_allocator(cluster.allocator, pod_cidr);
             clusters.push(ClusterState {
                 name: cluster.name.clone(),
-                allocator: build_allocator(cluster.allocator, pod_cidr),
+                may_refuse_pods: allocator.may_refuse_pods(),
+                allocator,
                 scheduler: cluster.scheduler,
                 scheduler_rng: streams.stream(&format!("scheduler/{}", cluster.name)),
                 pools: Vec::new(),
@@ -600,6 +602,11 @@ impl<'s> World<'s> {
         }
         let node_subnet = self.space.find(&spec.vnet_subnet).expect("validated subnet");
         let pod_subnet = spec.pod_subnet.as_deref().map(|name| self.space.find(name).expect("validated subnet"));
+        let keep = match self.clusters[cluster].scheduler {
+            Scheduler::Spread => Keep::Emptiest,
+            Scheduler::Pack => Keep::Fullest,
+            Scheduler::Random => Keep::Neither,
+        };
         self.pools.push(PoolState {
             cluster,
             node_subnet,
@@ -608,7 +615,7 @@ impl<'s> World<'s> {
             target: 0,
             live: false,
             logged: Vec::new(),
-            by_load: LoadIndex::default(),
+            by_load: LoadIndex::new(keep),
             schedulable: Vec::new(),
             free_slots: 0,
             running: 0,
@@ -973,51 +980,61 @@ impl<'s> World<'s> {
 
     /// Re-evaluate a node's place in its pool's scheduling sets and the
     /// autoscaler's list of underused nodes.
+    ///
+    /// Runs after every bind and unbind: it reads the node's and its pool's
+    /// records once and leaves the random scheduler's list to [`Self::relist`].
     fn refresh(&mut self, node: NodeId) {
-        let n = &self.nodes[node.index()];
-        let pool = n.pool();
-        let cluster = self.pools[pool].cluster;
-        let pods = n.pods.len() as u32;
-        let schedulable = n.phase == Phase::Ready
-            && !n.deleting
-            && pods < n.max_pods
-            && self.clusters[cluster].allocator.accepts_pods(node);
-        let key = schedulable.then_some(pods);
-        // Only the random scheduler reads the list (and its order).
-        let listed = self.clusters[cluster].scheduler == Scheduler::Random;
-        let p = &mut self.pools[pool];
-        if n.sched_key != key {
-            if let Some(old) = n.sched_key {
-                p.by_load.remove(old, n.rank);
-                p.free_slots -= u64::from(n.max_pods - old);
-                if listed {
-                    let pos = n.sched_pos;
-                    p.schedulable.swap_remove(pos);
-                    if let Some(&moved) = p.schedulable.get(pos) {
-                        self.nodes[moved.index()].sched_pos = pos;
-                    }
-                }
-            }
-            let n = &mut self.nodes[node.index()];
-            if let Some(new) = key {
-                p.by_load.insert(new, n.rank, node);
-                p.free_slots += u64::from(n.max_pods - new);
-                if listed {
-                    n.sched_pos = p.schedulable.len();
-                    p.schedulable.push(node);
-                }
-            }
-            n.sched_key = key;
-        }
         let n = &mut self.nodes[node.index()];
-        let low = p.autoscale.is_some() && n.phase == Phase::Ready && !n.deleting && pods * 2 < n.max_pods;
+        let p = &mut self.pools[n.pool()];
+        let pods = n.pods.len() as u32;
+        let ready = n.phase == Phase::Ready && !n.deleting;
+        let cluster = &self.clusters[p.cluster];
+        let schedulable =
+            ready && pods < n.max_pods && (!cluster.may_refuse_pods || cluster.allocator.accepts_pods(node));
+        let key = schedulable.then_some(pods);
+        let old = n.sched_key;
+        if old != key {
+            n.sched_key = key;
+            match (old, key) {
+                (Some(old), Some(new)) => p.by_load.shift(old, new, n.rank),
+                (Some(old), None) => p.by_load.remove(old, n.rank),
+                (None, Some(new)) => p.by_load.insert(new, n.rank, node),
+                (None, None) => {}
+            }
+            p.free_slots -= old.map_or(0, |old| u64::from(n.max_pods - old));
+            p.free_slots += key.map_or(0, |new| u64::from(n.max_pods - new));
+        }
+        let low = p.autoscale.is_some() && ready && pods * 2 < n.max_pods;
         if low {
             if n.low_since.is_none() {
                 n.low_since = Some(self.sim.now());
                 p.low_nodes.insert(node);
             }
-        } else if n.low_since.take().is_some() {
+        } else if n.low_since.is_some() {
+            n.low_since = None;
             p.low_nodes.remove(&node);
+        }
+        // Only the random scheduler reads the list (and its order).
+        if old != key && p.by_load.keep() == Keep::Neither {
+            self.relist(node, old.is_some(), key.is_some());
+        }
+    }
+
+    /// A node's scheduling key changed: take it off its pool's list of
+    /// schedulable nodes if it was `listed`, and put it at the end if it `stays`.
+    fn relist(&mut self, node: NodeId, listed: bool, stays: bool) {
+        let n = &self.nodes[node.index()];
+        let p = &mut self.pools[n.pool()];
+        if listed {
+            let pos = n.sched_pos;
+            p.schedulable.swap_remove(pos);
+            if let Some(&moved) = p.schedulable.get(pos) {
+                self.nodes[moved.index()].sched_pos = pos;
+            }
+        }
+        if stays {
+            self.nodes[node.index()].sched_pos = p.schedulable.len();
+            p.schedulable.push(node);
         }
     }
 
@@ -1416,19 +1433,16 @@ impl<'s> World<'s> {
         let pools = &self.pools;
         let eligible = || cluster.pools.iter().copied().filter(move |&p| restrict.is_none_or(|r| r == p));
         match cluster.scheduler {
-            Scheduler::Spread => {
-                let mut best: Option<(u32, NodeId)> = None;
-                for p in eligible() {
-                    if let Some(candidate) = pools[p].by_load.emptiest() {
-                        best = Some(best.map_or(candidate, |b| b.min(candidate)));
-                    }
-                }
-                best.map(|(_, n)| n)
+            // Each pool keeps the end its scheduler takes, as a key ordered like
+            // `(pods, node)` for spread and `(Reverse(pods), node)` for pack.
+            Scheduler::Spread | Scheduler::Pack => {
+                let key = |p: usize| pools[p].by_load.best_key();
+                let best = match restrict {
+                    None => cluster.pools.iter().map(|&p| key(p)).min(),
+                    Some(r) => cluster.pools.contains(&r).then(|| key(r)),
+                };
+                best.filter(|&key| key != u64::MAX).map(|key| NodeId(key as u32))
             }
-            Scheduler::Pack => eligible()
-                .filter_map(|p| pools[p].by_load.fullest())
-                .min_by_key(|&(pods, node)| (std::cmp::Reverse(pods), node))
-                .map(|(_, n)| n),
             Scheduler::Random => {
                 let total: usize = eligible().map(|p| pools[p].schedulable.len()).sum();
                 if total == 0 {

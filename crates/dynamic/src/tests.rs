@@ -82,7 +82,7 @@ fn a_new_node_holds_its_node_ip_then_primary_plus_one_batch() {
     s.dynamic.create_node(NodeId(0), &s.spec, &mut s.space).unwrap();
     assert_eq!(s.node_subnet(), (1, 1));
     assert_eq!(s.pods(), (0, 0), "creation takes only the node IP");
-    assert!(!s.dynamic.accepts_pods(NodeId(0)));
+    assert!(!s.dynamic.accepts_pods(NodeId(0)) && s.dynamic.may_refuse_pods());
     let update = s.dynamic.reconcile(NodeId(0), &mut s.space);
     assert_eq!(update, Update { started: 0, request: Request::Granted, short: false });
     assert_eq!(s.pods(), (17, 1), "16 pod addresses + the primary, which is in use");

@@ -139,6 +139,10 @@ impl Allocator for Kubenet {
         true
     }
 
+    fn may_refuse_pods(&self) -> bool {
+        false
+    }
+
     /// The /24 never changes: nothing to do.
     fn reconcile(&mut self, _node: NodeId, _space: &mut AddressSpace) -> Update {
         Update::default()
@@ -273,7 +277,7 @@ mod tests {
         let mut alloc = Kubenet::new(pod_cidr);
         alloc.create_node(NodeId(0), &spec, &mut space).unwrap();
         assert_eq!(alloc.reconcile(NodeId(0), &mut space), Update::default());
-        assert!(alloc.accepts_pods(NodeId(0)));
+        assert!(alloc.accepts_pods(NodeId(0)) && !alloc.may_refuse_pods());
         alloc.pod_bound(NodeId(0), &mut space);
         assert_eq!(space[pod_cidr].in_use(), 1);
         assert_eq!(space[pod_cidr].allocated(), 256);

@@ -71,6 +71,10 @@ impl Allocator for NodeSubnet {
         true
     }
 
+    fn may_refuse_pods(&self) -> bool {
+        false
+    }
+
     /// The reservation never changes: nothing to do.
     fn reconcile(&mut self, _node: NodeId, _space: &mut AddressSpace) -> Update {
         Update::default()
@@ -195,7 +199,7 @@ mod tests {
         let (mut alloc, mut space, spec) = setup("10.0.0.0/24", 30);
         alloc.create_node(NodeId(0), &spec, &mut space).unwrap();
         assert_eq!(alloc.reconcile(NodeId(0), &mut space), Update::default());
-        assert!(alloc.accepts_pods(NodeId(0)));
+        assert!(alloc.accepts_pods(NodeId(0)) && !alloc.may_refuse_pods());
         alloc.pod_bound(NodeId(0), &mut space);
         alloc.pod_bound(NodeId(0), &mut space);
         assert_eq!(space[spec.node_subnet].in_use(), 3);

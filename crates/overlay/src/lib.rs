@@ -37,6 +37,10 @@ impl Allocator for Overlay {
         true
     }
 
+    fn may_refuse_pods(&self) -> bool {
+        false
+    }
+
     /// The /24 never changes: nothing to do.
     fn reconcile(&mut self, _node: NodeId, _space: &mut AddressSpace) -> Update {
         Update::default()
@@ -131,7 +135,7 @@ mod tests {
         let mut alloc = Overlay::new(pod_cidr);
         alloc.create_node(NodeId(0), &spec, &mut space).unwrap();
         assert_eq!(alloc.reconcile(NodeId(0), &mut space), Update::default());
-        assert!(alloc.accepts_pods(NodeId(0)));
+        assert!(alloc.accepts_pods(NodeId(0)) && !alloc.may_refuse_pods());
         for _ in 0..250 {
             assert_eq!(alloc.pod_bound(NodeId(0), &mut space).started, 1);
         }

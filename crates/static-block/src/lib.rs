@@ -103,6 +103,10 @@ impl Allocator for StaticBlock {
         true
     }
 
+    fn may_refuse_pods(&self) -> bool {
+        false
+    }
+
     /// The blocks never change: nothing to do.
     fn reconcile(&mut self, _node: NodeId, _space: &mut AddressSpace) -> Update {
         Update::default()
@@ -227,7 +231,7 @@ mod tests {
         let pods = spec.pod_subnet.unwrap();
         alloc.create_node(NodeId(0), &spec, &mut space).unwrap();
         assert_eq!(alloc.reconcile(NodeId(0), &mut space), Update::default());
-        assert!(alloc.accepts_pods(NodeId(0)));
+        assert!(alloc.accepts_pods(NodeId(0)) && !alloc.may_refuse_pods());
         for _ in 0..30 {
             assert_eq!(alloc.pod_bound(NodeId(0), &mut space).started, 1);
         }
