@@ -232,8 +232,6 @@ pub struct Pod {
     pub counted_pool: u32,
     /// `NO_NODE` or the node it is bound to; see [`Pod::node`].
     node: u32,
-    /// Index in `Node::pods`.
-    pub node_slot: u32,
     /// Index in the workload's pod list (deployments and daemonsets).
     pub workload_slot: u32,
     /// Bumped whenever the pod's pending end event becomes stale.
@@ -272,7 +270,6 @@ impl Pod {
             workload: workload as u32,
             counted_pool: u32::MAX,
             node: NO_NODE,
-            node_slot: 0,
             workload_slot: 0,
             generation: 0,
             revision,
