@@ -6,6 +6,7 @@
 //! equal-time events run in the order they were scheduled, so a run is a pure
 //! function of its inputs and seed.
 
+pub mod hint;
 mod queue;
 mod streams;
 mod time;
@@ -67,6 +68,13 @@ impl<E: Copy> Simulation<E> {
     }
 
     /// The time of the next event, if any.
+    /// The next event, if the queue knows it without work (see
+    /// [`EventQueue::peek_ready`]): a hint, for prefetching what it will touch.
+    #[inline]
+    pub fn peek_ready(&self) -> Option<&E> {
+        self.queue.peek_ready()
+    }
+
     pub fn peek_time(&self) -> Option<SimTime> {
         self.queue.peek_time()
     }

@@ -240,6 +240,18 @@ impl<E> EventQueue<E> {
         SimTime::from_millis(self.cursor)
     }
 
+    /// The next event to pop, when it is known without moving anything (the head
+    /// of `due`, or the first event of the lowest slot if that is at level 0);
+    /// `None` otherwise. A hint for prefetching: a push can still come first.
+    #[inline]
+    pub fn peek_ready(&self) -> Option<&E> {
+        if !self.due.is_empty() {
+            return Some(&self.chunks.arena[self.due.read as usize].event);
+        }
+        let slot = self.lowest_slot()?;
+        (slot < SLOTS).then(|| &self.firsts[slot].event)
+    }
+
     /// The non-empty slot holding the smallest keys.
     #[inline(always)]
     fn lowest_slot(&self) -> Option<usize> {
@@ -740,7 +752,12 @@ mod tests {
                     }
                     Op::Pop(count) => {
                         for _ in 0..count {
+                            // A ready event is the one that pops next.
+                            let ready = queue.peek_ready().copied();
                             let popped = queue.pop();
+                            if ready.is_some() {
+                                prop_assert_eq!(ready, popped.map(|(_, e)| e));
+                            }
                             prop_assert_eq!(popped, reference.pop());
                             if let Some((at, _)) = popped {
                                 last = at.as_millis();
