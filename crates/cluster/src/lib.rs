@@ -16,6 +16,10 @@ pub use scenario::Scenario;
 pub enum ReplayError {
     #[error("range {name}: {source}")]
     Range { name: String, source: net::RangeError },
+    /// A pool's max_pods is above what validation allows (a `Scenario` built or
+    /// edited without `scenario::validate`): node pod lists index by a byte.
+    #[error("pool {pool}: max_pods {max_pods} is above {limit}, the most a scenario may set")]
+    MaxPods { pool: String, max_pods: u32, limit: u64 },
     /// A whole-run invariant failed (only with [`Options::check_invariants`]): a bug in podip.
     #[error("invariant violated at {time_s} s after {event}: {message}")]
     Invariant { time_s: u64, event: String, message: String },

@@ -111,7 +111,7 @@ pub struct Node {
     /// Bound pods (any state but unschedulable), daemonset pods included, in
     /// the order `Vec::push` and `Vec::swap_remove` leave them. Changed only
     /// through [`Node::push_pod`] and [`Node::swap_remove_pod`].
-    pub pods: Vec<PodId>,
+    pods: Vec<PodId>,
     /// `pods.last()` if known: set by a push, forgotten by a removal (reading
     /// the new last entry then would wait for the list's buffer, which is cold).
     /// `UNKNOWN_POD` when not known (an `Option` would not fit the first line).
@@ -183,6 +183,11 @@ impl Node {
         self.last_pod == UNKNOWN_POD || self.pods.last() == Some(&self.last_pod)
     }
 
+    /// Bound pods, in the order described at [`Node`].
+    pub fn pods(&self) -> &[PodId] {
+        &self.pods
+    }
+
     pub fn pool(&self) -> usize {
         self.pool as usize
     }
@@ -227,9 +232,9 @@ pub enum PodState {
 #[derive(Debug, Clone)]
 #[repr(C, align(64))]
 pub struct Pod {
-    pub workload: u32,
+    workload: u32,
     /// The pool whose `cluster.csv` counters include this pod (`u32::MAX`: none yet).
-    pub counted_pool: u32,
+    counted_pool: u32,
     /// `NO_NODE` or the node it is bound to; see [`Pod::node`].
     node: u32,
     /// Index in the workload's pod list (deployments and daemonsets).
@@ -267,7 +272,7 @@ impl Pod {
         number: u64,
     ) -> Self {
         Pod {
-            workload: workload as u32,
+            workload: u32::try_from(workload).expect("fewer than 2^32 workloads"),
             counted_pool: u32::MAX,
             node: NO_NODE,
             workload_slot: 0,
@@ -290,6 +295,10 @@ impl Pod {
 
     pub fn counted_pool(&self) -> usize {
         self.counted_pool as usize
+    }
+
+    pub fn set_counted_pool(&mut self, pool: usize) {
+        self.counted_pool = u32::try_from(pool).expect("fewer than 2^32 pools");
     }
 
     pub fn node(&self) -> Option<NodeId> {
@@ -407,7 +416,19 @@ mod tests {
         assert_eq!(pod.start_lifetime(SimTime::from_millis(1_000)), Some(SimTime::from_millis(6_000)));
         pod.stop_lifetime(SimTime::from_millis(2_500));
         assert_eq!(pod.start_lifetime(SimTime::from_millis(10_000)), Some(SimTime::from_millis(13_500)));
+        // Stopped after its end (a late pod end): nothing left, not an underflow.
+        let mut late = Pod::new(0, false, 0, Some(1_000), 1, 1);
+        late.start_lifetime(SimTime::ZERO);
+        late.stop_lifetime(SimTime::from_millis(5_000));
+        assert_eq!(late.start_lifetime(SimTime::from_millis(7_000)), Some(SimTime::from_millis(7_000)));
+        // Started near the end of time: the end saturates, and what is left stays exact.
+        let mut long = Pod::new(0, false, 0, Some(u64::MAX - 10), 1, 1);
+        assert_eq!(long.start_lifetime(SimTime::from_millis(100)), Some(SimTime::MAX));
+        long.stop_lifetime(SimTime::from_millis(200));
+        assert_eq!(long.start_lifetime(SimTime::ZERO), Some(SimTime::from_millis(u64::MAX - 200)));
         let mut deployment_pod = Pod::new(0, false, 0, None, 1, 1);
         assert_eq!(deployment_pod.start_lifetime(SimTime::from_millis(1_000)), None);
+        deployment_pod.stop_lifetime(SimTime::from_millis(2_000));
+        assert_eq!(deployment_pod.start_lifetime(SimTime::from_millis(3_000)), None);
     }
 }

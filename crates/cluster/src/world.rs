@@ -102,8 +102,21 @@ pub(crate) fn allocator_label(scenario: &Scenario) -> String {
     names.join("+")
 }
 
+/// `World::pod_slots` holds a node's pod indices in bytes.
+const _: () = assert!(*scenario::MAX_PODS_RANGE.end() <= u8::MAX as u64 + 1);
+
 impl<'s> World<'s> {
     pub fn new(scenario: &'s Scenario) -> Result<Self, ReplayError> {
+        let added = scenario.events.iter().filter_map(|e| match &e.action {
+            Action::AddPool { pool, .. } => Some(pool),
+            _ => None,
+        });
+        for pool in scenario.clusters.iter().flat_map(|c| c.node_pools.iter()).chain(added) {
+            let limit = *scenario::MAX_PODS_RANGE.end();
+            if u64::from(pool.max_pods) > limit {
+                return Err(ReplayError::MaxPods { pool: pool.name.clone(), max_pods: pool.max_pods, limit });
+            }
+        }
         // Static-block pod subnets hand out /28 blocks; every other subnet single addresses.
         let block_subnets: BTreeSet<&str> = scenario
             .clusters
@@ -342,12 +355,13 @@ impl<'s> World<'s> {
             match pod.node() {
                 Some(node) if bound => {
                     let n = &self.nodes[node.index()];
-                    if n.pods.get(usize::from(self.pod_slots[i])) != Some(&PodId(i as u32)) || n.phase == Phase::Deleted
+                    if n.pods().get(usize::from(self.pod_slots[i])) != Some(&PodId(i as u32))
+                        || n.phase == Phase::Deleted
                     {
                         return Err(format!("pod {i} is not on its node {}", n.name));
                     }
                     if !n.last_pod_is_last() {
-                        return Err(format!("node {} remembers another last pod than {:?}", n.name, n.pods.last()));
+                        return Err(format!("node {} remembers another last pod than {:?}", n.name, n.pods().last()));
                     }
                 }
                 None if !bound => {}
@@ -371,10 +385,10 @@ impl<'s> World<'s> {
             let mut free_slots = 0;
             for &node in &pool.nodes {
                 let n = &self.nodes[node.index()];
-                if n.pods.len() as u32 > n.max_pods {
-                    return Err(format!("node {} runs {} pods, max_pods {}", n.name, n.pods.len(), n.max_pods));
+                if n.pods().len() as u32 > n.max_pods {
+                    return Err(format!("node {} runs {} pods, max_pods {}", n.name, n.pods().len(), n.max_pods));
                 }
-                let waiting = n.pods.iter().filter(|p| self.pods[p.0 as usize].state == PodState::WaitingIp).count();
+                let waiting = n.pods().iter().filter(|p| self.pods[p.0 as usize].state == PodState::WaitingIp).count();
                 if waiting != n.waiting.len() {
                     return Err(format!(
                         "node {}: {waiting} pods wait for an IP, queue holds {}",
@@ -383,11 +397,30 @@ impl<'s> World<'s> {
                     ));
                 }
                 if let Some(key) = n.sched_key {
-                    if key != n.pods.len() as u32 || !pool.by_load.contains(key, n.rank) {
+                    if key != n.pods().len() as u32 || !pool.by_load.contains(key, n.rank) {
                         return Err(format!("node {}: stale scheduling key", n.name));
                     }
                     free_slots += u64::from(n.max_pods - key);
                 }
+            }
+            // The scheduler's choice: the kept end is the best keyed node, recomputed.
+            let key_of = |node: NodeId, pods: u32| match pool.by_load.keep() {
+                Keep::Emptiest => Some((u64::from(pods) << 32) | u64::from(node.0)),
+                Keep::Fullest => Some((u64::from(!pods) << 32) | u64::from(node.0)),
+                Keep::Neither => None,
+            };
+            let expected = pool
+                .nodes
+                .iter()
+                .filter_map(|&node| self.nodes[node.index()].sched_key.and_then(|pods| key_of(node, pods)))
+                .min()
+                .unwrap_or(u64::MAX);
+            if pool.by_load.keep() != Keep::Neither && pool.by_load.best_key() != expected {
+                return Err(format!(
+                    "pool {}: the scheduler's pick is key {:#x}, the nodes say {expected:#x}",
+                    pool.spec.name,
+                    pool.by_load.best_key()
+                ));
             }
             let listed = self.clusters[pool.cluster].scheduler == Scheduler::Random;
             if free_slots != pool.free_slots || (listed && pool.by_load.len() != pool.schedulable.len()) {
@@ -486,7 +519,7 @@ impl<'s> World<'s> {
             any_node = true;
             let pool = &self.pools[n.pool()];
             let running = n
-                .pods
+                .pods()
                 .iter()
                 .filter(|p| self.pods[p.0 as usize].state == PodState::Running && !self.pods[p.0 as usize].host_network)
                 .count() as u64;
@@ -686,7 +719,7 @@ impl<'s> World<'s> {
                 // its record and its node's during the previous event, both are out
                 // of cache. Load both before using either, so the misses overlap.
                 let n = &self.nodes[node.index()];
-                std::hint::black_box((n.pods.len(), n.phase));
+                std::hint::black_box((n.pods().len(), n.phase));
                 let p = &self.pods[pod.0 as usize];
                 if p.generation == generation && p.state == PodState::Running {
                     self.delete_pod(pod);
@@ -973,7 +1006,7 @@ impl<'s> World<'s> {
     fn evict_pods(&mut self, node: NodeId) {
         let mut pods = std::mem::take(&mut self.scratch_pods);
         pods.clear();
-        pods.extend(self.nodes[node.index()].pods.iter().copied());
+        pods.extend(self.nodes[node.index()].pods().iter().copied());
         for &pod in &pods {
             if !self.is_daemon(pod) {
                 self.evict(pod);
@@ -986,7 +1019,7 @@ impl<'s> World<'s> {
         if self.nodes[node.index()].phase == Phase::Deleted {
             return;
         }
-        while let Some(&pod) = self.nodes[node.index()].pods.last() {
+        while let Some(&pod) = self.nodes[node.index()].pods().last() {
             self.delete_pod(pod);
         }
         let pool = self.nodes[node.index()].pool();
@@ -1007,7 +1040,7 @@ impl<'s> World<'s> {
     fn refresh(&mut self, node: NodeId) {
         let n = &mut self.nodes[node.index()];
         let p = &mut self.pools[n.pool()];
-        let pods = n.pods.len() as u32;
+        let pods = n.pods().len() as u32;
         let ready = n.phase == Phase::Ready && !n.deleting;
         let cluster = &self.clusters[p.cluster];
         let schedulable =
@@ -1186,7 +1219,7 @@ impl<'s> World<'s> {
         for &(seq, pod) in &self.clusters[cluster].unschedulable {
             let p = &mut self.pods[pod.0 as usize];
             if p.state == PodState::Unschedulable && p.queued == seq && p.counted_pool() == from {
-                p.counted_pool = to as u32;
+                p.set_counted_pool(to);
                 self.pools[from].unschedulable -= 1;
                 self.pools[to].unschedulable += 1;
             }
@@ -1321,7 +1354,7 @@ impl<'s> World<'s> {
                 // workloads pinned to this pool on the pool's other nodes, all of
                 // them on the cluster's (pinned pods take the pool's slots first).
                 let (mut movable, mut pinned) = (0u64, 0u64);
-                for &p in &n.pods {
+                for &p in n.pods() {
                     let workload = &self.workloads[self.pods[p.0 as usize].workload()];
                     if !matches!(workload.kind, WorkloadKind::DaemonSet { .. }) {
                         movable += 1;
@@ -1413,7 +1446,7 @@ impl<'s> World<'s> {
 
     fn daemon_pod(&mut self, w: usize, node: NodeId, host_network: bool) {
         let n = &self.nodes[node.index()];
-        if n.pods.len() as u32 >= n.max_pods {
+        if n.pods().len() as u32 >= n.max_pods {
             return;
         }
         let pod = self.new_pod(w, host_network, 0, None);
@@ -1498,7 +1531,7 @@ impl<'s> World<'s> {
         let pool = restrict.unwrap_or(self.clusters[cluster].first_pool);
         let p = &mut self.pods[pod.0 as usize];
         p.state = PodState::Unschedulable;
-        p.counted_pool = pool as u32;
+        p.set_counted_pool(pool);
         self.pools[pool].unschedulable += 1;
         self.queued += 1;
         p.queued = self.queued;
@@ -1613,7 +1646,7 @@ impl<'s> World<'s> {
         let p = &mut self.pods[pod.0 as usize];
         p.set_node(Some(node));
         self.pod_slots[pod.0 as usize] = u8::try_from(n.push_pod(pod)).expect("max_pods is at most 250");
-        p.counted_pool = pool as u32;
+        p.set_counted_pool(pool);
         if p.host_network {
             self.refresh(node);
             self.start_pod(pod);
@@ -1647,6 +1680,8 @@ impl<'s> World<'s> {
 
     fn start_pod(&mut self, pod: PodId) {
         let p = &mut self.pods[pod.0 as usize];
+        // A running churn pod's lifetime field holds its end time, not the time left.
+        debug_assert_ne!(p.state, PodState::Running, "pod {pod:?} started twice");
         let pool = p.counted_pool();
         if p.state == PodState::WaitingIp {
             self.pools[pool].waiting -= 1;

@@ -361,3 +361,15 @@ fn pool_added_again_on_another_subnet_while_its_old_nodes_drain() {
     assert_eq!(util(&r, 2 * 3600, "pods").allocated, 2 * 31);
     assert_eq!(pool(&r, 2 * 3600, "user").nodes, 2);
 }
+
+/// A scenario edited after validation past max_pods' range is refused, not run
+/// (node pod lists index by a byte).
+#[test]
+fn replay_refuses_max_pods_beyond_validation() {
+    let yaml =
+        scenario("overlay", "clusters:\n  - name: c\n    node_pools: [{name: p, count: 1, vnet_subnet: nodes}]\n");
+    let mut loaded = parse_str(&yaml, "test.yaml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    loaded.scenario.clusters[0].node_pools[0].max_pods = 300;
+    let error = cluster::replay_with(&loaded.scenario, Options::default(), &mut |_| {}).expect_err("max_pods 300");
+    assert!(matches!(error, cluster::ReplayError::MaxPods { max_pods: 300, limit: 250, .. }), "{error}");
+}

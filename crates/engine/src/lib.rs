@@ -67,7 +67,6 @@ impl<E: Copy> Simulation<E> {
         self.queue.push(self.now.saturating_add(delay), event);
     }
 
-    /// The time of the next event, if any.
     /// The next event, if the queue knows it without work (see
     /// [`EventQueue::peek_ready`]): a hint, for prefetching what it will touch.
     #[inline]
@@ -75,6 +74,7 @@ impl<E: Copy> Simulation<E> {
         self.queue.peek_ready()
     }
 
+    /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.queue.peek_time()
     }

@@ -589,6 +589,24 @@ mod tests {
         assert_eq!(drain(&mut queue), [(SimTime::MAX, 'q'), (SimTime::MAX, 'r')]);
     }
 
+    /// Events within level 0's span are known before they pop; one far ahead is
+    /// not until the queue refiles it.
+    #[test]
+    fn peek_ready_names_the_next_event_in_level_0() {
+        let mut queue = EventQueue::new();
+        assert_eq!(queue.peek_ready(), None);
+        for (at, event) in [(10, 'b'), (3, 'a'), (10, 'c'), (5_000_000, 'z')] {
+            queue.push(t(at), event);
+        }
+        for expected in ['a', 'b', 'c'] {
+            assert_eq!(queue.peek_ready(), Some(&expected));
+            assert_eq!(queue.pop().map(|(_, e)| e), Some(expected));
+        }
+        assert_eq!(queue.peek_ready(), None, "5,000 s ahead sits above level 0");
+        assert_eq!(queue.pop().map(|(_, e)| e), Some('z'));
+        assert_eq!(queue.peek_ready(), None);
+    }
+
     #[test]
     fn clones_are_independent() {
         let mut queue = EventQueue::new();
