@@ -341,6 +341,17 @@ pub struct Churn {
     pub start: SimTime,
     pub end: SimTime,
     pub rng: ChaCha8Rng,
+    /// The next arrival's draws, made one arrival early and in the same order,
+    /// so the stream is unchanged: the logarithms' latency then overlaps the
+    /// rest of the current arrival instead of holding up the next one.
+    pub ahead: ChurnDraws,
+}
+
+/// What one churn arrival draws: its pod's lifetime, then the gap to the next arrival.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChurnDraws {
+    pub lifetime_ms: u64,
+    pub gap: SimTime,
 }
 
 #[derive(Debug)]

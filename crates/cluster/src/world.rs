@@ -213,6 +213,7 @@ impl<'s> World<'s> {
                         start: SimTime::from_secs(*start),
                         end: SimTime::from_secs(end.unwrap_or(scenario.duration).min(scenario.duration)),
                         rng: streams.stream(&format!("churn/{}", workload.name)),
+                        ahead: ChurnDraws::default(),
                     }))
                 }
             };
@@ -1432,11 +1433,12 @@ impl<'s> World<'s> {
                     self.daemon_pod(w, node, host_network);
                 }
             }
-            WorkloadKind::Churn(churn) => {
-                let start = churn.start;
-                if start <= churn.end {
-                    let first = after(start, self.churn_gap(w));
-                    if let Some(first) = first.filter(|&t| t <= self.churn_end(w)) {
+            WorkloadKind::Churn(_) => {
+                let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { unreachable!() };
+                if churn.start <= churn.end {
+                    let first = after(churn.start, churn_gap(churn));
+                    churn.ahead = churn_draws(churn);
+                    if let Some(first) = first.filter(|&t| t <= churn.end) {
                         self.sim.schedule(first, Event::ChurnArrival(w as u32));
                     }
                 }
@@ -1453,28 +1455,14 @@ impl<'s> World<'s> {
         self.bind(pod, node);
     }
 
-    fn churn_end(&self, w: usize) -> SimTime {
-        match &self.workloads[w].kind {
-            WorkloadKind::Churn(churn) => churn.end,
-            _ => SimTime::ZERO,
-        }
-    }
-
-    /// A Poisson process's gap to the next arrival.
-    fn churn_gap(&mut self, w: usize) -> SimTime {
-        let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { return SimTime::MAX };
-        let u: f64 = churn.rng.random();
-        let gap = -libm::log(1.0 - u) / churn.rate_per_ms;
-        SimTime::from_millis(millis(gap))
-    }
-
     fn churn_arrival(&mut self, w: usize) {
         let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { return };
-        let lifetime = sample_lifetime(&churn.lifetime, &mut churn.rng);
-        let pod = self.new_pod(w, false, 0, Some(lifetime));
+        let ChurnDraws { lifetime_ms, gap } = churn.ahead;
+        churn.ahead = churn_draws(churn);
+        let end = churn.end;
+        let pod = self.new_pod(w, false, 0, Some(lifetime_ms));
         self.place(pod);
-        let next = after(self.now(), self.churn_gap(w));
-        if let Some(next) = next.filter(|&t| t <= self.churn_end(w)) {
+        if let Some(next) = after(self.now(), gap).filter(|&t| t <= end) {
             self.sim.schedule(next, Event::ChurnArrival(w as u32));
         }
     }
@@ -1932,6 +1920,19 @@ fn millis(ms: f64) -> u64 {
     } else {
         0
     }
+}
+
+/// A Poisson process's gap to the next arrival.
+fn churn_gap(churn: &mut Churn) -> SimTime {
+    let u: f64 = churn.rng.random();
+    let gap = -libm::log(1.0 - u) / churn.rate_per_ms;
+    SimTime::from_millis(millis(gap))
+}
+
+/// One arrival's draws, in the stream's order: the lifetime, then the gap.
+fn churn_draws(churn: &mut Churn) -> ChurnDraws {
+    let lifetime_ms = sample_lifetime(&churn.lifetime, &mut churn.rng);
+    ChurnDraws { lifetime_ms, gap: churn_gap(churn) }
 }
 
 /// Draw a churn pod's lifetime in milliseconds.
