@@ -1433,15 +1433,18 @@ impl<'s> World<'s> {
                     self.daemon_pod(w, node, host_network);
                 }
             }
-            WorkloadKind::Churn(_) => {
-                let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { unreachable!() };
-                if churn.start <= churn.end {
-                    let first = after(churn.start, churn_gap(churn));
-                    churn.ahead = churn_draws(churn);
-                    if let Some(first) = first.filter(|&t| t <= churn.end) {
-                        self.sim.schedule(first, Event::ChurnArrival(w as u32));
-                    }
-                }
+            WorkloadKind::Churn(_) => self.start_churn(w),
+        }
+    }
+
+    /// Draw the first gap, then the first arrival's draws, and schedule it.
+    fn start_churn(&mut self, w: usize) {
+        let WorkloadKind::Churn(churn) = &mut self.workloads[w].kind else { return };
+        if churn.start <= churn.end {
+            let first = after(churn.start, churn_gap(churn));
+            churn.ahead = churn_draws(churn);
+            if let Some(first) = first.filter(|&t| t <= churn.end) {
+                self.sim.schedule(first, Event::ChurnArrival(w as u32));
             }
         }
     }
