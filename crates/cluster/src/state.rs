@@ -342,8 +342,8 @@ pub struct Churn {
     pub end: SimTime,
     pub rng: ChaCha8Rng,
     /// The next arrival's draws, made one arrival early and in the same order,
-    /// so the stream is unchanged: the logarithms' latency then overlaps the
-    /// rest of the current arrival instead of holding up the next one.
+    /// so the stream is unchanged: their latency then overlaps the rest of the
+    /// current arrival instead of holding up the next one.
     pub ahead: ChurnDraws,
 }
 

@@ -9,6 +9,7 @@ use allocator::{Allocator, NodeId, NodeSpec, Request, Update};
 use engine::{SimTime, Simulation, Streams};
 use net::{AddressRange, AddressSpace, Granularity, RangeId};
 use rand::RngExt;
+use rand_distr::Distribution;
 use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
@@ -1927,8 +1928,8 @@ fn millis(ms: f64) -> u64 {
 
 /// A Poisson process's gap to the next arrival.
 fn churn_gap(churn: &mut Churn) -> SimTime {
-    let u: f64 = churn.rng.random();
-    let gap = -libm::log(1.0 - u) / churn.rate_per_ms;
+    let gap: f64 = rand_distr::Exp1.sample(&mut churn.rng);
+    let gap = gap / churn.rate_per_ms;
     SimTime::from_millis(millis(gap))
 }
 
@@ -1945,8 +1946,8 @@ fn sample_lifetime(lifetime: &scenario::Lifetime, rng: &mut rand_chacha::ChaCha8
     match *lifetime {
         Lifetime::Fixed(d) => millis(secs(d)),
         Lifetime::Exponential(mean) => {
-            let u: f64 = rng.random();
-            millis(-libm::log(1.0 - u) * secs(mean))
+            let e: f64 = rand_distr::Exp1.sample(rng);
+            millis(e * secs(mean))
         }
         Lifetime::Uniform(lo, hi) => {
             let u: f64 = rng.random();
@@ -1966,7 +1967,28 @@ fn sample_lifetime(lifetime: &scenario::Lifetime, rng: &mut rand_chacha::ChaCha8
 mod tests {
     use proptest::prelude::*;
 
-    use super::millis;
+    use super::{millis, sample_lifetime};
+
+    /// The exponential draws (lifetimes here; the gaps are the same draw scaled
+    /// by the rate) have the right mean and tail: P(X > k·mean) = e^-k.
+    #[test]
+    fn exponential_lifetimes_have_their_mean_and_tail() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mean_ms = 600_000.0;
+        let n = 400_000;
+        let draws: Vec<u64> =
+            (0..n).map(|_| sample_lifetime(&scenario::Lifetime::Exponential(600), &mut rng)).collect();
+        let mean = draws.iter().sum::<u64>() as f64 / n as f64;
+        assert!((mean / mean_ms - 1.0).abs() < 0.01, "mean {mean} ms");
+        for k in [0.1f64, 1.0, 3.0, 7.0] {
+            let above = draws.iter().filter(|&&d| d as f64 > k * mean_ms).count() as f64 / n as f64;
+            let expected = (-k).exp();
+            // Four binomial standard deviations.
+            let sd = (expected * (1.0 - expected) / n as f64).sqrt();
+            assert!((above - expected).abs() < 4.0 * sd, "P(X > {k} mean) = {above}, expected {expected}");
+        }
+    }
 
     /// What `millis` must stay equal to: the rounding the outputs were made with.
     fn reference(ms: f64) -> u64 {
