@@ -3,6 +3,7 @@
 //! sample, event and summary figure; it does no I/O, so thousands of replays
 //! can run in one process and in parallel.
 
+mod exp1;
 mod load;
 mod record;
 mod state;

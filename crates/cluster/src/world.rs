@@ -9,10 +9,10 @@ use allocator::{Allocator, NodeId, NodeSpec, Request, Update};
 use engine::{SimTime, Simulation, Streams};
 use net::{AddressRange, AddressSpace, Granularity, RangeId};
 use rand::RngExt;
-use rand_distr::Distribution;
 use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
+use crate::exp1::standard_exponential;
 use crate::load::{Keep, LoadIndex};
 use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
 use crate::state::*;
@@ -1928,8 +1928,7 @@ fn millis(ms: f64) -> u64 {
 
 /// A Poisson process's gap to the next arrival.
 fn churn_gap(churn: &mut Churn) -> SimTime {
-    let gap: f64 = rand_distr::Exp1.sample(&mut churn.rng);
-    let gap = gap / churn.rate_per_ms;
+    let gap = standard_exponential(&mut churn.rng) / churn.rate_per_ms;
     SimTime::from_millis(millis(gap))
 }
 
@@ -1945,10 +1944,7 @@ fn sample_lifetime(lifetime: &scenario::Lifetime, rng: &mut rand_chacha::ChaCha8
     let secs = |s: u64| s as f64 * 1000.0;
     match *lifetime {
         Lifetime::Fixed(d) => millis(secs(d)),
-        Lifetime::Exponential(mean) => {
-            let e: f64 = rand_distr::Exp1.sample(rng);
-            millis(e * secs(mean))
-        }
+        Lifetime::Exponential(mean) => millis(standard_exponential(rng) * secs(mean)),
         Lifetime::Uniform(lo, hi) => {
             let u: f64 = rng.random();
             millis(secs(lo) + u * (secs(hi) - secs(lo)))
