@@ -9,6 +9,10 @@ mod record;
 mod state;
 mod world;
 
+/// The exponential draw of churn workloads' gaps and exponential lifetimes (mean
+/// 1; a ziggurat with pure-Rust math, the same on every machine), for code that
+/// reproduces a replay's draws from its streams.
+pub use exp1::standard_exponential;
 pub use record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, RangeSummary, Replay, Summary};
 pub use scenario::Scenario;
 

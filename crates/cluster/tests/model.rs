@@ -378,14 +378,13 @@ fn replay_refuses_max_pods_beyond_validation() {
 fn churn_draws_the_first_gap_then_each_arrivals_lifetime_and_next_gap() {
     // The replay draws one arrival ahead (for speed); the stream's use must stay
     // gap, then (lifetime, gap) per arrival, so seeded results never move.
-    use rand_distr::Distribution;
     let body = "clusters:\n  - name: c\n    node_pools: [{name: p, count: 4, vnet_subnet: nodes, max_pods: 250}]\n\
         workloads:\n  - {name: jobs, cluster: c, kind: churn, arrivals_per_hour: 500, lifetime: {exponential: 10m}}\n";
     let r = check(&format!("seed: 5\n{}", scenario("overlay", body).replace("sample_every: 1h", "sample_every: 1m")));
 
     let mut rng = engine::Streams::new(5).stream("churn/jobs");
     // Exactly the replay's arithmetic: a standard exponential (ziggurat), then scaled.
-    let mut exponential = || -> f64 { rand_distr::Exp1.sample(&mut rng) };
+    let mut exponential = || cluster::standard_exponential(&mut rng);
     let gap = |e: f64| (e / (500.0 / 3_600_000.0)).round() as u64;
     let lifetime = |e: f64| (e * 600_000.0).round() as u64;
     let mut runs = Vec::new();

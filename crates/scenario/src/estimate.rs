@@ -115,7 +115,7 @@ fn mean_lifetime(lifetime: &Lifetime) -> f64 {
     match *lifetime {
         Lifetime::Fixed(d) | Lifetime::Exponential(d) => d as f64,
         Lifetime::Uniform(lo, hi) => (lo as f64 + hi as f64) / 2.0,
-        Lifetime::LogNormal { median, sigma } => median as f64 * (sigma * sigma / 2.0).exp(),
+        Lifetime::LogNormal { median, sigma } => median as f64 * libm::exp(sigma * sigma / 2.0),
     }
 }
 
