@@ -101,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
         eprintln!("--- scenario ---\n{text}");
     }
     let Ok(loaded) = parse_str(&text, "generated.yaml", &Overrides::default()) else { return };
-    let options = cluster::Options { check_invariants: true };
+    let options = cluster::Options { check_invariants: true, ..cluster::Options::default() };
     let replay = cluster::replay_with(&loaded.scenario, options, &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}\n--- scenario ---\n{text}"));
     let end = u64::from(HOURS) * 3600;

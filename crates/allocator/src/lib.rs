@@ -138,6 +138,12 @@ pub trait Allocator: fmt::Debug + Send {
         true
     }
 
+    /// Addresses the node holds in `range`: its node IP and whatever this mode
+    /// took there for it (reservation, batches, blocks, a /24), 0 if none. Over
+    /// a range's nodes these add up to its `allocated`; `podip plan` reads them
+    /// to explain a range's peak.
+    fn held_in(&self, node: NodeId, range: RangeId) -> u64;
+
     /// Bring the node's holding in line with its demand (grow or shrink), then
     /// hand free addresses to waiting pods. Called after creation and whenever
     /// the node's range has had addresses returned.

@@ -111,6 +111,7 @@ pub fn check_run(
             _ => {}
         }
         check_space(space)?;
+        check_held(allocator, space, live.iter().map(|n| n.id))?;
     }
     for node in live.drain(..) {
         allocator.delete_node(node.id, space);
@@ -129,6 +130,22 @@ pub fn check_run(
 }
 
 /// The per-range count invariants.
+/// What the live nodes say they hold adds up to each range's `allocated`
+/// (`Allocator::held_in`, which `podip plan`'s breakdowns rest on).
+pub fn check_held(
+    allocator: &dyn Allocator,
+    space: &AddressSpace,
+    live: impl Iterator<Item = NodeId> + Clone,
+) -> Result<(), String> {
+    for (id, range) in space.iter() {
+        let held: u64 = live.clone().map(|node| allocator.held_in(node, id)).sum();
+        if held != range.allocated() {
+            return Err(format!("{}: nodes hold {held} but {} are allocated", range.name(), range.allocated()));
+        }
+    }
+    Ok(())
+}
+
 pub fn check_space(space: &AddressSpace) -> Result<(), String> {
     for (_, range) in space.iter() {
         if range.allocated() > range.usable() {

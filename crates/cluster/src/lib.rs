@@ -13,7 +13,10 @@ mod world;
 /// 1; a ziggurat with pure-Rust math, the same on every machine), for code that
 /// reproduces a replay's draws from its streams.
 pub use exp1::standard_exponential;
-pub use record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, RangeSummary, Replay, Summary};
+pub use record::{
+    Breakdown, BreakdownAt, EventKind, EventRecord, Holders, PoolInfo, PoolSample, RangeInfo, RangeSample,
+    RangeSummary, Replay, Summary,
+};
 pub use scenario::Scenario;
 
 /// A scenario that passed validation but cannot be built (a validation gap).
@@ -31,11 +34,22 @@ pub enum ReplayError {
 }
 
 /// How to replay.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Recheck every address count and pod's bookkeeping after every event
     /// (O(pods) each time: for tests and `--check-invariants`).
     pub check_invariants: bool,
+    /// Keep the events and the exact summary but take no samples: the
+    /// `utilization` and `cluster` series stay empty (`podip plan`'s many
+    /// replays need only the peaks).
+    pub summary_only: bool,
+    /// Every range supplies whatever is asked, growing on demand
+    /// (`net::AddressRange::unconstrained`): the replay then shows what each
+    /// range would need, its exact peak, and only the failures no size fixes.
+    pub unconstrained: bool,
+    /// Record who holds these ranges after these events ([`Replay::breakdowns`]),
+    /// in any order.
+    pub breakdowns: Vec<BreakdownAt>,
 }
 
 /// How far a replay has got, reported at every sample.
@@ -60,5 +74,5 @@ pub fn replay_with(
     options: Options,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Replay, ReplayError> {
-    world::World::new(scenario)?.run(options.check_invariants, progress)
+    world::World::new(scenario, options.unconstrained)?.run(&options, progress)
 }

@@ -75,6 +75,22 @@ pub struct EventRecord {
     pub node: String,
     pub range: String,
     pub detail: String,
+    /// What ran out: the allocation kind itself, or what blocked an upgrade's
+    /// surge nodes; `None` for `pod-unschedulable`.
+    pub cause: Option<FailureKind>,
+}
+
+impl EventRecord {
+    /// Whether a larger range would have avoided the event: an address
+    /// exhaustion, or an upgrade blocked for want of addresses. A full route
+    /// table and unschedulable pods are not (plan.md).
+    pub fn is_size_dependent(&self) -> bool {
+        match self.kind {
+            EventKind::Allocation(kind) => kind != FailureKind::RouteTableFull,
+            EventKind::UpgradeBlocked => self.cause.is_some_and(|cause| cause != FailureKind::RouteTableFull),
+            EventKind::PodUnschedulable => false,
+        }
+    }
 }
 
 /// The `summary.csv` figures, exact (tracked at every change of state).
@@ -110,6 +126,17 @@ pub struct Summary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RangeSummary {
     pub peak_allocated: u64,
+    /// When `peak_allocated` was first reached (`None` while nothing was ever
+    /// allocated), and the number of simulation events processed by then (0:
+    /// at time zero), which finds the same moment in a replay that follows the
+    /// same trajectory (see `Options::breakdowns`).
+    pub peak_at_s: Option<u64>,
+    pub peak_event: u64,
+    /// Unconstrained replays: the most addresses ever allocated at once, even
+    /// within an event (an operation that takes addresses and then fails on a
+    /// full route table gives them back before the event ends); otherwise
+    /// equal to `peak_allocated`. What a range must hold to see no exhaustion.
+    pub peak_transient: u64,
     pub peak_in_use: u64,
     /// When the range first had at least 80 % / 100 % of its usable addresses allocated.
     pub first_80_pct_s: Option<u64>,
@@ -121,6 +148,8 @@ pub struct RangeSummary {
 #[derive(Debug, Clone, Copy)]
 struct RangeTrack {
     peak_allocated: u64,
+    peak_at: Option<SimTime>,
+    peak_event: u64,
     peak_in_use: u64,
     /// The allocated counts that reach 80 % and 100 % of the usable addresses,
     /// set to `u64::MAX` once reached (or if never reachable): one comparison
@@ -165,6 +194,8 @@ impl Tracker {
             .iter()
             .map(|(_, r)| RangeTrack {
                 peak_allocated: 0,
+                peak_at: None,
+                peak_event: 0,
                 peak_in_use: 0,
                 next_80: threshold(r.usable(), 80),
                 next_100: threshold(r.usable(), 100),
@@ -182,7 +213,7 @@ impl Tracker {
     /// little else: a threshold can only be crossed by a new peak, and the
     /// ratio is recomputed only when the totals it divides changed.
     #[inline]
-    pub fn observe(&mut self, now: SimTime, space: &AddressSpace) {
+    pub fn observe(&mut self, now: SimTime, event: u64, space: &AddressSpace) {
         self.close_interval(now);
         let (mut in_use, mut allocated) = (0u64, 0u64);
         for (track, range) in self.ranges.iter_mut().zip(space.ranges()) {
@@ -190,6 +221,8 @@ impl Tracker {
             track.peak_in_use = track.peak_in_use.max(range_in_use);
             if range_allocated > track.peak_allocated {
                 track.peak_allocated = range_allocated;
+                track.peak_at = Some(now);
+                track.peak_event = event;
                 if range_allocated >= track.next_80.min(track.next_100) {
                     Self::crossed(track, range_allocated, now, &mut self.first_80_pct, &mut self.first_100_pct);
                 }
@@ -276,8 +309,12 @@ impl Tracker {
             ranges: self
                 .ranges
                 .iter()
-                .map(|r| RangeSummary {
+                .zip(space.ranges())
+                .map(|(r, range)| RangeSummary {
                     peak_allocated: r.peak_allocated,
+                    peak_transient: r.peak_allocated.max(range.high_water()),
+                    peak_at_s: r.peak_at.map(SimTime::as_secs),
+                    peak_event: r.peak_event,
                     peak_in_use: r.peak_in_use,
                     first_80_pct_s: r.at_80.map(SimTime::as_secs),
                     first_100_pct_s: r.at_100.map(SimTime::as_secs),
@@ -285,6 +322,40 @@ impl Tracker {
                 .collect(),
         }
     }
+}
+
+/// Ask a replay to record which nodes hold `range` right after simulation event
+/// number `event` (0: after time zero) — the moment a range reached its peak in
+/// an earlier replay of the same trajectory ([`RangeSummary::peak_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BreakdownAt {
+    pub event: u64,
+    /// Index into [`Replay::ranges`].
+    pub range: u32,
+}
+
+/// Who held a range's addresses at one moment: the arithmetic behind a peak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breakdown {
+    pub at: BreakdownAt,
+    pub time_s: u64,
+    /// The range's `allocated` then: the sum of `holders`' nodes × each.
+    pub allocated: u64,
+    /// Nodes grouped by pool and by how many addresses each holds, in pool
+    /// order, then most held first.
+    pub holders: Vec<Holders>,
+    /// What the scenario was doing: the event just handled, then what was under
+    /// way (upgrades).
+    pub doing: Vec<String>,
+}
+
+/// `nodes` nodes of one pool each holding `each` addresses of a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holders {
+    /// Index into [`Replay::pools`].
+    pub pool: u32,
+    pub nodes: u32,
+    pub each: u64,
 }
 
 /// Everything one replay produced, in memory: cheap to compare, merge or write.
@@ -307,4 +378,6 @@ pub struct Replay {
     /// Simulation events processed.
     pub events_processed: u64,
     pub duration_s: u64,
+    /// The snapshots `Options::breakdowns` asked for, in the order asked.
+    pub breakdowns: Vec<Breakdown>,
 }

@@ -14,7 +14,10 @@ use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
 use crate::ReplayError;
 use crate::exp1::standard_exponential;
 use crate::load::{Keep, LoadIndex};
-use crate::record::{EventKind, EventRecord, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay, Tracker};
+use crate::record::{
+    Breakdown, BreakdownAt, EventKind, EventRecord, Holders, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay,
+    Tracker,
+};
 use crate::state::*;
 
 /// The autoscaler's scan interval and its 10-minute windows (model.md).
@@ -107,7 +110,7 @@ pub(crate) fn allocator_label(scenario: &Scenario) -> String {
 const _: () = assert!(*scenario::MAX_PODS_RANGE.end() <= u8::MAX as u64 + 1);
 
 impl<'s> World<'s> {
-    pub fn new(scenario: &'s Scenario) -> Result<Self, ReplayError> {
+    pub fn new(scenario: &'s Scenario, unconstrained: bool) -> Result<Self, ReplayError> {
         let added = scenario.events.iter().filter_map(|e| match &e.action {
             Action::AddPool { pool, .. } => Some(pool),
             _ => None,
@@ -141,7 +144,7 @@ impl<'s> World<'s> {
                 if block_subnets.contains(subnet.name.as_str()) { Granularity::Block28 } else { Granularity::Address };
             let range = AddressRange::vnet_subnet(&subnet.name, subnet.prefix, granularity)
                 .map_err(|source| ReplayError::Range { name: subnet.name.clone(), source })?;
-            space.add(range);
+            space.add(if unconstrained { range.unconstrained() } else { range });
         }
         let streams = Streams::new(scenario.seed);
         let mut clusters = Vec::new();
@@ -150,7 +153,7 @@ impl<'s> World<'s> {
                 let name = format!("{}/pod-cidr", cluster.name);
                 let range = AddressRange::pod_cidr(&name, cluster.pod_cidr)
                     .map_err(|source| ReplayError::Range { name: name.clone(), source })?;
-                Some(space.add(range))
+                Some(space.add(if unconstrained { range.unconstrained() } else { range }))
             } else {
                 None
             };
@@ -247,16 +250,25 @@ impl<'s> World<'s> {
 
     pub fn run(
         mut self,
-        check_invariants: bool,
+        options: &crate::Options,
         progress: &mut dyn FnMut(crate::Progress),
     ) -> Result<Replay, ReplayError> {
+        let check_invariants = options.check_invariants;
         let scenario = self.scenario;
         let end = SimTime::from_secs(scenario.duration);
+        // Snapshots asked for, taken in event order (`BreakdownAt::event`).
+        let mut wanted: Vec<(usize, BreakdownAt)> = options.breakdowns.iter().copied().enumerate().collect();
+        wanted.sort_by_key(|&(i, at)| (at.event, i));
+        let mut wanted = wanted.into_iter().peekable();
+        let mut breakdowns: Vec<Option<Breakdown>> = vec![None; options.breakdowns.len()];
         self.time_zero();
         for (i, event) in scenario.events.iter().enumerate() {
             self.sim.schedule(SimTime::from_secs(event.at), Event::Timeline(i as u32));
         }
-        self.tracker.observe(SimTime::ZERO, &self.space);
+        self.tracker.observe(SimTime::ZERO, 0, &self.space);
+        while let Some((i, at)) = wanted.next_if(|(_, at)| at.event == 0) {
+            breakdowns[i] = Some(self.breakdown(at, None));
+        }
         if check_invariants {
             self.check_invariants().map_err(|message| ReplayError::Invariant {
                 time_s: 0,
@@ -275,7 +287,11 @@ impl<'s> World<'s> {
                 self.prefetch_next();
                 self.handle(event);
                 self.settle();
-                self.tracker.observe(self.sim.now(), &self.space);
+                let processed = self.sim.processed();
+                self.tracker.observe(self.sim.now(), processed, &self.space);
+                while let Some((i, at)) = wanted.next_if(|(_, at)| at.event == processed) {
+                    breakdowns[i] = Some(self.breakdown(at, Some(event)));
+                }
                 if check_invariants {
                     self.check_invariants().map_err(|message| ReplayError::Invariant {
                         time_s: self.now().as_secs(),
@@ -284,7 +300,9 @@ impl<'s> World<'s> {
                     })?;
                 }
             }
-            self.sample(sample_at, &mut utilization, &mut cluster_rows);
+            if !options.summary_only {
+                self.sample(sample_at, &mut utilization, &mut cluster_rows);
+            }
             progress(crate::Progress {
                 simulated_s: sample_at,
                 duration_s: scenario.duration,
@@ -320,13 +338,101 @@ impl<'s> World<'s> {
             summary,
             events_processed: self.sim.processed(),
             duration_s: scenario.duration,
+            // A snapshot asked for after the last event has none taken.
+            breakdowns: breakdowns.into_iter().flatten().collect(),
         })
+    }
+
+    /// Who holds range `at.range` now, and what the scenario is doing
+    /// (`podip plan`'s explanation of a peak). O(nodes): taken once per range.
+    fn breakdown(&self, at: BreakdownAt, event: Option<Event>) -> Breakdown {
+        let range = RangeId(at.range);
+        // (pool, each) → nodes; BTreeMap for a fixed order.
+        let mut groups: BTreeMap<(usize, std::cmp::Reverse<u64>), u32> = BTreeMap::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            if node.phase == Phase::Deleted {
+                continue;
+            }
+            let cluster = self.pools[node.pool()].cluster;
+            let each = self.clusters[cluster].allocator.held_in(NodeId(index as u32), range);
+            if each > 0 {
+                *groups.entry((node.pool(), std::cmp::Reverse(each))).or_default() += 1;
+            }
+        }
+        let holders = groups
+            .into_iter()
+            .map(|((pool, std::cmp::Reverse(each)), nodes)| Holders { pool: pool as u32, nodes, each })
+            .collect();
+        let mut doing = vec![self.describe(event)];
+        for pool in &self.pools {
+            if let Some(upgrade) = &pool.upgrade {
+                doing.push(format!(
+                    "upgrade of {}/{} under way (surge {})",
+                    self.clusters[pool.cluster].name, pool.spec.name, upgrade.surge
+                ));
+            }
+        }
+        Breakdown { at, time_s: self.now().as_secs(), allocated: self.space[range].allocated(), holders, doing }
+    }
+
+    /// The event just handled, in a planner's words.
+    fn describe(&self, event: Option<Event>) -> String {
+        let pool_name = |p: usize| format!("{}/{}", self.clusters[self.pools[p].cluster].name, self.pools[p].spec.name);
+        let Some(event) = event else {
+            return "time zero: the pools' first nodes and the workloads' first pods".into();
+        };
+        match event {
+            Event::Timeline(i) => match &self.scenario.events[i as usize].action {
+                Action::ScalePool { cluster, pool, count } => format!("scale_pool {cluster}/{pool} to {count} nodes"),
+                Action::UpgradePool { cluster, pool } => format!("upgrade_pool {cluster}/{pool}: surge nodes created"),
+                Action::AddPool { cluster, pool } => format!("add_pool {cluster}/{} ({} nodes)", pool.name, pool.count),
+                Action::RemovePool { cluster, pool } => format!("remove_pool {cluster}/{pool}"),
+                Action::ScaleWorkload { name, replicas } => format!("scale_workload {name} to {replicas} replicas"),
+                Action::Rollout { name } => format!("rollout of {name}"),
+            },
+            Event::ChurnArrival(w) => format!("a pod of churn workload {} arrives", self.workloads[w as usize].name),
+            Event::PodEnd(pod, ..) => {
+                let w = self.pods[pod.0 as usize].workload();
+                format!("a pod of {} ends", self.workloads[w].name)
+            }
+            Event::NodeReady(node) => format!("node {} is ready", self.nodes[node.index()].name),
+            Event::NodeDrained(node) => format!("node {} is deleted after its drain", self.nodes[node.index()].name),
+            Event::UpgradeDrained(p) => format!("upgrade of {}: a batch is drained", pool_name(p as usize)),
+            Event::UpgradeStep(p) => format!("upgrade of {}: next step", pool_name(p as usize)),
+            Event::AutoscalerScan(c) => {
+                let now = self.now();
+                let scaled: Vec<String> = self.clusters[c as usize]
+                    .pools
+                    .iter()
+                    .filter(|&&p| self.pools[p].last_scale_up == Some(now))
+                    .map(|&p| pool_name(p))
+                    .collect();
+                if scaled.is_empty() {
+                    format!("autoscaler scan of {}", self.clusters[c as usize].name)
+                } else {
+                    format!("autoscaler scale-up of {}", scaled.join(", "))
+                }
+            }
+        }
     }
 
     /// Whole-state invariants (hardening): address counts, pod accounting and
     /// the scheduler's bookkeeping, recomputed from scratch. O(pods + nodes).
     fn check_invariants(&self) -> Result<(), String> {
-        for (_, r) in self.space.iter() {
+        for (id, r) in self.space.iter() {
+            let held: u64 = (0..self.nodes.len())
+                .filter(|&i| self.nodes[i].phase != Phase::Deleted)
+                .map(|i| {
+                    self.clusters[self.pools[self.nodes[i].pool()].cluster].allocator.held_in(NodeId(i as u32), id)
+                })
+                .sum();
+            if held != r.allocated() {
+                return Err(format!(
+                    "{}: its nodes hold {held} addresses but {} are allocated",
+                    r.name(),
+                    r.allocated()
+                ));
+            }
             if r.allocated() > r.usable() || r.in_use() > r.allocated() || r.free() != r.usable() - r.allocated() {
                 return Err(format!(
                     "range {}: usable {} allocated {} in_use {} free {}",
@@ -878,6 +984,7 @@ impl<'s> World<'s> {
         node: Option<NodeId>,
         range: Option<RangeId>,
         detail: String,
+        cause: Option<allocator::FailureKind>,
     ) {
         let (cluster, pool_name) = match pool {
             Some(p) => (self.clusters[self.pools[p].cluster].name.clone(), self.pools[p].spec.name.clone()),
@@ -891,16 +998,17 @@ impl<'s> World<'s> {
             node: node.map(|n| self.nodes[n.index()].name.clone()).unwrap_or_default(),
             range: range.map(|r| self.space[r].name().to_string()).unwrap_or_default(),
             detail,
+            cause,
         });
     }
 
     /// Log an operation's failure once per episode of its pool.
-    fn log_pool_failure(&mut self, pool: usize, kind: EventKind, range: Option<RangeId>, detail: String) -> bool {
+    fn log_pool_failure(&mut self, pool: usize, kind: EventKind, failure: &allocator::Failure, detail: String) -> bool {
         if self.pools[pool].logged.contains(&kind) {
             return false;
         }
         self.pools[pool].logged.push(kind);
-        self.log(kind, Some(pool), None, range, detail);
+        self.log(kind, Some(pool), None, failure.range, detail, Some(failure.kind));
         true
     }
 
@@ -937,7 +1045,7 @@ impl<'s> World<'s> {
                     failure.wanted,
                     failure.available
                 );
-                if self.log_pool_failure(pool, kind, failure.range, detail) {
+                if self.log_pool_failure(pool, kind, &failure, detail) {
                     self.tracker.nodes_failed += u64::from(count);
                 }
                 return false;
@@ -1112,7 +1220,8 @@ impl<'s> World<'s> {
                         "node asked for {} more address(es), {} available; {waiting} pod(s) waiting",
                         failure.wanted, failure.available
                     );
-                    self.log(EventKind::Allocation(failure.kind), Some(pool), Some(node), failure.range, detail);
+                    let kind = EventKind::Allocation(failure.kind);
+                    self.log(kind, Some(pool), Some(node), failure.range, detail, Some(failure.kind));
                 }
             }
         }
@@ -1542,7 +1651,7 @@ impl<'s> World<'s> {
             p.logged_unschedulable = true;
             let name = format!("{}-{}", self.workloads[workload].name, p.number);
             let detail = format!("pod {name}: no eligible node has room (max_pods)");
-            self.log(EventKind::PodUnschedulable, restrict, None, None, detail);
+            self.log(EventKind::PodUnschedulable, restrict, None, None, detail, None);
             if let Some(last) = self.events.last_mut()
                 && restrict.is_none()
             {

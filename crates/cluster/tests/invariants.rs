@@ -91,8 +91,9 @@ fn case() -> impl Strategy<Value = Case> {
 fn replay(case: &Case) -> Option<Replay> {
     let text = yaml(case);
     let loaded = parse_str(&text, "generated.yaml", &Overrides::default()).ok()?;
-    let replay = cluster::replay_with(&loaded.scenario, Options { check_invariants: true }, &mut |_| {})
-        .unwrap_or_else(|e| panic!("{e}\n--- scenario ---\n{text}"));
+    let replay =
+        cluster::replay_with(&loaded.scenario, Options { check_invariants: true, ..Options::default() }, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{e}\n--- scenario ---\n{text}"));
     Some(replay)
 }
 
@@ -163,7 +164,7 @@ fn extreme_times_and_counts_do_not_overflow() {
     // test: validated with one, replayed without.
     let mut scenario = loaded.scenario;
     scenario.clusters[0].node_pools[0].autoscale = None;
-    let r = cluster::replay_with(&scenario, Options { check_invariants: true }, &mut |_| {})
+    let r = cluster::replay_with(&scenario, Options { check_invariants: true, ..Options::default() }, &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     let times: Vec<u64> = r.cluster.iter().map(|s| s.time_s).collect();
     assert_eq!(times, [0, max / 2, max - 1, max]);

@@ -7,7 +7,7 @@ use scenario::{Overrides, parse_str};
 /// Replay `yaml` (with invariants checked after every event).
 fn check(yaml: &str) -> Replay {
     let loaded = parse_str(yaml, "test.yaml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
-    cluster::replay_with(&loaded.scenario, Options { check_invariants: true }, &mut |_| {})
+    cluster::replay_with(&loaded.scenario, Options { check_invariants: true, ..Options::default() }, &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

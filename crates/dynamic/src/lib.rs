@@ -169,6 +169,11 @@ impl Allocator for Dynamic {
         return_node_ip(state.node_subnet, state.node_ip, space);
     }
 
+    fn held_in(&self, node: NodeId, range: RangeId) -> u64 {
+        let state = self.nodes.get(node);
+        u64::from(state.node_subnet == range) + if state.pod_subnet == range { u64::from(state.held()) } else { 0 }
+    }
+
     fn accepts_pods(&self, node: NodeId) -> bool {
         !self.nodes.get(node).held.is_empty()
     }

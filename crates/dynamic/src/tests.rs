@@ -299,6 +299,10 @@ impl Allocator for Checked {
         self.check(space, None);
     }
 
+    fn held_in(&self, node: NodeId, range: allocator::RangeId) -> u64 {
+        self.0.held_in(node, range)
+    }
+
     fn accepts_pods(&self, node: NodeId) -> bool {
         self.0.accepts_pods(node)
     }

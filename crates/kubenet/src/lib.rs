@@ -84,6 +84,12 @@ impl PerNodeSlash24 {
         return_node_ip(node_subnet, node_ip, space);
     }
 
+    /// The node's IP in its node subnet and its /24 in the pod CIDR.
+    pub fn held_in(&self, node: NodeId, range: RangeId) -> u64 {
+        let state = self.nodes.get(node);
+        u64::from(state.node_subnet == range) + if self.pod_cidr == range { SLASH24_SIZE } else { 0 }
+    }
+
     pub fn pod_bound(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
         let state = self.nodes.get_mut(node);
         assert!(u64::from(state.running) < SLASH24_SIZE, "{node:?} has more pods than its /24 holds");
@@ -133,6 +139,10 @@ impl Allocator for Kubenet {
 
     fn delete_node(&mut self, node: NodeId, space: &mut AddressSpace) {
         self.0.delete_node(node, space);
+    }
+
+    fn held_in(&self, node: NodeId, range: RangeId) -> u64 {
+        self.0.held_in(node, range)
     }
 
     fn accepts_pods(&self, _node: NodeId) -> bool {

@@ -89,6 +89,31 @@ impl IndexPool {
         self.allocated -= 1;
     }
 
+    /// Enlarge the pool to `capacity` units; the new ones are free, the old keep
+    /// their state. For unconstrained ranges (`podip plan`), which grow on demand
+    /// by doubling, so the bitmap stays proportional to what was ever taken.
+    ///
+    /// # Panics
+    /// If `capacity` is smaller than the pool's: a bug in the caller.
+    pub fn grow(&mut self, capacity: u32) {
+        assert!(capacity >= self.capacity, "a pool of {} cannot shrink to {capacity}", self.capacity);
+        let mut grown = IndexPool::new(capacity);
+        for (unit, word) in self.levels[0].iter().enumerate() {
+            // Taken units of the old pool (bit clear within its capacity).
+            let start = unit as u32 * 64;
+            let valid = self.capacity.saturating_sub(start).min(64);
+            let valid_mask = if valid == 64 { u64::MAX } else { (1u64 << valid) - 1 };
+            let mut taken = !word & valid_mask;
+            while taken != 0 {
+                let bit = taken.trailing_zeros();
+                taken &= taken - 1;
+                grown.mark_taken(start + bit);
+            }
+        }
+        debug_assert_eq!(grown.allocated, self.allocated);
+        *self = grown;
+    }
+
     fn mark_taken(&mut self, unit: u32) {
         let mut index = unit as usize;
         for level in 0..self.levels.len() {
@@ -154,7 +179,50 @@ mod tests {
         pool.give_back(unit);
     }
 
+    #[test]
+    fn growing_keeps_what_is_taken_and_frees_the_new_units() {
+        let mut pool = IndexPool::new(70);
+        for _ in 0..70 {
+            pool.take_lowest().unwrap();
+        }
+        pool.give_back(5);
+        pool.give_back(69);
+        pool.grow(200);
+        assert_eq!(pool.capacity(), 200);
+        assert_eq!(pool.allocated(), 68);
+        assert_eq!(pool.take_lowest(), Some(5));
+        assert_eq!(pool.take_lowest(), Some(69));
+        assert_eq!(pool.take_lowest(), Some(70));
+        let mut empty = IndexPool::new(0);
+        empty.grow(1);
+        assert_eq!(empty.take_lowest(), Some(0));
+    }
+
     proptest! {
+        /// Growing at any point changes nothing but the free count: the same
+        /// lowest-first answers as a pool that was large from the start.
+        #[test]
+        fn a_grown_pool_behaves_like_a_large_one(start in 0u32..300, ops in prop::collection::vec(any::<(bool, u16)>(), 0..300)) {
+            let mut grown = IndexPool::new(start);
+            let mut large = IndexPool::new(4096);
+            let mut held = Vec::new();
+            for (take, pick) in ops {
+                if take || held.is_empty() {
+                    if grown.free() == 0 {
+                        grown.grow((grown.capacity() * 2).max(1));
+                    }
+                    let unit = grown.take_lowest();
+                    prop_assert_eq!(unit, large.take_lowest());
+                    held.push(unit.unwrap());
+                } else {
+                    let unit = held.swap_remove(pick as usize % held.len());
+                    grown.give_back(unit);
+                    large.give_back(unit);
+                }
+                prop_assert_eq!(grown.allocated(), large.allocated());
+            }
+        }
+
         /// Against a plain model: the lowest free unit every time, never one twice,
         /// counts consistent, and everything returns.
         #[test]

@@ -66,6 +66,12 @@ pub struct AddressRange {
     in_use: u64,
     /// Units ever given back: lets callers notice returns cheaply.
     returns: u64,
+    /// Unconstrained (`podip plan`): the pool grows whenever a take would fail.
+    grows: bool,
+    /// Unconstrained only: the most units ever allocated at once, counted at
+    /// every take, so it includes what an operation takes and undoes within
+    /// one event (an atomic scale-up that a full route table rolls back).
+    high_water: u32,
 }
 
 impl AddressRange {
@@ -108,7 +114,51 @@ impl AddressRange {
             RangeKind::VnetSubnet => usable_in_subnet(prefix.prefix_len()),
             RangeKind::PodCidr => size_of_prefix(prefix.prefix_len()),
         };
-        Self { name, prefix, kind, granularity, first_unit, pool: IndexPool::new(units), usable, in_use: 0, returns: 0 }
+        Self {
+            name,
+            prefix,
+            kind,
+            granularity,
+            first_unit,
+            pool: IndexPool::new(units),
+            usable,
+            in_use: 0,
+            returns: 0,
+            grows: false,
+            high_water: 0,
+        }
+    }
+
+    /// The same range able to supply whatever is asked: its pool starts empty
+    /// and doubles whenever a take would fail, so memory follows what is taken,
+    /// not the size a range would need. Its prefix stays the one written (for
+    /// its name); `usable` becomes unbounded, so it never reaches a threshold.
+    /// Units are handed out lowest first as always, so every count the model
+    /// reads matches a range that is merely large enough (model.md).
+    pub fn unconstrained(mut self) -> Self {
+        self.pool = IndexPool::new(0);
+        self.usable = UNCONSTRAINED_USABLE;
+        self.grows = true;
+        self
+    }
+
+    /// Unconstrained ranges: the most addresses ever allocated at once, even
+    /// for a moment within an event; 0 for other ranges.
+    pub fn high_water(&self) -> u64 {
+        u64::from(self.high_water) * self.granularity.unit_size()
+    }
+
+    /// Whether the range grows on demand ([`Self::unconstrained`]).
+    pub fn is_unconstrained(&self) -> bool {
+        self.grows
+    }
+
+    /// Make room for `n` more units (an unconstrained range only).
+    #[cold]
+    fn grow_for(&mut self, n: u32) {
+        let needed = self.pool.allocated().saturating_add(n);
+        let capacity = self.pool.capacity().saturating_mul(2).max(needed).max(64);
+        self.pool.grow(capacity);
     }
 
     pub fn name(&self) -> &str {
@@ -170,15 +220,31 @@ impl AddressRange {
     /// Take the lowest free unit.
     #[inline]
     pub fn take(&mut self) -> Option<u32> {
-        self.pool.take_lowest()
+        let unit = match self.pool.take_lowest() {
+            None if self.grows => {
+                self.grow_for(1);
+                self.pool.take_lowest()
+            }
+            unit => unit,
+        };
+        if self.grows {
+            self.high_water = self.high_water.max(self.pool.allocated());
+        }
+        unit
     }
 
     /// Take `n` units, all or none, appending them to `into`.
     pub fn take_many(&mut self, n: u32, into: &mut Vec<u32>) -> bool {
         if self.pool.free() < n {
-            return false;
+            if !self.grows {
+                return false;
+            }
+            self.grow_for(n);
         }
         into.extend((0..n).map(|_| self.pool.take_lowest().expect("free count checked")));
+        if self.grows {
+            self.high_water = self.high_water.max(self.pool.allocated());
+        }
         true
     }
 
@@ -223,6 +289,10 @@ impl AddressRange {
         Ipv4Net::new(addr, self.granularity.prefix_len()).expect("valid prefix length")
     }
 }
+
+/// `usable` of an unconstrained range: far above any count a replay reaches
+/// (2^32 units of /24s), so `free` never runs out and no threshold is crossed.
+const UNCONSTRAINED_USABLE: u64 = 1 << 60;
 
 fn units_in(prefix: Ipv4Net, granularity: Granularity) -> Result<u64, RangeError> {
     if prefix.prefix_len() > granularity.prefix_len() {
@@ -351,6 +421,30 @@ mod tests {
         assert!(!r.take_many(2, &mut held));
         assert_eq!(held.len(), 10);
         assert_eq!(r.free(), 1);
+    }
+
+    #[test]
+    fn unconstrained_ranges_supply_whatever_is_asked_lowest_first() {
+        let mut r =
+            AddressRange::vnet_subnet("nodes", net("10.0.0.0/29"), Granularity::Address).unwrap().unconstrained();
+        assert!(r.is_unconstrained());
+        let mut held = Vec::new();
+        assert!(r.take_many(1000, &mut held));
+        assert_eq!(held, (0..1000).collect::<Vec<u32>>());
+        assert_eq!(r.allocated(), 1000);
+        r.give_back(10);
+        assert_eq!(r.take(), Some(10));
+        assert_eq!(r.take(), Some(1000));
+        assert_eq!(r.high_water(), 1001);
+        r.give_back(1000);
+        r.give_back(999);
+        assert_eq!(r.high_water(), 1001, "the most ever held at once, not now");
+        // Memory follows what was taken: the pool doubled, it did not become a /1.
+        assert!(r.units_capacity() < 4096);
+        let mut blocks =
+            AddressRange::vnet_subnet("pods", net("10.1.0.0/26"), Granularity::Block28).unwrap().unconstrained();
+        assert!(blocks.take_many(20, &mut Vec::new()));
+        assert_eq!(blocks.allocated(), 320);
     }
 
     #[test]

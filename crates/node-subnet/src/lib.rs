@@ -67,6 +67,11 @@ impl Allocator for NodeSubnet {
         return_node_ip(subnet, node_ip, space);
     }
 
+    fn held_in(&self, node: NodeId, range: RangeId) -> u64 {
+        let state = self.nodes.get(node);
+        if state.subnet == range { 1 + state.secondary.len() as u64 } else { 0 }
+    }
+
     fn accepts_pods(&self, _node: NodeId) -> bool {
         true
     }

@@ -33,6 +33,10 @@ impl Allocator for Overlay {
         self.0.delete_node(node, space);
     }
 
+    fn held_in(&self, node: NodeId, range: RangeId) -> u64 {
+        self.0.held_in(node, range)
+    }
+
     fn accepts_pods(&self, _node: NodeId) -> bool {
         true
     }

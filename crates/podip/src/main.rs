@@ -204,7 +204,7 @@ fn replay_each(
 
     let started = Instant::now();
     let progress = Progress::new(&scenarios.iter().map(|s| s.duration).collect::<Vec<_>>());
-    let replay_options = cluster::Options { check_invariants: options.check_invariants };
+    let replay_options = cluster::Options { check_invariants: options.check_invariants, ..cluster::Options::default() };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<Result<Replay, cluster::ReplayError>>>> =
         scenarios.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -214,7 +214,7 @@ fn replay_each(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(s) = scenarios.get(i) else { break };
-                    let result = cluster::replay_with(s, replay_options, &mut |p| progress.advance(i, p));
+                    let result = cluster::replay_with(s, replay_options.clone(), &mut |p| progress.advance(i, p));
                     *slots[i].lock().expect("no worker panics holding a slot") = Some(result);
                 }
             });

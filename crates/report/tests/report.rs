@@ -31,6 +31,7 @@ fn event(time_s: u64, kind: EventKind, pool: &str, range: &str, detail: &str) ->
         node: format!("node-{time_s}"),
         range: range.to_string(),
         detail: detail.to_string(),
+        cause: None,
     }
 }
 
@@ -118,6 +119,7 @@ fn two_replays() -> (Replay, Replay) {
         summary: summary(None, 0, Some(62.5)),
         events_processed: 100,
         duration_s: 4 * HOUR,
+        breakdowns: Vec::new(),
     };
 
     let ranges = vec![range("nodes", "10.0.0.0/24", true), range("c1/pod-cidr", "10.244.0.0/16", false)];
@@ -138,6 +140,7 @@ fn two_replays() -> (Replay, Replay) {
         summary: summary(Some(2 * HOUR - 600), 2, None),
         events_processed: 100,
         duration_s: 4 * HOUR,
+        breakdowns: Vec::new(),
     };
     (with_range_summaries(dynamic), with_range_summaries(kubenet))
 }

@@ -99,6 +99,12 @@ impl Allocator for StaticBlock {
         return_node_ip(node_subnet, node_ip, space);
     }
 
+    fn held_in(&self, node: NodeId, range: RangeId) -> u64 {
+        let state = self.nodes.get(node);
+        let blocks = if state.pod_subnet == range { state.blocks.len() as u64 * BLOCK_SIZE } else { 0 };
+        u64::from(state.node_subnet == range) + blocks
+    }
+
     fn accepts_pods(&self, _node: NodeId) -> bool {
         true
     }

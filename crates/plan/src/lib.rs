@@ -1,0 +1,768 @@
+//! `podip plan`: the smallest address ranges that survive a scenario
+//! (contract: `../shared/spec/plan.md`), as a library call with no I/O.
+//!
+//! For each allocator and seed, three replays, all summary-only:
+//! 1. **unconstrained** — every range supplies whatever is asked
+//!    (`cluster::Options::unconstrained`), giving each range's exact peak, the
+//!    moment it was reached, and the failures no size fixes;
+//! 2. **as written** — the risk of the scenario's own prefixes;
+//! 3. **verification** — the planned prefixes, which must log no size-dependent
+//!    exhaustion for every seed whose peaks they hold; the seed that sets a
+//!    range's requirement also records who held the range at its peak (the
+//!    breakdown), which must add up to the peak.
+//!
+//! Why one unconstrained replay is exact: model.md makes every count
+//! independent of *which* free unit a range hands out, so a replay in which
+//! every range can hold its unconstrained peak never fails and follows the same
+//! trajectory. Where fragmentation could break that (a range mixing single
+//! addresses and aligned blocks, which today's modes never do: validation keeps
+//! one mode per subnet), verification catches it and the range grows a bit at a
+//! time until it passes ([`RangePlan::grown_by_verification`]).
+
+mod explain;
+pub mod layout;
+mod runner;
+
+use std::collections::BTreeMap;
+
+use cluster::{BreakdownAt, EventRecord, Replay};
+use ipnet::Ipv4Net;
+use scenario::{Action, Scenario};
+
+pub use explain::{Explanation, Term};
+use layout::{Layout, RangeKind, Want};
+
+/// How to plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Seeds replayed: the scenario's `seed`, then the next `seeds − 1`.
+    pub seeds: u32,
+    /// Size for this percentile (nearest rank, 1–100) of the per-seed peaks.
+    pub percentile: u32,
+    /// Headroom in hundredths of a percent: required = ⌈peak × (1 + h/10,000)⌉.
+    pub headroom_hundredths: u32,
+    /// Replays run at once; results never depend on it.
+    pub jobs: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self { seeds: 1, percentile: 100, headroom_hundredths: 0, jobs: 1 }
+    }
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("--seeds must be at least 1")]
+    NoSeeds,
+    #[error("--percentile must be an integer from 1 to 100, not {0}")]
+    Percentile(u32),
+    #[error("{allocator}, seed {seed}: {source}")]
+    Replay {
+        allocator: String,
+        seed: u64,
+        #[source]
+        source: cluster::ReplayError,
+    },
+    /// The exactness argument failed: a bug in podip, reported rather than hidden.
+    #[error("{allocator}: {message} (a bug in podip: please report it with the scenario)")]
+    Internal { allocator: String, message: String },
+}
+
+/// A range's verdict as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    /// Its current prefix holds what is required.
+    Fits,
+    /// It must grow, and the planned layout gives it room.
+    TooSmall,
+    /// It must grow and no layout inside the address space holds the plan.
+    DoesNotFit,
+}
+
+impl Verdict {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Fits => "fits",
+            Verdict::TooSmall => "too-small",
+            Verdict::DoesNotFit => "does-not-fit",
+        }
+    }
+}
+
+/// One sized range of one allocator's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangePlan {
+    /// The subnet's name, or `<cluster>/pod-cidr`.
+    pub name: String,
+    pub unit: RangeKind,
+    pub current: Ipv4Net,
+    /// What the current prefix can hand out (0 where the prefix is not allowed).
+    pub current_capacity: u64,
+    /// The exact unconstrained peak of each seed, in seed order.
+    pub peaks: Vec<u64>,
+    pub peak_p50: u64,
+    pub peak_p90: u64,
+    pub peak_max: u64,
+    /// The peak at the plan's percentile, the seed it came from and when it
+    /// was first reached there.
+    pub peak: u64,
+    pub peak_seed: u64,
+    pub peak_time_s: Option<u64>,
+    /// ⌈peak × (1 + headroom)⌉.
+    pub required: u64,
+    /// The longest prefix whose capacity is at least `required`; `None` if no
+    /// allowed prefix is (a static-block subnet over a /12).
+    pub smallest_prefix: Option<u8>,
+    /// Where the plan puts the range: its current prefix if it is large
+    /// enough, else a new block; `None` when the plan does not fit.
+    pub proposed: Option<Ipv4Net>,
+    pub verdict: Verdict,
+    /// As written: seeds that logged a size-dependent exhaustion on this range,
+    /// and the median (nearest rank) of their first such times.
+    pub exhausted_seeds: u32,
+    pub first_exhaustion_p50_s: Option<u64>,
+    /// Bits verification added beyond `smallest_prefix` (fragmentation; 0 for
+    /// today's modes).
+    pub grown_by_verification: u8,
+    /// Who held the range at the peak (from the verification replay of
+    /// `peak_seed`); `None` when the plan does not fit or the peak is 0.
+    pub explanation: Option<Explanation>,
+}
+
+impl RangePlan {
+    /// `vnet-subnet` or `pod-cidr` (plan.csv's `kind`).
+    pub fn kind(&self) -> &'static str {
+        match self.unit {
+            RangeKind::PodCidr => "pod-cidr",
+            RangeKind::SubnetAddresses | RangeKind::SubnetBlocks => "vnet-subnet",
+        }
+    }
+}
+
+/// A failure no range size fixes, seen in the unconstrained replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfixable {
+    /// The `events.csv` kind: `route-table-full`, `pod-unschedulable`, or
+    /// `upgrade-blocked` by a full route table.
+    pub kind: String,
+    pub cluster: String,
+    pub pool: String,
+    /// Seeds in which it happened, and its earliest time over them.
+    pub seeds: u32,
+    pub first_s: u64,
+    /// The first occurrence's detail (lowest seed).
+    pub detail: String,
+}
+
+/// The scenario's risk with its prefixes as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Risk {
+    /// Seeds whose replay logged an exhaustion event.
+    pub exhausted_seeds: u32,
+    /// Nearest-rank percentiles of those seeds' first exhaustion times.
+    pub first_exhaustion_p10_s: Option<u64>,
+    pub first_exhaustion_p50_s: Option<u64>,
+    pub first_exhaustion_p90_s: Option<u64>,
+}
+
+/// How the planned prefixes fared when replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    /// Seeds whose peaks the planned prefixes hold (all of them at
+    /// percentile 100), and of those the ones that replayed with no
+    /// size-dependent exhaustion: equal, or the plan is refused.
+    pub seeds_held: u32,
+    pub seeds_clean: u32,
+    /// Seeds above the percentile, expected to exhaust, and how many did.
+    pub seeds_above: u32,
+    pub seeds_above_exhausted: u32,
+    /// Verification rounds (1 unless fragmentation made a range grow).
+    pub rounds: u32,
+}
+
+/// One allocator's plan.
+#[derive(Debug, Clone)]
+pub struct AllocatorPlan {
+    /// The allocator column (`dynamic`, or clusters' names joined by `+`).
+    pub allocator: String,
+    pub seeds: Vec<u64>,
+    /// The sized ranges: subnets in file order, then pod CIDRs in cluster order.
+    pub ranges: Vec<RangePlan>,
+    /// The scenario with the proposed prefixes; `None` when it does not fit.
+    pub planned: Option<Scenario>,
+    /// Does not fit: the smallest single prefix lengths that would hold every
+    /// subnet at its planned size (VNet) and every pod CIDR.
+    pub needs_address_space: Option<u8>,
+    pub needs_pod_space: Option<u8>,
+    pub verification: Option<Verification>,
+    pub risk: Risk,
+    pub unfixable: Vec<Unfixable>,
+}
+
+impl AllocatorPlan {
+    /// Whether some range as written is smaller than required.
+    pub fn too_small(&self) -> bool {
+        self.ranges.iter().any(|r| r.verdict != Verdict::Fits)
+    }
+}
+
+/// A plan per allocator, in the order the scenarios were given.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub allocators: Vec<AllocatorPlan>,
+    /// Replays run and simulation events processed, over all allocators.
+    pub replays: u64,
+    pub events: u64,
+}
+
+/// Plan one validated scenario (its own allocators and seed).
+pub fn plan(scenario: &Scenario, options: &PlanOptions) -> Result<Plan, PlanError> {
+    plan_many(std::slice::from_ref(scenario), options)
+}
+
+/// Plan several validated scenarios (the same file loaded once per
+/// allocator, as `compare` does), all their replays sharing `options.jobs`
+/// workers.
+pub fn plan_many(scenarios: &[Scenario], options: &PlanOptions) -> Result<Plan, PlanError> {
+    if options.seeds == 0 {
+        return Err(PlanError::NoSeeds);
+    }
+    if !(1..=100).contains(&options.percentile) {
+        return Err(PlanError::Percentile(options.percentile));
+    }
+    let seeded: Vec<Vec<Scenario>> = scenarios
+        .iter()
+        .map(|s| (0..u64::from(options.seeds)).map(|k| with_seed(s, s.seed.wrapping_add(k))).collect())
+        .collect();
+    let mut replays = 0u64;
+    let mut events = 0u64;
+
+    // Unconstrained and as-written replays of every allocator and seed, together.
+    let probes: Vec<(usize, usize, bool)> = (0..scenarios.len())
+        .flat_map(|a| (0..options.seeds as usize).flat_map(move |k| [(a, k, true), (a, k, false)]))
+        .collect();
+    let results = runner::map(options.jobs, &probes, |&(a, k, unconstrained)| {
+        let replay_options = cluster::Options { summary_only: true, unconstrained, ..cluster::Options::default() };
+        cluster::replay_with(&seeded[a][k], replay_options, &mut |_| {})
+    });
+    let mut unconstrained: Vec<Vec<Replay>> = scenarios.iter().map(|_| Vec::new()).collect();
+    let mut as_written: Vec<Vec<Replay>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for (&(a, k, free), result) in probes.iter().zip(results) {
+        let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
+        replays += 1;
+        events += replay.events_processed;
+        if free { unconstrained[a].push(replay) } else { as_written[a].push(replay) }
+    }
+
+    let mut drafts: Vec<Draft> = Vec::new();
+    for (a, scenario) in scenarios.iter().enumerate() {
+        drafts.push(Draft::new(scenario, &seeded[a], &unconstrained[a], &as_written[a], options)?);
+    }
+
+    // Verification rounds: every allocator whose plan fits replays each seed
+    // at the planned prefixes; ranges that fragmentation made fail grow a bit.
+    const MAX_ROUNDS: u32 = 8;
+    for round in 1..=MAX_ROUNDS {
+        let pending: Vec<usize> = (0..drafts.len()).filter(|&a| drafts[a].needs_verification()).collect();
+        if pending.is_empty() {
+            break;
+        }
+        let checks: Vec<(usize, usize)> =
+            pending.iter().flat_map(|&a| (0..options.seeds as usize).map(move |k| (a, k))).collect();
+        let results = runner::map(options.jobs, &checks, |&(a, k)| {
+            let draft = &drafts[a];
+            let planned = with_seed(draft.planned.as_ref().expect("only drafts that fit are verified"), draft.seeds[k]);
+            let replay_options = cluster::Options {
+                summary_only: true,
+                breakdowns: draft.breakdowns_for(k),
+                ..cluster::Options::default()
+            };
+            cluster::replay_with(&planned, replay_options, &mut |_| {})
+        });
+        let mut by_allocator: BTreeMap<usize, Vec<Replay>> = BTreeMap::new();
+        for (&(a, k), result) in checks.iter().zip(results) {
+            let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
+            replays += 1;
+            events += replay.events_processed;
+            by_allocator.entry(a).or_default().push(replay);
+        }
+        for (a, verified) in by_allocator {
+            drafts[a].absorb_verification(&verified, round, round == MAX_ROUNDS)?;
+        }
+    }
+    Ok(Plan { allocators: drafts.into_iter().map(|d| d.plan).collect(), replays, events })
+}
+
+fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+fn with_seed(scenario: &Scenario, seed: u64) -> Scenario {
+    let mut s = scenario.clone();
+    s.seed = seed;
+    s
+}
+
+fn replay_error(scenario: &Scenario, source: cluster::ReplayError) -> PlanError {
+    PlanError::Replay { allocator: allocator_label(scenario), seed: scenario.seed, source }
+}
+
+fn allocator_label(scenario: &Scenario) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for cluster in &scenario.clusters {
+        if !names.contains(&cluster.allocator.as_str()) {
+            names.push(cluster.allocator.as_str());
+        }
+    }
+    names.join("+")
+}
+
+/// The value at `percentile` (1–100) of `values` by nearest rank: the
+/// ⌈P × n / 100⌉-th smallest. `None` for no values.
+pub fn nearest_rank(values: &[u64], percentile: u32) -> Option<u64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    nearest_rank_index(sorted.len(), percentile).map(|i| sorted[i])
+}
+
+/// The 0-based index into a sorted list of `n` of the nearest-rank percentile.
+fn nearest_rank_index(n: usize, percentile: u32) -> Option<usize> {
+    if n == 0 {
+        return None;
+    }
+    let rank = (u64::from(percentile.clamp(1, 100)) * n as u64).div_ceil(100).max(1);
+    Some(rank as usize - 1)
+}
+
+/// ⌈peak × (1 + h / 10,000)⌉ in integers, so 10 % of 527 is exactly 579.7 → 580.
+pub fn with_headroom(peak: u64, headroom_hundredths: u32) -> u64 {
+    let scaled = u128::from(peak) * (10_000 + u128::from(headroom_hundredths));
+    u64::try_from(scaled.div_ceil(10_000)).unwrap_or(u64::MAX)
+}
+
+/// A sized range while the plan is being made.
+#[derive(Debug, Clone)]
+struct Sized {
+    /// Index in the replays' `ranges`.
+    index: usize,
+    /// Index in `network.subnets`, or the cluster's index for a pod CIDR.
+    source: Source,
+    /// Seed index whose peak is the plan's.
+    peak_seed_index: usize,
+    /// The unconstrained replay's observed peak and its event number there.
+    observed_peak: u64,
+    peak_event: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Subnet(usize),
+    PodCidr(usize),
+}
+
+/// One allocator's plan in the making.
+#[derive(Debug)]
+struct Draft {
+    plan: AllocatorPlan,
+    sized: Vec<Sized>,
+    seeds: Vec<u64>,
+    planned: Option<Scenario>,
+    scenario: Scenario,
+    verified: bool,
+}
+
+impl Draft {
+    fn new(
+        scenario: &Scenario,
+        seeded: &[Scenario],
+        unconstrained: &[Replay],
+        as_written: &[Replay],
+        options: &PlanOptions,
+    ) -> Result<Self, PlanError> {
+        let allocator = allocator_label(scenario);
+        let seeds: Vec<u64> = seeded.iter().map(|s| s.seed).collect();
+        for (replay, seed) in unconstrained.iter().zip(&seeds) {
+            if let Some(e) = replay.events.iter().find(|e| e.is_size_dependent()) {
+                return Err(PlanError::Internal {
+                    allocator,
+                    message: format!(
+                        "the unconstrained replay of seed {seed} ran out of addresses ({} at {} s in {})",
+                        e.kind.as_str(),
+                        e.time_s,
+                        e.range
+                    ),
+                });
+            }
+        }
+        let first = &unconstrained[0];
+        let mut ranges = Vec::new();
+        let mut sized = Vec::new();
+        for (unit, source, name, current) in sized_ranges(scenario) {
+            let index = first.ranges.iter().position(|r| r.name == name).ok_or_else(|| PlanError::Internal {
+                allocator: allocator.clone(),
+                message: format!("range {name} is not in the replay"),
+            })?;
+            let peaks: Vec<u64> = unconstrained.iter().map(|r| r.summary.ranges[index].peak_transient).collect();
+            // The seed at the percentile's rank; equal peaks go to the first seed.
+            let mut order: Vec<usize> = (0..peaks.len()).collect();
+            order.sort_by_key(|&k| (peaks[k], k));
+            let rank = nearest_rank_index(order.len(), options.percentile).expect("at least one seed");
+            let peak_seed_index = order[rank];
+            let peak = peaks[peak_seed_index];
+            let summary = &unconstrained[peak_seed_index].summary.ranges[index];
+            let required = with_headroom(peak, options.headroom_hundredths);
+            let current_capacity = layout::capacity(unit, current.prefix_len()).unwrap_or(0);
+            let (exhausted_seeds, first_exhaustion_p50_s) = exhaustion_on(as_written, &name);
+            ranges.push(RangePlan {
+                name,
+                unit,
+                current,
+                current_capacity,
+                peak_p50: nearest_rank(&peaks, 50).unwrap_or(0),
+                peak_p90: nearest_rank(&peaks, 90).unwrap_or(0),
+                peak_max: peaks.iter().copied().max().unwrap_or(0),
+                peak,
+                peak_seed: seeds[peak_seed_index],
+                peak_time_s: summary.peak_at_s,
+                peaks,
+                required,
+                smallest_prefix: layout::smallest_prefix(unit, required),
+                proposed: None,
+                verdict: if current_capacity >= required { Verdict::Fits } else { Verdict::TooSmall },
+                exhausted_seeds,
+                first_exhaustion_p50_s,
+                grown_by_verification: 0,
+                explanation: None,
+            });
+            sized.push(Sized {
+                index,
+                source,
+                peak_seed_index,
+                observed_peak: summary.peak_allocated,
+                peak_event: summary.peak_event,
+            });
+        }
+        let plan = AllocatorPlan {
+            allocator,
+            seeds: seeds.clone(),
+            ranges,
+            planned: None,
+            needs_address_space: None,
+            needs_pod_space: None,
+            verification: None,
+            risk: risk(as_written),
+            unfixable: unfixable(unconstrained, &seeds),
+        };
+        let mut draft = Draft { plan, sized, seeds, planned: None, scenario: scenario.clone(), verified: false };
+        draft.lay_out();
+        Ok(draft)
+    }
+
+    fn needs_verification(&self) -> bool {
+        self.planned.is_some() && !self.verified
+    }
+
+    /// Place every range at its planned size; sets `planned` when all fit.
+    fn lay_out(&mut self) {
+        let scenario = &self.scenario;
+        // A range that holds its requirement keeps its prefix; one that does not
+        // needs the smallest prefix; verification may add bits to either.
+        let needs = |r: &RangePlan| -> Option<u8> {
+            let base = if r.current_capacity >= r.required { r.current.prefix_len() } else { r.smallest_prefix? };
+            base.checked_sub(r.grown_by_verification)
+        };
+        let forbidden = layout::forbidden();
+        // Subnets must not overlap a service CIDR (AKS). One that already
+        // overlaps a subnet as written (validation warned of it: the default
+        // 10.0.0.0/16 inside a 10.0.0.0/16 VNet) would leave no room at all, so
+        // only the service CIDRs the scenario keeps clear are avoided.
+        let service: Vec<Ipv4Net> = scenario
+            .clusters
+            .iter()
+            .map(|c| c.service_cidr)
+            .filter(|svc| !scenario.network.subnets.iter().any(|s| overlaps(s.prefix, *svc)))
+            .collect();
+        let pod_cidrs: Vec<Ipv4Net> =
+            scenario.clusters.iter().filter(|c| c.allocator.uses_pod_cidr()).map(|c| c.pod_cidr).collect();
+
+        // VNet subnets: every subnet takes space, sized or not.
+        let mut subnet_wants = Vec::new();
+        let mut unplaceable = false;
+        for subnet in &scenario.network.subnets {
+            let plan = self.plan.ranges.iter().find(|r| r.unit != RangeKind::PodCidr && r.name == subnet.name);
+            let need = match plan {
+                Some(r) => needs(r).unwrap_or_else(|| {
+                    unplaceable = true;
+                    0
+                }),
+                None => subnet.prefix.prefix_len(),
+            };
+            subnet_wants.push(Want { name: subnet.name.clone(), current: subnet.prefix, needs: need });
+        }
+        let avoid: Vec<Ipv4Net> = service.iter().chain(&pod_cidrs).chain(&forbidden).copied().collect();
+        let subnet_layout = layout::lay_out_subnets(&subnet_wants, &scenario.network.address_space, &avoid);
+
+        let mut cidr_wants = Vec::new();
+        let mut cidr_clusters = Vec::new();
+        for (c, cluster) in scenario.clusters.iter().enumerate() {
+            if !cluster.allocator.uses_pod_cidr() {
+                continue;
+            }
+            let name = format!("{}/pod-cidr", cluster.name);
+            let plan = self.plan.ranges.iter().find(|r| r.unit == RangeKind::PodCidr && r.name == name);
+            let need = plan.and_then(needs).unwrap_or_else(|| {
+                unplaceable = true;
+                0
+            });
+            cidr_wants.push(Want { name, current: cluster.pod_cidr, needs: need });
+            cidr_clusters.push(c);
+        }
+        let avoid: Vec<Ipv4Net> =
+            scenario.network.address_space.iter().chain(&service).chain(&forbidden).copied().collect();
+        let cidr_layout = layout::lay_out_pod_cidrs(&cidr_wants, &avoid);
+
+        self.plan.needs_address_space = None;
+        self.plan.needs_pod_space = None;
+        let mut planned = scenario.clone();
+        let mut fits = !unplaceable;
+        match subnet_layout {
+            Layout::Fits(prefixes) => {
+                for (subnet, prefix) in planned.network.subnets.iter_mut().zip(prefixes) {
+                    subnet.prefix = prefix;
+                }
+            }
+            Layout::DoesNotFit { needs_space } => {
+                fits = false;
+                self.plan.needs_address_space = Some(needs_space);
+            }
+        }
+        match cidr_layout {
+            Layout::Fits(prefixes) => {
+                for (&c, prefix) in cidr_clusters.iter().zip(prefixes) {
+                    planned.clusters[c].pod_cidr = prefix;
+                }
+            }
+            Layout::DoesNotFit { needs_space } => {
+                fits = false;
+                self.plan.needs_pod_space = Some(needs_space);
+            }
+        }
+        for (r, s) in self.plan.ranges.iter_mut().zip(&self.sized) {
+            let prefix = match s.source {
+                Source::Subnet(i) => planned.network.subnets[i].prefix,
+                Source::PodCidr(c) => planned.clusters[c].pod_cidr,
+            };
+            if fits {
+                r.proposed = Some(prefix);
+                r.verdict = if prefix == r.current { Verdict::Fits } else { Verdict::TooSmall };
+            } else {
+                r.proposed = None;
+                let keeps = r.current_capacity >= r.required && r.grown_by_verification == 0;
+                r.verdict = if keeps { Verdict::Fits } else { Verdict::DoesNotFit };
+            }
+        }
+        self.planned = fits.then_some(planned);
+        self.plan.planned = self.planned.clone();
+    }
+
+    /// The snapshots seed `k`'s verification replay takes: the peaks it sets.
+    fn breakdowns_for(&self, k: usize) -> Vec<BreakdownAt> {
+        self.sized
+            .iter()
+            .zip(&self.plan.ranges)
+            .filter(|(s, r)| s.peak_seed_index == k && r.peak > 0)
+            .map(|(s, _)| BreakdownAt { event: s.peak_event, range: s.index as u32 })
+            .collect()
+    }
+
+    fn absorb_verification(&mut self, verified: &[Replay], round: u32, last_round: bool) -> Result<(), PlanError> {
+        let planned = self.planned.as_ref().expect("verified drafts fit");
+        // Per seed: do the planned prefixes hold its peaks?
+        let capacity: Vec<u64> = self
+            .plan
+            .ranges
+            .iter()
+            .map(|r| r.proposed.and_then(|p| layout::capacity(r.unit, p.prefix_len())).unwrap_or(0))
+            .collect();
+        let mut verification =
+            Verification { seeds_held: 0, seeds_clean: 0, seeds_above: 0, seeds_above_exhausted: 0, rounds: round };
+        let mut grow: Vec<usize> = Vec::new();
+        for (k, replay) in verified.iter().enumerate() {
+            let held = self.plan.ranges.iter().zip(&capacity).all(|(r, &cap)| r.peaks[k] <= cap);
+            let failures: Vec<&EventRecord> = replay.events.iter().filter(|e| e.is_size_dependent()).collect();
+            if held {
+                verification.seeds_held += 1;
+                if failures.is_empty() {
+                    verification.seeds_clean += 1;
+                }
+                for e in failures {
+                    if let Some(i) = self.plan.ranges.iter().position(|r| r.name == e.range)
+                        && !grow.contains(&i)
+                    {
+                        grow.push(i);
+                    }
+                }
+            } else {
+                verification.seeds_above += 1;
+                if !failures.is_empty() {
+                    verification.seeds_above_exhausted += 1;
+                }
+            }
+        }
+        if verification.seeds_clean < verification.seeds_held {
+            if grow.is_empty() || last_round {
+                return Err(PlanError::Internal {
+                    allocator: self.plan.allocator.clone(),
+                    message: format!(
+                        "the planned prefixes hold every peak of {} seed(s) but {} of them still ran out",
+                        verification.seeds_held,
+                        verification.seeds_held - verification.seeds_clean
+                    ),
+                });
+            }
+            for i in grow {
+                self.plan.ranges[i].grown_by_verification += 1;
+            }
+            self.lay_out();
+            self.plan.verification = Some(verification);
+            return Ok(());
+        }
+        // Clean: explain each peak from the snapshot its seed took.
+        for (r, s) in self.plan.ranges.iter_mut().zip(&self.sized) {
+            if r.peak == 0 {
+                continue;
+            }
+            let replay = &verified[s.peak_seed_index];
+            let breakdown =
+                replay.breakdowns.iter().find(|b| b.at.range == s.index as u32).ok_or_else(|| PlanError::Internal {
+                    allocator: self.plan.allocator.clone(),
+                    message: format!("no snapshot of {} at its peak", r.name),
+                })?;
+            if breakdown.allocated != s.observed_peak {
+                return Err(PlanError::Internal {
+                    allocator: self.plan.allocator.clone(),
+                    message: format!(
+                        "{}: the planned replay of seed {} held {} at the moment the unconstrained one peaked at {}",
+                        r.name, r.peak_seed, breakdown.allocated, s.observed_peak
+                    ),
+                });
+            }
+            r.explanation = Some(explain::explain(planned, replay, breakdown, r.unit, r.peak));
+        }
+        self.plan.verification = Some(verification);
+        self.verified = true;
+        Ok(())
+    }
+}
+
+/// The ranges plan.md sizes: every subnet some pool uses (as node or pod
+/// subnet, at time zero or in an `add_pool`), in file order, then every
+/// kubenet or overlay cluster's pod CIDR. With what each hands out.
+fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)> {
+    let mut uses: Vec<(&str, bool)> = Vec::new(); // (subnet, as a static-block pod subnet)
+    let added = scenario.events.iter().filter_map(|e| match &e.action {
+        Action::AddPool { cluster, pool } => Some((cluster.as_str(), pool)),
+        _ => None,
+    });
+    let pools =
+        scenario.clusters.iter().flat_map(|c| c.node_pools.iter().map(move |p| (c.name.as_str(), p))).chain(added);
+    for (cluster, pool) in pools {
+        let Some(c) = scenario.clusters.iter().find(|c| c.name == cluster) else { continue };
+        uses.push((pool.vnet_subnet.as_str(), false));
+        if let Some(pod) = pool.pod_subnet.as_deref() {
+            uses.push((pod, c.allocator == scenario::AllocatorKind::StaticBlock));
+        }
+    }
+    let mut out = Vec::new();
+    for (i, subnet) in scenario.network.subnets.iter().enumerate() {
+        let mine: Vec<bool> = uses.iter().filter(|(s, _)| *s == subnet.name).map(|&(_, b)| b).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let unit = if mine.contains(&true) { RangeKind::SubnetBlocks } else { RangeKind::SubnetAddresses };
+        out.push((unit, Source::Subnet(i), subnet.name.clone(), subnet.prefix));
+    }
+    for (c, cluster) in scenario.clusters.iter().enumerate() {
+        if cluster.allocator.uses_pod_cidr() {
+            out.push((RangeKind::PodCidr, Source::PodCidr(c), format!("{}/pod-cidr", cluster.name), cluster.pod_cidr));
+        }
+    }
+    out
+}
+
+/// Seeds (as written) with a size-dependent exhaustion on `range`, and the
+/// nearest-rank median of their first such times.
+fn exhaustion_on(as_written: &[Replay], range: &str) -> (u32, Option<u64>) {
+    let firsts: Vec<u64> = as_written
+        .iter()
+        .filter_map(|r| r.events.iter().filter(|e| e.is_size_dependent() && e.range == range).map(|e| e.time_s).min())
+        .collect();
+    (firsts.len() as u32, nearest_rank(&firsts, 50))
+}
+
+fn risk(as_written: &[Replay]) -> Risk {
+    let firsts: Vec<u64> = as_written.iter().filter_map(|r| r.summary.first_exhaustion_s).collect();
+    Risk {
+        exhausted_seeds: firsts.len() as u32,
+        first_exhaustion_p10_s: nearest_rank(&firsts, 10),
+        first_exhaustion_p50_s: nearest_rank(&firsts, 50),
+        first_exhaustion_p90_s: nearest_rank(&firsts, 90),
+    }
+}
+
+/// Failures of the unconstrained replays, grouped by kind, cluster and pool.
+fn unfixable(unconstrained: &[Replay], seeds: &[u64]) -> Vec<Unfixable> {
+    let mut groups: BTreeMap<(String, String, String), Unfixable> = BTreeMap::new();
+    for (replay, _seed) in unconstrained.iter().zip(seeds) {
+        let mut seen: Vec<(String, String, String)> = Vec::new();
+        for e in replay.events.iter().filter(|e| !e.is_size_dependent()) {
+            let key = (e.kind.as_str().to_string(), e.cluster.clone(), e.pool.clone());
+            let entry = groups.entry(key.clone()).or_insert_with(|| Unfixable {
+                kind: key.0.clone(),
+                cluster: key.1.clone(),
+                pool: key.2.clone(),
+                seeds: 0,
+                first_s: e.time_s,
+                detail: e.detail.clone(),
+            });
+            entry.first_s = entry.first_s.min(e.time_s);
+            if !seen.contains(&key) {
+                seen.push(key);
+                entry.seeds += 1;
+            }
+        }
+    }
+    groups.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_follows_its_definition() {
+        let v = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+        assert_eq!(nearest_rank(&v, 100), Some(10));
+        assert_eq!(nearest_rank(&v, 90), Some(9));
+        assert_eq!(nearest_rank(&v, 50), Some(5));
+        assert_eq!(nearest_rank(&v, 10), Some(1));
+        assert_eq!(nearest_rank(&v, 1), Some(1));
+        assert_eq!(nearest_rank(&[7], 50), Some(7));
+        assert_eq!(nearest_rank(&[], 50), None);
+        // ⌈0.9 × 8⌉ = 8: the 90th percentile of 8 seeds is the worst one.
+        assert_eq!(nearest_rank(&[1, 2, 3, 4, 5, 6, 7, 8], 90), Some(8));
+        assert_eq!(nearest_rank(&[1, 2, 3, 4, 5, 6, 7, 8], 50), Some(4));
+    }
+
+    #[test]
+    fn headroom_rounds_up_in_integers() {
+        assert_eq!(with_headroom(527, 0), 527);
+        assert_eq!(with_headroom(527, 1_000), 580);
+        assert_eq!(with_headroom(100, 1_000), 110);
+        assert_eq!(with_headroom(1, 1), 2);
+        assert_eq!(with_headroom(0, 5_000), 0);
+        assert_eq!(with_headroom(u64::MAX, 10_000), u64::MAX);
+    }
+}

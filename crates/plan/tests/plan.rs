@@ -1,0 +1,196 @@
+//! `plan` against known answers (plan.md and AKS's own sizing rules): each
+//! case is a scenario, the prefix plan.md's arithmetic gives, and the proof —
+//! the planned scenario replays clean and one bit less exhausts.
+
+use ipnet::Ipv4Net;
+use plan::{AllocatorPlan, PlanOptions, Verdict, layout};
+use scenario::{Overrides, Scenario};
+
+fn load(yaml: &str) -> Scenario {
+    match scenario::parse_str(yaml, "test.yaml", &Overrides::default()) {
+        Ok(loaded) => loaded.scenario,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn plan_one(yaml: &str, options: PlanOptions) -> AllocatorPlan {
+    let scenario = load(yaml);
+    let mut plan = plan::plan(&scenario, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.allocators.len(), 1);
+    plan.allocators.remove(0)
+}
+
+/// Plan `yaml`, check that `range` needs `required` addresses and `/prefix`,
+/// then prove it: the planned scenario replays with no size-dependent
+/// exhaustion, and with that range one bit smaller it exhausts on it.
+fn check(yaml: &str, range: &str, required: u64, prefix: u8) -> AllocatorPlan {
+    let plan = plan_one(yaml, PlanOptions::default());
+    let r = plan.ranges.iter().find(|r| r.name == range).unwrap_or_else(|| panic!("no range {range}"));
+    assert_eq!(r.required, required, "{range}: required");
+    assert_eq!(r.smallest_prefix, Some(prefix), "{range}: smallest prefix");
+    let planned = plan.planned.clone().expect("the plan fits");
+    let replay = cluster::replay(&planned).unwrap();
+    let failures: Vec<_> = replay.events.iter().filter(|e| e.is_size_dependent()).collect();
+    assert!(failures.is_empty(), "the planned scenario exhausts: {failures:?}");
+    let verification = plan.verification.expect("verified");
+    assert_eq!((verification.seeds_held, verification.seeds_clean), (1, 1));
+
+    let mut smaller = planned.clone();
+    let shrink = |net: &mut Ipv4Net| *net = Ipv4Net::new(net.network(), prefix + 1).unwrap();
+    if let Some(s) = smaller.network.subnets.iter_mut().find(|s| s.name == range) {
+        shrink(&mut s.prefix);
+    } else {
+        let cluster = range.strip_suffix("/pod-cidr").expect("a subnet or a pod CIDR");
+        shrink(&mut smaller.clusters.iter_mut().find(|c| c.name == cluster).unwrap().pod_cidr);
+    }
+    let replay = cluster::replay(&smaller).unwrap();
+    assert!(
+        replay.events.iter().any(|e| e.is_size_dependent() && e.range == range),
+        "{range} one bit smaller (/{}) does not exhaust: {:?}",
+        prefix + 1,
+        replay.events
+    );
+    plan
+}
+
+const NODE_SUBNET_50: &str = "
+name: traditional Azure CNI, 50 nodes
+duration: 4h
+allocator: node-subnet
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24}}
+clusters:
+  - name: prod
+    node_pools: [{name: user, count: 50, vnet_subnet: nodes, max_pods: 30, max_surge: 1}]
+events:
+  - {at: 1h, upgrade_pool: {cluster: prod, pool: user}}
+";
+
+#[test]
+fn node_subnet_needs_nodes_plus_surge_times_one_plus_max_pods() {
+    // AKS: (nodes + surge) × (1 + max_pods) = 51 × 31 = 1,581 → /21.
+    let plan = check(NODE_SUBNET_50, "nodes", 1_581, 21);
+    let r = &plan.ranges[0];
+    assert_eq!(r.verdict, Verdict::TooSmall);
+    assert_eq!(r.proposed.unwrap().to_string(), "10.0.0.0/21");
+    assert_eq!(r.current_capacity, 251);
+    assert_eq!(r.exhausted_seeds, 1, "as written, the /24 runs out at time zero");
+    let e = r.explanation.as_ref().unwrap();
+    assert_eq!(e.sum(), "51 nodes × 31 (1 + max_pods 30, prod/user) + 5 reserved = 1,586");
+    assert!(e.doing.iter().any(|d| d.contains("upgrade")), "{:?}", e.doing);
+    assert_eq!(r.peak_time_s, Some(3_600), "the surge node comes at the upgrade");
+}
+
+#[test]
+fn node_subnet_without_the_upgrade_needs_nodes_times_one_plus_max_pods() {
+    let yaml = NODE_SUBNET_50.split("events:").next().unwrap();
+    let plan = check(yaml, "nodes", 1_550, 21);
+    let e = plan.ranges[0].explanation.as_ref().unwrap();
+    assert_eq!(e.time_s, 0);
+    assert!(e.doing[0].starts_with("time zero"), "{:?}", e.doing);
+}
+
+#[test]
+fn kubenet_252_nodes_need_a_slash_23_node_subnet() {
+    let yaml = "
+name: kubenet, 252 nodes
+duration: 1h
+allocator: kubenet
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24}}
+clusters:
+  - name: k
+    node_pools: [{name: p, count: 252, vnet_subnet: nodes}]
+";
+    let plan = check(yaml, "nodes", 252, 23);
+    // The default /16 pod CIDR holds 256 /24s: it fits and keeps its prefix.
+    let cidr = plan.ranges.iter().find(|r| r.name == "k/pod-cidr").unwrap();
+    assert_eq!((cidr.required, cidr.verdict), (252 * 256, Verdict::Fits));
+    assert_eq!(cidr.proposed.unwrap().to_string(), "10.244.0.0/16");
+    assert_eq!(cidr.smallest_prefix, Some(16));
+}
+
+#[test]
+fn overlay_300_nodes_need_a_slash_15_pod_cidr() {
+    let yaml = "
+name: overlay, 300 nodes
+duration: 1h
+allocator: overlay
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/22}}
+clusters:
+  - name: o
+    node_pools: [{name: p, count: 300, vnet_subnet: nodes}]
+";
+    let plan = check(yaml, "o/pod-cidr", 300 * 256, 15);
+    let cidr = plan.ranges.iter().find(|r| r.name == "o/pod-cidr").unwrap();
+    assert_eq!(cidr.verdict, Verdict::TooSmall);
+    // 10.244.0.0/15 would hold it in place.
+    assert_eq!(cidr.proposed.unwrap().to_string(), "10.244.0.0/15");
+    assert_eq!(cidr.explanation.as_ref().unwrap().sum(), "300 nodes × 256 (a /24, o/p) = 76,800");
+}
+
+#[test]
+fn static_block_10_nodes_at_max_pods_30_need_20_blocks_in_a_slash_23() {
+    let yaml = "
+name: static blocks
+duration: 1h
+allocator: static-block
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24, pods: 10.0.1.0/24}}
+clusters:
+  - name: s
+    node_pools: [{name: p, count: 10, vnet_subnet: nodes, pod_subnet: pods, max_pods: 30}]
+";
+    let plan = check(yaml, "pods", 320, 23);
+    let pods = plan.ranges.iter().find(|r| r.name == "pods").unwrap();
+    assert_eq!(pods.unit, layout::RangeKind::SubnetBlocks);
+    assert_eq!(
+        pods.explanation.as_ref().unwrap().sum(),
+        "10 nodes × 32 (2 /28 blocks, s/p) + 32 (first and last /28) = 352"
+    );
+    // The /24 must grow to a /23 and 10.0.0.0/23 holds the node subnet: it moves.
+    assert_eq!(pods.proposed.unwrap().to_string(), "10.0.2.0/23");
+}
+
+#[test]
+fn dynamic_15_idle_nodes_need_15_times_17() {
+    let yaml = "
+name: dynamic idle
+duration: 1h
+allocator: dynamic
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24, pods: 10.0.1.0/24}}
+clusters:
+  - name: d
+    node_pools: [{name: p, count: 15, vnet_subnet: nodes, pod_subnet: pods}]
+";
+    let plan = check(yaml, "pods", 255, 23);
+    let pods = plan.ranges.iter().find(|r| r.name == "pods").unwrap();
+    assert_eq!(
+        pods.explanation.as_ref().unwrap().sum(),
+        "15 nodes × 17 (1 primary + 1 batch of 16, d/p) + 5 reserved = 260"
+    );
+    let nodes = plan.ranges.iter().find(|r| r.name == "nodes").unwrap();
+    assert_eq!((nodes.required, nodes.verdict, nodes.smallest_prefix), (15, Verdict::Fits, Some(27)));
+}
+
+#[test]
+fn a_full_route_table_is_reported_and_never_fixed_by_a_bigger_range() {
+    let yaml = "
+name: kubenet over 400 routes
+duration: 1h
+allocator: kubenet
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/23}}
+clusters:
+  - name: k
+    pod_cidr: 10.244.0.0/15
+    node_pools: [{name: a, count: 400, vnet_subnet: nodes}]
+events:
+  - {at: 10m, scale_pool: {cluster: k, pool: a, count: 405}}
+";
+    let plan = check(yaml, "nodes", 400 + 1, 23);
+    let full = plan.unfixable.iter().find(|u| u.kind == "route-table-full").expect("reported");
+    assert_eq!((full.seeds, full.first_s), (1, 600));
+    let nodes = &plan.ranges[0];
+    // 400 nodes, and the node IP the scale-up's first new node takes before the
+    // route table refuses it: the subnet must hold it too, or the planned
+    // replay would log node-ip-exhausted where AKS says the route table is full.
+    assert_eq!(nodes.explanation.as_ref().unwrap().transient, 1);
+    assert_eq!(nodes.peak, 401);
+}
