@@ -194,3 +194,129 @@ events:
     assert_eq!(nodes.explanation.as_ref().unwrap().transient, 1);
     assert_eq!(nodes.peak, 401);
 }
+
+/// A busy day: churn, an autoscaled pool, an upgrade, a deployment scaled up.
+const BUSY: &str = "
+name: busy day
+seed: 11
+duration: 1d
+network: {address_space: [10.20.0.0/16], subnets: {nodes: 10.20.0.0/26, pods: 10.20.4.0/24}}
+clusters:
+  - name: prod
+    max_pods: 30
+    node_pools:
+      - {name: system, count: 2, vnet_subnet: nodes, pod_subnet: pods}
+      - {name: user, count: 4, vnet_subnet: nodes, pod_subnet: pods, max_surge: 2, autoscale: {min: 4, max: 20}}
+workloads:
+  - {name: web, cluster: prod, pool: user, kind: deployment, replicas: 60}
+  - {name: jobs, cluster: prod, pool: user, kind: churn, arrivals_per_hour: 400, lifetime: {exponential: 20m}}
+events:
+  - {at: 6h, scale_workload: {name: web, replicas: 200}}
+  - {at: 12h, upgrade_pool: {cluster: prod, pool: user}}
+";
+
+fn busy(allocator: scenario::AllocatorKind) -> Scenario {
+    let overrides = Overrides { allocator: Some(allocator), seed: None };
+    scenario::parse_str(BUSY, "busy.yaml", &overrides).unwrap_or_else(|e| panic!("{e}")).scenario
+}
+
+#[test]
+fn results_do_not_depend_on_the_number_of_jobs() {
+    let scenarios: Vec<Scenario> = scenario::AllocatorKind::ALL.iter().map(|&a| busy(a)).collect();
+    let one = plan::plan_many(&scenarios, &PlanOptions { seeds: 3, jobs: 1, ..PlanOptions::default() }).unwrap();
+    let four = plan::plan_many(&scenarios, &PlanOptions { seeds: 3, jobs: 4, ..PlanOptions::default() }).unwrap();
+    assert_eq!(one, four);
+    assert_eq!(one.replays, 5 * 3 * 3);
+    for a in &one.allocators {
+        let v = a.verification.expect("verified");
+        assert_eq!((v.seeds_held, v.seeds_clean, v.rounds), (3, 3, 1), "{}", a.allocator);
+        // Every range with a peak is explained, and the explanation adds up.
+        for r in a.ranges.iter().filter(|r| r.peak > 0) {
+            let e = r.explanation.as_ref().unwrap();
+            let held: u64 = e.terms.iter().map(|t| u64::from(t.nodes) * t.each).sum::<u64>() + e.transient;
+            assert_eq!(held, r.peak, "{} {}", a.allocator, r.name);
+        }
+    }
+}
+
+#[test]
+fn every_allocator_s_plan_replays_clean_and_one_bit_less_exhausts() {
+    for &allocator in &scenario::AllocatorKind::ALL {
+        let scenario = busy(allocator);
+        let plan = plan::plan(&scenario, &PlanOptions { seeds: 2, jobs: 2, ..PlanOptions::default() }).unwrap();
+        let a = &plan.allocators[0];
+        let planned = a.planned.as_ref().expect("fits");
+        for &seed in &a.seeds {
+            let replay = cluster::replay(&Scenario { seed, ..planned.clone() }).unwrap();
+            assert!(
+                !replay.events.iter().any(|e| e.is_size_dependent()),
+                "{allocator} seed {seed}: {:?}",
+                replay.events
+            );
+        }
+        // The binding range: the one whose requirement its smallest prefix
+        // holds with the least to spare. One bit less and its peak seed exhausts.
+        let r = a
+            .ranges
+            .iter()
+            .filter(|r| r.peak > 0)
+            .min_by_key(|r| layout::capacity(r.unit, r.smallest_prefix.unwrap()).unwrap() - r.required)
+            .unwrap();
+        let mut smaller = Scenario { seed: r.peak_seed, ..planned.clone() };
+        let p = r.smallest_prefix.unwrap() + 1;
+        match smaller.network.subnets.iter_mut().find(|s| s.name == r.name) {
+            Some(s) => s.prefix = Ipv4Net::new(s.prefix.network(), p).unwrap(),
+            None => {
+                let c = smaller.clusters.iter_mut().find(|c| format!("{}/pod-cidr", c.name) == r.name).unwrap();
+                c.pod_cidr = Ipv4Net::new(c.pod_cidr.network(), p).unwrap();
+            }
+        }
+        let replay = cluster::replay(&smaller).unwrap();
+        assert!(
+            replay.events.iter().any(|e| e.is_size_dependent() && e.range == r.name),
+            "{allocator}: {} at /{p} does not exhaust",
+            r.name
+        );
+    }
+}
+
+#[test]
+fn the_percentile_picks_the_nearest_rank_seed_and_seeds_above_it_may_exhaust() {
+    let scenario = busy(scenario::AllocatorKind::Dynamic);
+    let all = plan::plan(&scenario, &PlanOptions { seeds: 5, jobs: 2, ..PlanOptions::default() }).unwrap();
+    let median =
+        plan::plan(&scenario, &PlanOptions { seeds: 5, percentile: 50, jobs: 2, ..PlanOptions::default() }).unwrap();
+    let (all, median) = (&all.allocators[0], &median.allocators[0]);
+    for (r, m) in all.ranges.iter().zip(&median.ranges) {
+        assert_eq!(r.peaks, m.peaks, "the same replays");
+        assert_eq!(r.required, r.peak_max);
+        assert_eq!(m.required, plan::nearest_rank(&m.peaks, 50).unwrap());
+        assert_eq!(m.peaks[(m.peak_seed - scenario.seed) as usize], m.peak);
+    }
+    let v = median.verification.unwrap();
+    assert!(v.seeds_held >= 3, "at least the seeds up to the median: {v:?}");
+    assert_eq!(v.seeds_held + v.seeds_above, 5);
+    assert_eq!(v.seeds_clean, v.seeds_held);
+}
+
+#[test]
+fn headroom_raises_the_requirement_not_the_peak() {
+    let scenario = load(NODE_SUBNET_50);
+    let plan = plan::plan(&scenario, &PlanOptions { headroom_hundredths: 3_000, ..PlanOptions::default() }).unwrap();
+    let r = &plan.allocators[0].ranges[0];
+    // 1,581 × 1.3 = 2,055.3 → 2,056 > 2,043 (a /21): a /20.
+    assert_eq!((r.peak, r.required, r.smallest_prefix), (1_581, 2_056, Some(20)));
+}
+
+#[test]
+fn a_plan_that_cannot_fit_the_vnet_says_how_much_space_it_needs() {
+    let yaml = NODE_SUBNET_50
+        .replace("address_space: [10.0.0.0/16]", "address_space: [10.0.0.0/22]")
+        .replace("10.0.0.0/24", "10.0.0.0/24, spare: 10.0.2.0/24");
+    let plan = plan_one(&yaml, PlanOptions::default());
+    let r = plan.ranges.iter().find(|r| r.name == "nodes").unwrap();
+    assert_eq!(r.verdict, Verdict::DoesNotFit);
+    assert!(plan.planned.is_none() && r.proposed.is_none());
+    // A /21 for the nodes and the spare /24: 2,048 + 256 → a /20.
+    assert_eq!(plan.needs_address_space, Some(20));
+}
