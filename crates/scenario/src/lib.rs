@@ -15,6 +15,9 @@
 //!    (Positions come from re-reading the text along the field path, within a
 //!    budget: in a multi-megabyte file only the first faults get one.)
 //!
+//! [`rewrite()`] writes edits (prefixes, the allocator) into a scenario's own text,
+//! keeping its comments and layout, for `podip plan`'s proposed files.
+//!
 //! Before a run, [`estimate`] bounds its size (live pods, pending events,
 //! events processed, output rows) for the binary to compare with [`Limits`].
 //!
@@ -26,6 +29,7 @@ mod duration;
 mod estimate;
 mod model;
 mod raw;
+mod rewrite;
 mod validate;
 mod yaml;
 
@@ -33,6 +37,7 @@ pub use diag::{Diagnostic, LoadError, Location, Severity};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use estimate::{Estimate, LimitExceeded, Limits, estimate};
 pub use model::*;
+pub use rewrite::{Edits, RewriteError, rewrite};
 pub use validate::{
     DEFAULT_MAX_SURGE, DEFAULT_POD_CIDR, DEFAULT_SAMPLE_EVERY, DEFAULT_SERVICE_CIDR, FORBIDDEN_RANGES, Loaded,
     MAX_DURATION, MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides,

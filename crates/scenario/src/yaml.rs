@@ -199,6 +199,242 @@ impl<'de> Visitor<'de> for Walk<'_> {
     // Every other `visit_*` keeps serde's default: an error, located at the scalar.
 }
 
+/// What [`seek`] looks for where its path ends.
+#[derive(Debug, Clone, Copy)]
+enum Goal<'a> {
+    /// The node at the path itself.
+    Node,
+    /// The key `.0` of the mapping at the path (the key, not its value).
+    Key(&'a str),
+    /// The keys of the mapping at the path, in file order.
+    Keys,
+}
+
+/// What a [`seek`] found on its way: the walk ends in an error either way, so
+/// whether it arrived is noted here, not read from the error's text.
+#[derive(Debug, Default)]
+struct Sought {
+    found: bool,
+    keys: Vec<String>,
+}
+
+const FOUND: &str = "found";
+
+/// Byte offset where the node at `path` starts in `text` (its first character:
+/// an opening quote or bracket, or the anchor or tag written before it), or None
+/// when the path reaches no node. Unlike [`locate`], there is no falling back to a
+/// parent: rewriting must know that it edits the very node it was asked for. A
+/// node reached through an alias is reported where its anchor defines it.
+///
+/// Like [`locate`], for a text that has parsed once: in one that does not, the
+/// walk may find nodes before the fault.
+pub(crate) fn node_start(text: &str, path: &FieldPath) -> Option<usize> {
+    seek(text, path, Goal::Node).1
+}
+
+/// Byte offset where the key `key` of the mapping at `path` starts (the first key
+/// so spelled), or None when there is no such mapping or key.
+pub(crate) fn key_start(text: &str, path: &FieldPath, key: &str) -> Option<usize> {
+    seek(text, path, Goal::Key(key)).1
+}
+
+/// The keys of the mapping at `path` in file order, duplicates included, or None
+/// when the path reaches no mapping (or a key is not a scalar).
+pub(crate) fn mapping_keys(text: &str, path: &FieldPath) -> Option<Vec<String>> {
+    let (sought, at) = seek(text, path, Goal::Keys);
+    at.map(|_| sought.keys)
+}
+
+/// One walk along `path`: it always ends in an error, which serde_yaml stamps with
+/// the position of the node (or key) being read; the position counts only when the
+/// walk noted that it arrived.
+fn seek(text: &str, path: &FieldPath, goal: Goal<'_>) -> (Sought, Option<usize>) {
+    let mut sought = Sought::default();
+    let de = serde_yaml::Deserializer::from_str(text);
+    let result = Seek { rest: &path.0, goal, out: &mut sought }.deserialize(de);
+    let at = match result {
+        Err(e) if sought.found => e.location().and_then(|l| byte_offset(text, l.index())),
+        _ => None,
+    };
+    (sought, at)
+}
+
+/// libyaml's index is a byte offset into the UTF-8 text (a text with a byte order
+/// mark does not parse, so no offset has to skip one); checked all the same.
+fn byte_offset(text: &str, index: usize) -> Option<usize> {
+    (index <= text.len() && text.is_char_boundary(index)).then_some(index)
+}
+
+struct Seek<'p, 'o> {
+    rest: &'p [Seg],
+    goal: Goal<'p>,
+    out: &'o mut Sought,
+}
+
+impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        match (self.rest.is_empty(), self.goal) {
+            (true, Goal::Node) => d.deserialize_any(Here { out: self.out }),
+            _ => d.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Seek<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(HERE)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        match (self.rest.split_first(), self.goal) {
+            (Some((Seg::Key(want), rest)), goal) => {
+                while let Some(key) = map.next_key_seed(KeyName)? {
+                    if key == *want {
+                        return map.next_value_seed(Seek { rest, goal, out: self.out });
+                    }
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            (None, Goal::Key(want)) => {
+                while map.next_key_seed(KeyMatch { want, out: &mut *self.out })?.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            (None, Goal::Keys) => {
+                while let Some(key) = map.next_key_seed(KeyName)? {
+                    self.out.keys.push(key);
+                    map.next_value::<IgnoredAny>()?;
+                }
+                self.out.found = true;
+                return Err(de::Error::custom(FOUND));
+            }
+            _ => {}
+        }
+        Err(de::Error::custom(HERE))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if let Some((Seg::Index(want), rest)) = self.rest.split_first() {
+            for _ in 0..*want {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Err(de::Error::custom(HERE));
+                }
+            }
+            if seq.next_element_seed(Seek { rest, goal: self.goal, out: self.out })?.is_some() {
+                return Ok(());
+            }
+        }
+        Err(de::Error::custom(HERE))
+    }
+}
+
+/// A key read as serde's derived structs read field names (its text, whatever
+/// its style), so that a seek finds exactly the key the raw types took.
+struct KeyName;
+
+impl<'de> DeserializeSeed<'de> for KeyName {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeyName {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+}
+
+/// A key that stops the walk, at its own position, when it is the one wanted.
+struct KeyMatch<'w, 'o> {
+    want: &'w str,
+    out: &'o mut Sought,
+}
+
+impl<'de> DeserializeSeed<'de> for KeyMatch<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeyMatch<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if v == self.want {
+            self.out.found = true;
+            return Err(E::custom(FOUND));
+        }
+        Ok(())
+    }
+}
+
+/// The end of a [`Goal::Node`] walk: whatever the node is, note the arrival and
+/// stop, so the error carries the node's position.
+struct Here<'o> {
+    out: &'o mut Sought,
+}
+
+impl Here<'_> {
+    fn arrive<E: de::Error>(self) -> Result<(), E> {
+        self.out.found = true;
+        Err(E::custom(FOUND))
+    }
+}
+
+impl<'de> Visitor<'de> for Here<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(HERE)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.arrive()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.arrive()
+    }
+}
+
 /// A mapping key as text, when it is a scalar.
 struct KeyText(Option<String>);
 
@@ -257,5 +493,43 @@ mod tests {
         // Missing: the deepest existing node.
         assert_eq!(at(root.key("b").index(0).key("zz")), Some((3, 5)));
         assert_eq!(at(root.key("b").index(7)), Some((3, 3)));
+    }
+
+    #[test]
+    fn seeks_nodes_and_keys_without_falling_back() {
+        let text = "a: &x 1\nb:\n  - k: \"v\"\n    m: 2\n  - {k: w, 'q': 3}\nc: *x\nd:\n";
+        let root = FieldPath::root();
+        let node = |p: FieldPath| node_start(text, &p).map(|i| &text[i..]);
+        assert!(node(root.clone()).unwrap().starts_with("a: &x"));
+        assert!(node(root.key("a")).unwrap().starts_with("&x 1"));
+        // An alias reads as its anchor's node.
+        assert!(node(root.key("c")).unwrap().starts_with("&x 1"));
+        assert!(node(root.key("b").index(0)).unwrap().starts_with("k: \"v\""));
+        assert!(node(root.key("b").index(0).key("k")).unwrap().starts_with("\"v\"\n"));
+        assert!(node(root.key("b").index(1)).unwrap().starts_with("{k: w"));
+        assert!(node(root.key("b").index(1).key("q")).unwrap().starts_with("3}"));
+        // Missing: nothing, not the parent.
+        assert_eq!(node(root.key("zz")), None);
+        assert_eq!(node(root.key("b").index(2)), None);
+        assert_eq!(node(root.key("b").index(0).key("zz")), None);
+        assert_eq!(node(root.key("a").key("zz")), None);
+
+        let key = |p: FieldPath, k: &str| key_start(text, &p, k).map(|i| &text[i..]);
+        assert!(key(root.clone(), "b").unwrap().starts_with("b:\n"));
+        assert!(key(root.key("b").index(0), "m").unwrap().starts_with("m: 2"));
+        assert!(key(root.key("b").index(1), "q").unwrap().starts_with("'q': 3"));
+        assert_eq!(key(root.clone(), "zz"), None);
+        assert_eq!(key(root.key("a"), "zz"), None);
+
+        let keys = |p: FieldPath| mapping_keys(text, &p);
+        assert_eq!(keys(root.clone()), Some(vec!["a".into(), "b".into(), "c".into(), "d".into()]));
+        assert_eq!(keys(root.key("b").index(1)), Some(vec!["k".into(), "q".into()]));
+        assert_eq!(keys(root.key("a")), None);
+        assert_eq!(keys(root.key("zz")), None);
+        // Not YAML: no panic (what is found is undefined: callers seek only in
+        // texts that parsed).
+        let _ = node_start("a: [", &root);
+        let _ = mapping_keys("a: [", &root);
+        let _ = key_start("{a: 1, b", &root, "b");
     }
 }
