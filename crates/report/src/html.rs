@@ -31,26 +31,13 @@ pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
 /// the same folder ([`crate::CSV_FILES`]); no scripts, no external assets.
 pub fn report_html(title: &str, replays: &[&Replay], charts: &[Chart], table: &str) -> String {
     let mut page = String::new();
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
-        escape(title),
-        escape(title)
-    );
+    head(&mut page, title, "");
     let links: Vec<String> = CSV_FILES.iter().map(|f| format!("<a href=\"{f}\">{f}</a>")).collect();
     let _ = writeln!(page, "<p class=\"note\">Data: {}.</p>", links.join(", "));
 
     page.push_str("<h2>Summary</h2>\n");
     summary_table(&mut page, replays);
-    if !table.trim().is_empty() {
-        let _ = writeln!(
-            page,
-            "<details>\n<summary>As printed by podip</summary>\n<pre>{}</pre>\n</details>",
-            escape(table.trim_end())
-        );
-    }
+    printed(&mut page, table);
 
     page.push_str("<h2>Address ranges</h2>\n");
     levels_table(&mut page, replays);
@@ -67,6 +54,30 @@ pub fn report_html(title: &str, replays: &[&Replay], charts: &[Chart], table: &s
     events_table(&mut page, replays);
     page.push_str("</body>\n</html>\n");
     page
+}
+
+/// The page up to and including `<h1>title</h1>`: the doctype, the head with
+/// [`STYLE`] followed by `extra_style`, and the opening `<body>`.
+pub(crate) fn head(page: &mut String, title: &str, extra_style: &str) {
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
+         <title>{}</title>\n<style>{STYLE}{extra_style}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        escape(title),
+        escape(title)
+    );
+}
+
+/// `table` (what podip printed) in a collapsed `<details>`; nothing when it is blank.
+pub(crate) fn printed(page: &mut String, table: &str) {
+    if !table.trim().is_empty() {
+        let _ = writeln!(
+            page,
+            "<details>\n<summary>As printed by podip</summary>\n<pre>{}</pre>\n</details>",
+            escape(table.trim_end())
+        );
+    }
 }
 
 fn summary_table(page: &mut String, replays: &[&Replay]) {
@@ -178,7 +189,8 @@ fn events_table(page: &mut String, replays: &[&Replay]) {
     page.push_str("</tbody>\n</table>\n");
 }
 
-fn cell(class: &str, text: &str) -> String {
+/// A `<td>` with `text` escaped, of `class` unless it is empty.
+pub(crate) fn cell(class: &str, text: &str) -> String {
     if class.is_empty() {
         format!("<td>{}</td>", escape(text))
     } else {

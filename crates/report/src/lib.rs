@@ -15,14 +15,20 @@
 //! - [`report_html`] puts the summary table, the charts and the events table on
 //!   one self-contained page (no scripts, no external assets) that is also
 //!   well-formed XML.
+//! - [`plan_html`] is the `report.html` of `podip plan`: the plan's table, each
+//!   allocator's risk, verification and failures no size fixes, and a chart of
+//!   required vs current capacity per range (hand-written inline SVG), on the
+//!   same kind of page.
 //! - [`human_time`], [`verdict`], [`first_exhaustion`] and [`range_levels`] are
 //!   the figures both the page and a text table show, so they agree.
 
 pub mod chart;
 mod html;
+mod plan;
 
 use cluster::{EventRecord, Replay, Summary};
 
+pub use self::plan::{PLAN_CSV_FILES, plan_html};
 pub use chart::{Chart, charts};
 pub use html::{EVENTS_SHOWN, report_html};
 
