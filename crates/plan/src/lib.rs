@@ -238,61 +238,114 @@ pub fn plan_many(scenarios: &[Scenario], options: &PlanOptions) -> Result<Plan, 
         .collect();
     let mut replays = 0u64;
     let mut events = 0u64;
-
-    // Unconstrained and as-written replays of every allocator and seed, together.
-    let probes: Vec<(usize, usize, bool)> = (0..scenarios.len())
-        .flat_map(|a| (0..options.seeds as usize).flat_map(move |k| [(a, k, true), (a, k, false)]))
-        .collect();
-    let results = runner::map(options.jobs, &probes, |&(a, k, unconstrained)| {
-        let replay_options = cluster::Options { summary_only: true, unconstrained, ..cluster::Options::default() };
-        cluster::replay_with(&seeded[a][k], replay_options, &mut |_| {})
-    });
-    let mut unconstrained: Vec<Vec<Replay>> = scenarios.iter().map(|_| Vec::new()).collect();
-    let mut as_written: Vec<Vec<Replay>> = scenarios.iter().map(|_| Vec::new()).collect();
-    for (&(a, k, free), result) in probes.iter().zip(results) {
-        let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
+    let mut count = |replay: &Replay| {
         replays += 1;
         events += replay.events_processed;
-        if free { unconstrained[a].push(replay) } else { as_written[a].push(replay) }
-    }
+    };
+    let summary_only = |unconstrained, breakdowns| cluster::Options {
+        summary_only: true,
+        unconstrained,
+        breakdowns,
+        ..cluster::Options::default()
+    };
 
+    // 1. Unconstrained replays of every allocator and seed.
+    let probes: Vec<(usize, usize)> =
+        (0..scenarios.len()).flat_map(|a| (0..options.seeds as usize).map(move |k| (a, k))).collect();
+    let results = runner::map(options.jobs, &probes, |&(a, k)| {
+        cluster::replay_with(&seeded[a][k], summary_only(true, Vec::new()), &mut |_| {}).map(first_events_only)
+    });
+    let mut unconstrained: Vec<Vec<Replay>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for (&(a, k), result) in probes.iter().zip(results) {
+        let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
+        count(&replay);
+        unconstrained[a].push(replay);
+    }
     let mut drafts: Vec<Draft> = Vec::new();
     for (a, scenario) in scenarios.iter().enumerate() {
-        drafts.push(Draft::new(scenario, &seeded[a], &unconstrained[a], &as_written[a], options)?);
+        drafts.push(Draft::new(scenario, &seeded[a], &unconstrained[a], options)?);
     }
 
-    // Verification rounds: every allocator whose plan fits replays each seed
-    // at the planned prefixes; ranges that fragmentation made fail grow a bit.
+    // 2. Together: the as-written replays that can differ from the
+    // unconstrained ones, and the first verification of every plan that fits.
+    // A seed whose every peak its ranges as written hold replays exactly as
+    // unconstrained (the same argument as the plan's), so its as-written
+    // replay is that one and is not run again.
+    #[derive(Clone, Copy)]
+    enum Job {
+        AsWritten(usize, usize),
+        Verify(usize, usize),
+    }
+    let mut jobs: Vec<Job> = Vec::new();
+    for (a, draft) in drafts.iter().enumerate() {
+        jobs.extend((0..options.seeds as usize).filter(|&k| !draft.holds_as_written(k)).map(|k| Job::AsWritten(a, k)));
+    }
+    // 3. Verification rounds; later rounds only if fragmentation made a range grow.
     const MAX_ROUNDS: u32 = 8;
     for round in 1..=MAX_ROUNDS {
-        let pending: Vec<usize> = (0..drafts.len()).filter(|&a| drafts[a].needs_verification()).collect();
-        if pending.is_empty() {
+        for (a, draft) in drafts.iter().enumerate() {
+            if draft.needs_verification() {
+                jobs.extend((0..options.seeds as usize).map(|k| Job::Verify(a, k)));
+            }
+        }
+        if jobs.is_empty() {
             break;
         }
-        let checks: Vec<(usize, usize)> =
-            pending.iter().flat_map(|&a| (0..options.seeds as usize).map(move |k| (a, k))).collect();
-        let results = runner::map(options.jobs, &checks, |&(a, k)| {
-            let draft = &drafts[a];
-            let planned = with_seed(draft.planned.as_ref().expect("only drafts that fit are verified"), draft.seeds[k]);
-            let replay_options = cluster::Options {
-                summary_only: true,
-                breakdowns: draft.breakdowns_for(k),
-                ..cluster::Options::default()
-            };
-            cluster::replay_with(&planned, replay_options, &mut |_| {})
+        let results = runner::map(options.jobs, &jobs, |&job| {
+            match job {
+                Job::AsWritten(a, k) => {
+                    cluster::replay_with(&seeded[a][k], summary_only(false, Vec::new()), &mut |_| {})
+                }
+                Job::Verify(a, k) => {
+                    let draft = &drafts[a];
+                    let planned = draft.planned.as_ref().expect("only drafts that fit are verified");
+                    let breakdowns = draft.breakdowns_for(k);
+                    cluster::replay_with(
+                        &with_seed(planned, draft.seeds[k]),
+                        summary_only(false, breakdowns),
+                        &mut |_| {},
+                    )
+                }
+            }
+            .map(first_events_only)
         });
-        let mut by_allocator: BTreeMap<usize, Vec<Replay>> = BTreeMap::new();
-        for (&(a, k), result) in checks.iter().zip(results) {
+        let mut written: BTreeMap<(usize, usize), Replay> = BTreeMap::new();
+        let mut verified: BTreeMap<usize, Vec<Replay>> = BTreeMap::new();
+        for (&job, result) in jobs.iter().zip(results) {
+            let (Job::AsWritten(a, k) | Job::Verify(a, k)) = job;
             let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
-            replays += 1;
-            events += replay.events_processed;
-            by_allocator.entry(a).or_default().push(replay);
+            count(&replay);
+            match job {
+                Job::AsWritten(..) => {
+                    written.insert((a, k), replay);
+                }
+                Job::Verify(..) => verified.entry(a).or_default().push(replay),
+            }
         }
-        for (a, verified) in by_allocator {
+        if round == 1 {
+            for (a, draft) in drafts.iter_mut().enumerate() {
+                let as_written: Vec<&Replay> =
+                    (0..options.seeds as usize).map(|k| written.get(&(a, k)).unwrap_or(&unconstrained[a][k])).collect();
+                draft.set_risk(&as_written);
+            }
+        }
+        for (a, verified) in verified {
             drafts[a].absorb_verification(&verified, round, round == MAX_ROUNDS)?;
         }
+        jobs.clear();
     }
     Ok(Plan { allocators: drafts.into_iter().map(|d| d.plan).collect(), replays, events })
+}
+
+/// Keep only each kind's first event per cluster, pool and range: all a plan
+/// reads of them (first times, which ranges ran out, the failures no size
+/// fixes), while a replay that logs an unschedulable episode per churn pod
+/// would otherwise keep hundreds of thousands of rows per seed in memory.
+fn first_events_only(mut replay: Replay) -> Replay {
+    let mut seen = std::collections::BTreeSet::new();
+    replay.events.retain(|e| seen.insert((e.kind, e.cluster.clone(), e.pool.clone(), e.range.clone())));
+    replay.events.shrink_to_fit();
+    replay
 }
 
 fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
@@ -378,7 +431,6 @@ impl Draft {
         scenario: &Scenario,
         seeded: &[Scenario],
         unconstrained: &[Replay],
-        as_written: &[Replay],
         options: &PlanOptions,
     ) -> Result<Self, PlanError> {
         let allocator = allocator_label(scenario);
@@ -414,7 +466,6 @@ impl Draft {
             let summary = &unconstrained[peak_seed_index].summary.ranges[index];
             let required = with_headroom(peak, options.headroom_hundredths);
             let current_capacity = layout::capacity(unit, current.prefix_len()).unwrap_or(0);
-            let (exhausted_seeds, first_exhaustion_p50_s) = exhaustion_on(as_written, &name);
             ranges.push(RangePlan {
                 name,
                 unit,
@@ -431,8 +482,8 @@ impl Draft {
                 smallest_prefix: layout::smallest_prefix(unit, required),
                 proposed: None,
                 verdict: if current_capacity >= required { Verdict::Fits } else { Verdict::TooSmall },
-                exhausted_seeds,
-                first_exhaustion_p50_s,
+                exhausted_seeds: 0,
+                first_exhaustion_p50_s: None,
                 grown_by_verification: 0,
                 explanation: None,
             });
@@ -452,12 +503,26 @@ impl Draft {
             needs_address_space: None,
             needs_pod_space: None,
             verification: None,
-            risk: risk(as_written),
+            risk: Risk::default(),
             unfixable: unfixable(unconstrained, &seeds),
         };
         let mut draft = Draft { plan, sized, seeds, planned: None, scenario: scenario.clone(), verified: false };
         draft.lay_out();
         Ok(draft)
+    }
+
+    /// Whether seed `k`'s peaks all fit the ranges as written (so its
+    /// as-written replay is its unconstrained one).
+    fn holds_as_written(&self, k: usize) -> bool {
+        self.plan.ranges.iter().all(|r| r.peaks[k] <= r.current_capacity)
+    }
+
+    /// The risk as written, from each seed's as-written replay.
+    fn set_risk(&mut self, as_written: &[&Replay]) {
+        self.plan.risk = risk(as_written);
+        for r in &mut self.plan.ranges {
+            (r.exhausted_seeds, r.first_exhaustion_p50_s) = exhaustion_on(as_written, &r.name);
+        }
     }
 
     fn needs_verification(&self) -> bool {
@@ -694,7 +759,7 @@ fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)
 
 /// Seeds (as written) with a size-dependent exhaustion on `range`, and the
 /// nearest-rank median of their first such times.
-fn exhaustion_on(as_written: &[Replay], range: &str) -> (u32, Option<u64>) {
+fn exhaustion_on(as_written: &[&Replay], range: &str) -> (u32, Option<u64>) {
     let firsts: Vec<u64> = as_written
         .iter()
         .filter_map(|r| r.events.iter().filter(|e| e.is_size_dependent() && e.range == range).map(|e| e.time_s).min())
@@ -702,7 +767,7 @@ fn exhaustion_on(as_written: &[Replay], range: &str) -> (u32, Option<u64>) {
     (firsts.len() as u32, nearest_rank(&firsts, 50))
 }
 
-fn risk(as_written: &[Replay]) -> Risk {
+fn risk(as_written: &[&Replay]) -> Risk {
     let firsts: Vec<u64> = as_written.iter().filter_map(|r| r.summary.first_exhaustion_s).collect();
     Risk {
         exhausted_seeds: firsts.len() as u32,
@@ -777,7 +842,7 @@ clusters:
             cluster::replay_with(&scenario, o, &mut |_| {}).unwrap()
         };
         let (free, written) = (vec![replay(true)], vec![replay(false)]);
-        let mut draft = Draft::new(&scenario, std::slice::from_ref(&scenario), &free, &written, &options).unwrap();
+        let mut draft = Draft::new(&scenario, std::slice::from_ref(&scenario), &free, &options).unwrap();
         let pods = draft.plan.ranges.iter().position(|r| r.name == "pods").unwrap();
         assert_eq!(draft.plan.ranges[pods].proposed.unwrap().to_string(), "10.0.2.0/23");
 
@@ -804,7 +869,7 @@ clusters:
         );
 
         // A failure on the last round is a bug, reported, not hidden.
-        let mut draft = Draft::new(&scenario, std::slice::from_ref(&scenario), &free, &written, &options).unwrap();
+        let mut draft = Draft::new(&scenario, std::slice::from_ref(&scenario), &free, &options).unwrap();
         let mut doctored = cluster::replay(draft.planned.as_ref().unwrap()).unwrap();
         doctored.events.push(written[0].events.iter().find(|e| e.range == "pods").unwrap().clone());
         assert!(matches!(draft.absorb_verification(&[doctored], 8, true), Err(PlanError::Internal { .. })));

@@ -226,7 +226,14 @@ fn results_do_not_depend_on_the_number_of_jobs() {
     let one = plan::plan_many(&scenarios, &PlanOptions { seeds: 3, jobs: 1, ..PlanOptions::default() }).unwrap();
     let four = plan::plan_many(&scenarios, &PlanOptions { seeds: 3, jobs: 4, ..PlanOptions::default() }).unwrap();
     assert_eq!(one, four);
-    assert_eq!(one.replays, 5 * 3 * 3);
+    // Unconstrained and verified for every allocator and seed; as written only
+    // where a seed's peaks overflow the ranges as written.
+    let overflowing: u64 = one
+        .allocators
+        .iter()
+        .map(|a| (0..3).filter(|&k| a.ranges.iter().any(|r| r.peaks[k] > r.current_capacity)).count() as u64)
+        .sum();
+    assert_eq!(one.replays, 5 * 3 * 2 + overflowing);
     for a in &one.allocators {
         let v = a.verification.expect("verified");
         assert_eq!((v.seeds_held, v.seeds_clean, v.rounds), (3, 3, 1), "{}", a.allocator);
@@ -319,4 +326,47 @@ fn a_plan_that_cannot_fit_the_vnet_says_how_much_space_it_needs() {
     assert!(plan.planned.is_none() && r.proposed.is_none());
     // A /21 for the nodes and the spare /24: 2,048 + 256 → a /20.
     assert_eq!(plan.needs_address_space, Some(20));
+}
+
+/// The argument the plan rests on (plan.md, "How"): where every range holds
+/// its unconstrained peak, the replay as written is the unconstrained replay —
+/// the same events at the same times and the same peaks. (So `plan` skips the
+/// as-written replay of such a seed.) Where some range does not, it differs.
+#[test]
+fn a_replay_whose_ranges_hold_their_peaks_is_the_unconstrained_replay() {
+    let mut compared = 0;
+    for &allocator in &scenario::AllocatorKind::ALL {
+        for seed in 0..3 {
+            for grow in [false, true] {
+                let mut s = Scenario { seed, ..busy(allocator) };
+                if grow {
+                    // Room for everything: the pods subnet a /22, the nodes a /24.
+                    s.network.subnets[0].prefix = "10.20.0.0/24".parse().unwrap();
+                    s.network.subnets[1].prefix = "10.20.4.0/22".parse().unwrap();
+                }
+                let free = cluster::Options { unconstrained: true, ..cluster::Options::default() };
+                let unconstrained = cluster::replay_with(&s, free, &mut |_| {}).unwrap();
+                let written = cluster::replay(&s).unwrap();
+                let holds = written.ranges.iter().enumerate().all(|(i, r)| {
+                    let unit = match (r.is_vnet_subnet, allocator, r.name.as_str()) {
+                        (false, ..) => layout::RangeKind::PodCidr,
+                        (true, scenario::AllocatorKind::StaticBlock, "pods") => layout::RangeKind::SubnetBlocks,
+                        _ => layout::RangeKind::SubnetAddresses,
+                    };
+                    let capacity = layout::capacity(unit, r.prefix.prefix_len()).unwrap();
+                    unconstrained.summary.ranges[i].peak_transient <= capacity
+                });
+                let peaks = |r: &cluster::Replay| r.summary.ranges.iter().map(|x| x.peak_allocated).collect::<Vec<_>>();
+                if holds {
+                    compared += 1;
+                    assert_eq!(unconstrained.events, written.events, "{allocator} seed {seed}");
+                    assert_eq!(peaks(&unconstrained), peaks(&written), "{allocator} seed {seed}");
+                    assert_eq!(unconstrained.events_processed, written.events_processed);
+                } else {
+                    assert_ne!(unconstrained.events, written.events, "{allocator} seed {seed}: it ran out");
+                }
+            }
+        }
+    }
+    assert!(compared >= 15, "every allocator fits once grown: {compared}");
 }

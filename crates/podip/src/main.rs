@@ -5,6 +5,7 @@
 //! (nothing written under a final name).
 
 mod output;
+mod planner;
 mod table;
 
 use std::io::IsTerminal;
@@ -44,6 +45,13 @@ struct RunOptions {
     /// Recheck every address count and pod's bookkeeping after every event (slow; for debugging podip).
     #[arg(long)]
     check_invariants: bool,
+    #[command(flatten)]
+    limits: LimitOptions,
+}
+
+/// The resource limits a scenario is checked against before anything runs.
+#[derive(Debug, clap::Args)]
+struct LimitOptions {
     /// Refuse a scenario estimated to hold more pods alive at once (all replays running together).
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_live_pods as u64)]
     max_live_pods: u64,
@@ -58,7 +66,7 @@ struct RunOptions {
     max_output_rows: u64,
 }
 
-impl RunOptions {
+impl LimitOptions {
     fn limits(&self) -> Limits {
         Limits {
             max_live_pods: self.max_live_pods as f64,
@@ -89,6 +97,8 @@ enum Command {
         #[command(flatten)]
         options: RunOptions,
     },
+    /// The smallest subnets and pod CIDRs that survive the scenario, per allocator, over many seeds.
+    Plan(planner::PlanArgs),
     /// Check scenarios without running them.
     Validate {
         #[arg(required = true)]
@@ -127,6 +137,7 @@ fn main() -> ExitCode {
 fn run_command(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Plan(args) => planner::run(args),
         Command::Run { scenario, allocator, options } => {
             let (replays, out) = replay_each(&scenario, &[allocator], &options)?;
             finish(out, replays, &options, false)
@@ -167,18 +178,18 @@ fn validate(paths: &[PathBuf]) -> Result<u8, Failure> {
 }
 
 /// Load the scenario once per allocator (the allocator changes validation and
-/// defaults), then replay them all, in parallel where cores allow.
-fn replay_each(
+/// defaults; `None` keeps the file's own).
+fn load_each(
     path: &Path,
     allocators: &[Option<AllocatorKind>],
-    options: &RunOptions,
-) -> Result<(Vec<Replay>, output::OutDir), Failure> {
+    seed: Option<u64>,
+) -> Result<Vec<scenario::Scenario>, Failure> {
     let mut scenarios = Vec::new();
     // Each allocator can warn of its own (static-block's waste, an ignored
     // pod_subnet); warnings common to all are printed once.
     let mut warned = std::collections::BTreeSet::new();
     for &allocator in allocators {
-        let overrides = Overrides { allocator, seed: options.seed };
+        let overrides = Overrides { allocator, seed };
         let loaded = scenario::load(path, &overrides).map_err(|e| bad_input(anyhow!("{e}")))?;
         for warning in &loaded.warnings {
             let text = warning.to_string();
@@ -189,18 +200,29 @@ fn replay_each(
         }
         scenarios.push(loaded.scenario);
     }
+    Ok(scenarios)
+}
+
+/// Load the scenario once per allocator, then replay them all, in parallel
+/// where cores allow.
+fn replay_each(
+    path: &Path,
+    allocators: &[Option<AllocatorKind>],
+    options: &RunOptions,
+) -> Result<(Vec<Replay>, output::OutDir), Failure> {
+    let scenarios = load_each(path, allocators, options.seed)?;
     // One worker per core at most, each taking the next replay: results do not
     // depend on which worker ran what, and at most `workers` worlds are in memory.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(scenarios.len()).max(1);
     // Refuse a run too large for the limits before anything is written.
     let estimates: Vec<scenario::Estimate> = scenarios.iter().map(scenario::estimate).collect();
-    let exceeded = scenario::Estimate::of_replays(&estimates, workers).exceeded(&options.limits(), 1);
+    let exceeded = scenario::Estimate::of_replays(&estimates, workers).exceeded(&options.limits.limits(), 1);
     if !exceeded.is_empty() {
         let lines: Vec<String> = exceeded.iter().map(|e| format!("{}: {e}", path.display())).collect();
         return Err(bad_input(anyhow!("{}", lines.join("\npodip: "))));
     }
     // Checked before the replay, so an unwritable folder fails fast.
-    let out = output::prepare_dir(&out_dir(path, options), options.force).map_err(bad_input)?;
+    let out = output::prepare_dir(&out_dir(path, options.out.as_ref()), options.force).map_err(bad_input)?;
 
     let started = Instant::now();
     let progress = Progress::new(&scenarios.iter().map(|s| s.duration).collect::<Vec<_>>());
@@ -242,8 +264,8 @@ fn replay_each(
     Ok((replays, out))
 }
 
-fn out_dir(path: &Path, options: &RunOptions) -> PathBuf {
-    options.out.clone().unwrap_or_else(|| {
+fn out_dir(path: &Path, out: Option<&PathBuf>) -> PathBuf {
+    out.cloned().unwrap_or_else(|| {
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
         Path::new("out").join(stem)
     })
