@@ -457,12 +457,9 @@ impl Draft {
                 message: format!("range {name} is not in the replay"),
             })?;
             let peaks: Vec<u64> = unconstrained.iter().map(|r| r.summary.ranges[index].peak_transient).collect();
-            // The seed at the percentile's rank; equal peaks go to the first seed.
-            let mut order: Vec<usize> = (0..peaks.len()).collect();
-            order.sort_by_key(|&k| (peaks[k], k));
-            let rank = nearest_rank_index(order.len(), options.percentile).expect("at least one seed");
-            let peak_seed_index = order[rank];
-            let peak = peaks[peak_seed_index];
+            // The peak at the percentile's rank, from the first seed that had it.
+            let peak = nearest_rank(&peaks, options.percentile).expect("at least one seed");
+            let peak_seed_index = peaks.iter().position(|&p| p == peak).expect("a seed had it");
             let summary = &unconstrained[peak_seed_index].summary.ranges[index];
             let required = with_headroom(peak, options.headroom_hundredths);
             let current_capacity = layout::capacity(unit, current.prefix_len()).unwrap_or(0);

@@ -499,9 +499,9 @@ fn report_html_is_well_formed_self_contained_and_its_links_exist() {
 
 /// What a headless Chromium saw of a page.
 #[derive(Debug)]
-struct Rendered {
+pub(super) struct Rendered {
     /// Console messages and uncaught errors, from Chromium's log.
-    console: Vec<String>,
+    pub(super) console: Vec<String>,
     width: u32,
     height: u32,
     /// RGB pixels of the screenshot, row by row.
@@ -509,12 +509,12 @@ struct Rendered {
 }
 
 impl Rendered {
-    fn colours(&self) -> BTreeSet<[u8; 3]> {
+    pub(super) fn colours(&self) -> BTreeSet<[u8; 3]> {
         self.rgb.iter().copied().collect()
     }
 
     /// Pixels within a small distance of `colour` (anti-aliasing blurs edges).
-    fn pixels_near(&self, colour: [u8; 3]) -> usize {
+    pub(super) fn pixels_near(&self, colour: [u8; 3]) -> usize {
         let near = |p: &[u8; 3]| p.iter().zip(colour).all(|(&a, b)| a.abs_diff(b) <= 24);
         self.rgb.iter().filter(|p| near(p)).count()
     }
@@ -527,7 +527,7 @@ fn chromium() -> Option<PathBuf> {
 
 /// Load `page` from a file:// URL in a fresh headless Chromium, log its
 /// console to stderr and take a screenshot of the window.
-fn render(browser: &Path, page: &Path, name: &str) -> Rendered {
+pub(super) fn render(browser: &Path, page: &Path, name: &str) -> Rendered {
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser").join(name);
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&scratch).unwrap();
@@ -589,7 +589,7 @@ fn render(browser: &Path, page: &Path, name: &str) -> Rendered {
 }
 
 /// Chromium, or `None` (with a note) when it is missing and not required.
-fn browser_or_skip() -> Option<PathBuf> {
+pub(super) fn browser_or_skip() -> Option<PathBuf> {
     let browser = chromium();
     if browser.is_none() {
         assert!(

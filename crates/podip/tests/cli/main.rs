@@ -2,7 +2,9 @@
 //! what the modules share): `output` covers exit statuses, the output folder's
 //! guarantees, limits and golden outputs; `compare` covers the side-by-side
 //! table, the charts, report.html (in a headless browser where one is
-//! installed) and the README's picture.
+//! installed) and the README's picture; `plan` covers `podip plan`'s files,
+//! exit statuses, determinism, planned scenarios and the README's example.
 
 mod compare;
 mod output;
+mod plan;

@@ -25,21 +25,21 @@ const EXHAUSTING: &str = "name: tight\nduration: 2h\nallocator: dynamic\n\
 
 const CSVS: [&str; 4] = ["utilization.csv", "cluster.csv", "events.csv", "summary.csv"];
 
-fn podip(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+pub(super) fn podip(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_podip")).args(args).output().expect("podip runs")
 }
 
-fn stderr(o: &Output) -> String {
+pub(super) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn stdout(o: &Output) -> String {
+pub(super) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// A fresh, empty scratch folder for one test, removed when the test passes and kept for
 /// inspection when it fails.
-struct Scratch(PathBuf);
+pub(super) struct Scratch(PathBuf);
 
 impl std::ops::Deref for Scratch {
     type Target = Path;
@@ -62,21 +62,21 @@ impl Drop for Scratch {
     }
 }
 
-fn scratch(test: &str) -> Scratch {
+pub(super) fn scratch(test: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("podip-cli-{}-{test}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     Scratch(dir)
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(super) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, text).unwrap();
     path
 }
 
 /// Names in a folder, sorted (hidden ones included).
-fn names(dir: &Path) -> Vec<String> {
+pub(super) fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = match fs::read_dir(dir) {
         Ok(entries) => entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
         Err(_) => Vec::new(),
@@ -90,7 +90,7 @@ fn temporaries(dir: &Path) -> Vec<String> {
 }
 
 /// Every file of a folder with its bytes.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(super) fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     names(dir).into_iter().map(|n| (n.clone(), fs::read(dir.join(&n)).unwrap())).collect()
 }
 
