@@ -275,10 +275,16 @@ pub fn plan_many(scenarios: &[Scenario], options: &PlanOptions) -> Result<Plan, 
     enum Job {
         AsWritten(usize, usize),
         Verify(usize, usize),
+        /// A plan that does not fit has no verification replay to explain its
+        /// peaks: its peak seeds replay unconstrained again, taking the snapshots.
+        Explain(usize, usize),
     }
     let mut jobs: Vec<Job> = Vec::new();
     for (a, draft) in drafts.iter().enumerate() {
         jobs.extend((0..options.seeds as usize).filter(|&k| !draft.holds_as_written(k)).map(|k| Job::AsWritten(a, k)));
+        if draft.planned.is_none() {
+            jobs.extend(draft.peak_seeds().into_iter().map(|k| Job::Explain(a, k)));
+        }
     }
     // 3. Verification rounds; later rounds only if fragmentation made a range grow.
     const MAX_ROUNDS: u32 = 8;
@@ -296,6 +302,10 @@ pub fn plan_many(scenarios: &[Scenario], options: &PlanOptions) -> Result<Plan, 
                 Job::AsWritten(a, k) => {
                     cluster::replay_with(&seeded[a][k], summary_only(false, Vec::new()), &mut |_| {})
                 }
+                Job::Explain(a, k) => {
+                    let breakdowns = drafts[a].breakdowns_for(k);
+                    cluster::replay_with(&seeded[a][k], summary_only(true, breakdowns), &mut |_| {})
+                }
                 Job::Verify(a, k) => {
                     let draft = &drafts[a];
                     let planned = draft.planned.as_ref().expect("only drafts that fit are verified");
@@ -311,8 +321,9 @@ pub fn plan_many(scenarios: &[Scenario], options: &PlanOptions) -> Result<Plan, 
         });
         let mut written: BTreeMap<(usize, usize), Replay> = BTreeMap::new();
         let mut verified: BTreeMap<usize, Vec<Replay>> = BTreeMap::new();
+        let mut explained: BTreeMap<usize, Vec<(usize, Replay)>> = BTreeMap::new();
         for (&job, result) in jobs.iter().zip(results) {
-            let (Job::AsWritten(a, k) | Job::Verify(a, k)) = job;
+            let (Job::AsWritten(a, k) | Job::Verify(a, k) | Job::Explain(a, k)) = job;
             let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
             count(&replay);
             match job {
@@ -320,7 +331,13 @@ pub fn plan_many(scenarios: &[Scenario], options: &PlanOptions) -> Result<Plan, 
                     written.insert((a, k), replay);
                 }
                 Job::Verify(..) => verified.entry(a).or_default().push(replay),
+                Job::Explain(..) => explained.entry(a).or_default().push((k, replay)),
             }
+        }
+        for (a, replays) in explained {
+            let by_seed: Vec<(usize, &Replay)> = replays.iter().map(|(k, r)| (*k, r)).collect();
+            let scenario = drafts[a].scenario.clone();
+            drafts[a].explain(&scenario, &by_seed, "unconstrained")?;
         }
         if round == 1 {
             for (a, draft) in drafts.iter_mut().enumerate() {
@@ -554,10 +571,12 @@ impl Draft {
         let mut unplaceable = false;
         for subnet in &scenario.network.subnets {
             let plan = self.plan.ranges.iter().find(|r| r.unit != RangeKind::PodCidr && r.name == subnet.name);
+            // A range no allowed prefix holds keeps its place in the layout, so
+            // the others are still laid out; the plan does not fit.
             let need = match plan {
                 Some(r) => needs(r).unwrap_or_else(|| {
                     unplaceable = true;
-                    0
+                    subnet.prefix.prefix_len()
                 }),
                 None => subnet.prefix.prefix_len(),
             };
@@ -576,7 +595,7 @@ impl Draft {
             let plan = self.plan.ranges.iter().find(|r| r.unit == RangeKind::PodCidr && r.name == name);
             let need = plan.and_then(needs).unwrap_or_else(|| {
                 unplaceable = true;
-                0
+                cluster.pod_cidr.prefix_len()
             });
             cidr_wants.push(Want { name, current: cluster.pod_cidr, needs: need });
             cidr_clusters.push(c);
@@ -627,6 +646,41 @@ impl Draft {
         }
         self.planned = fits.then_some(planned);
         self.plan.planned = self.planned.clone();
+    }
+
+    /// Explain each range's peak from the snapshot its peak seed's replay took
+    /// (`replays` by seed index), checking that the holders add up to the peak.
+    fn explain(&mut self, scenario: &Scenario, replays: &[(usize, &Replay)], which: &str) -> Result<(), PlanError> {
+        for (r, s) in self.plan.ranges.iter_mut().zip(&self.sized) {
+            if r.peak == 0 {
+                continue;
+            }
+            let missing = || PlanError::Internal {
+                allocator: self.plan.allocator.clone(),
+                message: format!("no snapshot of {} at its peak", r.name),
+            };
+            let replay = replays.iter().find(|(k, _)| *k == s.peak_seed_index).ok_or_else(missing)?.1;
+            let breakdown = replay.breakdowns.iter().find(|b| b.at.range == s.index as u32).ok_or_else(missing)?;
+            if breakdown.allocated != s.observed_peak {
+                return Err(PlanError::Internal {
+                    allocator: self.plan.allocator.clone(),
+                    message: format!(
+                        "{}: the {which} replay of seed {} held {} at the moment the unconstrained one peaked at {}",
+                        r.name, r.peak_seed, breakdown.allocated, s.observed_peak
+                    ),
+                });
+            }
+            r.explanation = Some(explain::explain(scenario, replay, breakdown, r.unit, r.peak));
+        }
+        Ok(())
+    }
+
+    /// Seeds whose replays must snapshot a peak: each range's peak seed.
+    fn peak_seeds(&self) -> Vec<usize> {
+        let mut seeds: Vec<usize> = self.sized.iter().map(|s| s.peak_seed_index).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        seeds
     }
 
     /// The snapshots seed `k`'s verification replay takes: the peaks it sets.
@@ -692,27 +746,9 @@ impl Draft {
             return Ok(());
         }
         // Clean: explain each peak from the snapshot its seed took.
-        for (r, s) in self.plan.ranges.iter_mut().zip(&self.sized) {
-            if r.peak == 0 {
-                continue;
-            }
-            let replay = &verified[s.peak_seed_index];
-            let breakdown =
-                replay.breakdowns.iter().find(|b| b.at.range == s.index as u32).ok_or_else(|| PlanError::Internal {
-                    allocator: self.plan.allocator.clone(),
-                    message: format!("no snapshot of {} at its peak", r.name),
-                })?;
-            if breakdown.allocated != s.observed_peak {
-                return Err(PlanError::Internal {
-                    allocator: self.plan.allocator.clone(),
-                    message: format!(
-                        "{}: the planned replay of seed {} held {} at the moment the unconstrained one peaked at {}",
-                        r.name, r.peak_seed, breakdown.allocated, s.observed_peak
-                    ),
-                });
-            }
-            r.explanation = Some(explain::explain(planned, replay, breakdown, r.unit, r.peak));
-        }
+        let by_seed: Vec<(usize, &Replay)> = verified.iter().enumerate().collect();
+        let planned = planned.clone();
+        self.explain(&planned, &by_seed, "planned")?;
         self.plan.verification = Some(verification);
         self.verified = true;
         Ok(())

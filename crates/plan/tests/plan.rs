@@ -326,6 +326,9 @@ fn a_plan_that_cannot_fit_the_vnet_says_how_much_space_it_needs() {
     assert!(plan.planned.is_none() && r.proposed.is_none());
     // A /21 for the nodes and the spare /24: 2,048 + 256 → a /20.
     assert_eq!(plan.needs_address_space, Some(20));
+    // Still explained, from the peak seed's unconstrained replay.
+    let e = r.explanation.as_ref().expect("explained");
+    assert_eq!(e.sum(), "51 nodes × 31 (1 + max_pods 30, prod/user) + 5 reserved = 1,586");
 }
 
 /// The argument the plan rests on (plan.md, "How"): where every range holds
@@ -369,4 +372,33 @@ fn a_replay_whose_ranges_hold_their_peaks_is_the_unconstrained_replay() {
         }
     }
     assert!(compared >= 15, "every allocator fits once grown: {compared}");
+}
+
+#[test]
+fn a_static_block_subnet_beyond_a_slash_12_has_no_prefix_and_does_not_fit() {
+    // 5,000 nodes × 16 blocks (max_pods 250) = 1,280,000 addresses in blocks: a
+    // /12 offers 16 × (65,536 − 2) = 1,048,544, the most a static-block subnet may.
+    let pools: Vec<String> = (0..5)
+        .map(|i| format!("      - {{name: p{i}, count: 1000, vnet_subnet: nodes, pod_subnet: pods}}\n"))
+        .collect();
+    let yaml = format!(
+        "name: huge\nduration: 1m\nallocator: static-block\n\
+         network: {{address_space: [10.0.0.0/8], subnets: {{nodes: 10.0.0.0/20, pods: 10.16.0.0/12}}}}\n\
+         clusters:\n  - name: s\n    max_pods: 250\n    node_pools:\n{}",
+        pools.concat()
+    );
+    let plan = plan_one(&yaml, PlanOptions::default());
+    let pods = plan.ranges.iter().find(|r| r.name == "pods").unwrap();
+    assert_eq!((pods.required, pods.smallest_prefix, pods.verdict), (1_280_000, None, Verdict::DoesNotFit));
+    assert!(plan.planned.is_none() && plan.verification.is_none());
+    let sum = pods.explanation.as_ref().unwrap().sum();
+    assert!(
+        sum.starts_with("1,000 nodes × 256 (16 /28 blocks, s/p0) + 1,000 nodes × 256 (16 /28 blocks, s/p1)"),
+        "{sum}"
+    );
+    assert!(sum.ends_with(" + 32 (first and last /28) = 1,280,032"), "{sum}");
+    let nodes = plan.ranges.iter().find(|r| r.name == "nodes").unwrap();
+    assert_eq!((nodes.required, nodes.smallest_prefix, nodes.verdict), (5_000, Some(19), Verdict::DoesNotFit));
+    // The node subnet must grow too, and alone would fit the VNet: no address space is named.
+    assert_eq!(plan.needs_address_space, None);
 }
