@@ -14,9 +14,18 @@ use crate::{escape, human_time};
 pub const PLAN_CSV_FILES: [&str; 2] = ["plan.csv", "plan-breakdown.csv"];
 
 /// Added to the shared style: the verdicts that need a larger range are red,
-/// like `exhausts`.
+/// like `exhausts`. Each data row of the plan is followed by its why row, which
+/// spans the table: the pair reads as one entry (no rule between them, a rule
+/// above the next pair). Peaks and times wrap between figures, never inside one.
 const PLAN_STYLE: &str = ".too-small, .does-not-fit { color: #c62828; font-weight: bold; }
-td.why { min-width: 22em; } .doing { display: block; font-size: 0.85em; margin-top: 0.2em; }
+table.plan th, table.plan td { padding-left: 0.45em; padding-right: 0.45em; }
+table.plan tr.data td { border-bottom: none; }
+table.plan tr.why td { border-top: none; white-space: normal; padding: 0 0.6em 0.4em 1.6em; }
+table.plan .why-label { color: #555; font-style: italic; }
+table.plan td.peak, table.plan td.peak-at { white-space: normal; }
+table.plan tr.data td:nth-child(3), table.plan tr.data td:nth-child(11) { white-space: nowrap; }
+table.plan .fig { white-space: nowrap; }
+.doing { display: block; font-size: 0.85em; margin-top: 0.1em; }
 ";
 
 /// The chart's geometry, in SVG user units.
@@ -84,25 +93,31 @@ pub fn plan_html(title: &str, plan: &Plan, table: &str) -> String {
 }
 
 fn plan_table(page: &mut String, plan: &Plan) {
-    page.push_str(
+    let _ = write!(
+        page,
         "<p class=\"note\">Peak: the exact most addresses each range held at once with unlimited room, \
          over the seeds (p50 / p90 / max). Required: the peak at the plan's percentile, with headroom. \
          Smallest prefix: the longest whose capacity holds it; proposed: where the plan puts the range \
-         (its current prefix when that is large enough). Why: who held the range at its peak, and what \
-         the scenario was doing then.</p>\n\
-         <table class=\"plan\">\n<thead><tr><th>allocator</th><th>range</th><th>kind</th><th>current</th>\
-         <th>current capacity</th><th>seeds</th><th>peak (p50 / p90 / max)</th><th>required</th>\
-         <th>smallest prefix</th><th>proposed</th><th>verdict</th><th>peak at</th><th>why</th></tr></thead>\n\
-         <tbody>\n",
+         (its current prefix when that is large enough). Why (the line under each row): who held the \
+         range at its peak, and what the scenario was doing then.</p>\n\
+         <table class=\"plan\">\n<thead><tr>{}</tr></thead>\n<tbody>\n",
+        PLAN_COLUMNS.map(|c| format!("<th>{c}</th>")).concat()
     );
     for allocator in &plan.allocators {
         for range in &allocator.ranges {
             let verdict = range.verdict.as_str();
             let peak_at = match range.peak_time_s {
-                Some(t) if allocator.seeds.len() > 1 => format!("{} (seed {})", human_time(t), range.peak_seed),
-                Some(t) => human_time(t),
+                Some(t) if allocator.seeds.len() > 1 => {
+                    figures(&[human_time(t) + " ", format!("(seed {})", range.peak_seed)])
+                }
+                Some(t) => figures(&[human_time(t)]),
                 None => "—".to_string(),
             };
+            let peaks = figures(&[
+                format!("{} / ", thousands(range.peak_p50)),
+                format!("{} / ", thousands(range.peak_p90)),
+                thousands(range.peak_max),
+            ]);
             let cells = [
                 cell("", &allocator.allocator),
                 cell("", &range.name),
@@ -110,32 +125,54 @@ fn plan_table(page: &mut String, plan: &Plan) {
                 cell("", &range.current.to_string()),
                 cell("num", &thousands(range.current_capacity)),
                 cell("num", &allocator.seeds.len().to_string()),
-                cell(
-                    "num",
-                    &format!(
-                        "{} / {} / {}",
-                        thousands(range.peak_p50),
-                        thousands(range.peak_p90),
-                        thousands(range.peak_max)
-                    ),
-                ),
+                format!("<td class=\"num peak\">{peaks}</td>"),
                 cell("num required", &thousands(range.required)),
                 cell("num", &prefix_or_none(range.smallest_prefix)),
                 cell("", &range.proposed.map_or("—".to_string(), |p| p.to_string())),
                 cell(verdict, verdict),
-                cell("num", &peak_at),
-                why_cell(range),
+                format!("<td class=\"num peak-at\">{peak_at}</td>"),
             ];
+            let attributes =
+                format!("data-allocator=\"{}\" data-range=\"{}\"", escape(&allocator.allocator), escape(&range.name));
+            let _ = writeln!(page, "<tr class=\"data\" {attributes}>{}</tr>", cells.concat());
             let _ = writeln!(
                 page,
-                "<tr data-allocator=\"{}\" data-range=\"{}\">{}</tr>",
-                escape(&allocator.allocator),
-                escape(&range.name),
-                cells.concat()
+                "<tr class=\"why\" {attributes}><td colspan=\"{}\">{}</td></tr>",
+                PLAN_COLUMNS.len(),
+                why(range)
             );
         }
     }
     page.push_str("</tbody>\n</table>\n");
+}
+
+/// The plan table's columns; each data row has one cell per column, and the
+/// why row under it spans them all.
+const PLAN_COLUMNS: [&str; 12] = [
+    "allocator",
+    "range",
+    "kind",
+    "current",
+    "current capacity",
+    "seeds",
+    "peak (p50 / p90 / max)",
+    "required",
+    "smallest prefix",
+    "proposed",
+    "verdict",
+    "peak at",
+];
+
+/// `parts` escaped, each in a span that does not wrap: the cell may break
+/// between them (at a part's trailing space), never inside one.
+fn figures(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|part| match part.strip_suffix(' ') {
+            Some(figure) => format!("<span class=\"fig\">{}</span> ", escape(figure)),
+            None => format!("<span class=\"fig\">{}</span>", escape(part)),
+        })
+        .collect()
 }
 
 fn prefix_or_none(prefix: Option<u8>) -> String {
@@ -153,9 +190,9 @@ fn arrow(range: &RangePlan) -> String {
     }
 }
 
-/// The breakdown of the peak, the prefix it leads to, and what the scenario
-/// was doing then (in a smaller note).
-fn why_cell(range: &RangePlan) -> String {
+/// The content of a why row: the breakdown of the peak, the prefix it leads
+/// to, and what the scenario was doing then (in a smaller note).
+fn why(range: &RangePlan) -> String {
     let mut notes: Vec<String> = Vec::new();
     let sum = match &range.explanation {
         Some(e) => {
@@ -183,7 +220,10 @@ fn why_cell(range: &RangePlan) -> String {
     } else {
         format!("<span class=\"note doing\">{}</span>", escape(&notes.join("; ")))
     };
-    format!("<td class=\"why\">{}{}{note}</td>", escape(&sum), escape(&arrow(range)))
+    // The arrow and the prefix it leads to stay on one line.
+    let arrow = arrow(range);
+    let arrow = arrow.trim_start();
+    format!("<span class=\"why-label\">why:</span> {} <span class=\"fig\">{}</span>{note}", escape(&sum), escape(arrow))
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {

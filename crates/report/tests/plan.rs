@@ -1,5 +1,6 @@
 //! The `podip plan` page: well formed, one row per allocator × range in the
-//! table and in the chart, bars in proportion, names escaped, self-contained.
+//! table (each followed by its why row) and in the chart, bars in proportion,
+//! names escaped, self-contained.
 
 use plan::{Plan, PlanOptions, Verdict};
 use report::{PLAN_CSV_FILES, human_time, plan_html};
@@ -64,10 +65,35 @@ fn elements<'a, 'i>(doc: &'a Document<'i>, tag: &str, class: &str) -> Vec<Node<'
     doc.descendants().filter(|n| n.has_tag_name(tag) && class_has(*n, class)).collect()
 }
 
+/// The plan table's data rows, one per allocator × range.
 fn plan_rows<'a, 'i>(doc: &'a Document<'i>) -> Vec<Node<'a, 'i>> {
+    plan_table_rows(doc).into_iter().filter(|n| !class_has(*n, "why")).collect()
+}
+
+/// Every row of the plan table's body: data rows and why rows.
+fn plan_table_rows<'a, 'i>(doc: &'a Document<'i>) -> Vec<Node<'a, 'i>> {
     let table = elements(doc, "table", "plan");
     assert_eq!(table.len(), 1, "one plan table");
     table[0].descendants().filter(|n| n.has_tag_name("tr") && n.attribute("data-range").is_some()).collect()
+}
+
+/// The why row right under a data row: same allocator and range, one cell
+/// spanning all of the data row's cells.
+fn why_row<'a, 'i>(row: Node<'a, 'i>) -> Node<'a, 'i> {
+    let next = row.next_siblings().skip(1).find(|n| n.is_element()).expect("a row under every data row");
+    assert!(next.has_tag_name("tr") && class_has(next, "why"), "a why row under the data row");
+    assert_eq!(next.attribute("data-allocator"), row.attribute("data-allocator"));
+    assert_eq!(next.attribute("data-range"), row.attribute("data-range"));
+    let why = cells(next);
+    assert_eq!(why.len(), 1, "one cell in the why row");
+    assert_eq!(why[0].attribute("colspan"), Some(cells(row).len().to_string().as_str()), "it spans the row");
+    next
+}
+
+/// The text of the why row under a data row, without its `why: ` label.
+fn why_text(row: Node) -> String {
+    let why = text(why_row(row));
+    why.strip_prefix("why: ").unwrap_or_else(|| panic!("labelled: {why:?}")).to_string()
 }
 
 fn cells<'a, 'i>(row: Node<'a, 'i>) -> Vec<Node<'a, 'i>> {
@@ -91,17 +117,30 @@ fn the_page_is_well_formed_and_has_a_row_per_allocator_and_range() {
     assert_eq!(expected.len(), 3, "node-subnet: the subnet; kubenet: the subnet and the pod CIDR");
     let rows = plan_rows(&doc);
     assert_eq!(rows.len(), expected.len());
+    // Data row, its why row, the next data row, its why row, and so on.
+    let all = plan_table_rows(&doc);
+    assert_eq!(all.len(), 2 * expected.len());
+    for (pair, row) in all.chunks(2).zip(&rows) {
+        assert_eq!(pair[0], *row);
+        assert_eq!(pair[1], why_row(*row));
+    }
+    let table = elements(&doc, "table", "plan")[0];
+    let headers: Vec<String> = table.descendants().filter(|n| n.has_tag_name("th")).map(text).collect();
+    assert_eq!(headers.len(), 12, "{headers:?}");
+    assert!(!headers.iter().any(|h| h == "why"), "why is a row, not a column: {headers:?}");
     for (row, (a, r)) in rows.iter().zip(&expected) {
         assert_eq!(row.attribute("data-allocator"), Some(a.allocator.as_str()));
         assert_eq!(row.attribute("data-range"), Some(r.name.as_str()));
         let cells = cells(*row);
-        assert_eq!(cells.len(), 13);
+        assert_eq!(cells.len(), 12);
         assert_eq!(text(cells[0]), a.allocator);
         assert_eq!(text(cells[1]), r.name);
         assert_eq!(text(cells[2]), r.kind());
         assert_eq!(text(cells[3]), r.current.to_string());
         assert_eq!(number(&text(cells[4])), r.current_capacity);
         assert_eq!(number(&text(cells[5])), a.seeds.len() as u64);
+        let peaks = [r.peak_p50, r.peak_p90, r.peak_max].map(plan::thousands).join(" / ");
+        assert_eq!(text(cells[6]), peaks);
         let required = cells.iter().find(|c| class_has(**c, "required")).unwrap();
         assert_eq!(number(&text(*required)), r.required);
         let smallest = text(cells[8]);
@@ -111,7 +150,7 @@ fn the_page_is_well_formed_and_has_a_row_per_allocator_and_range() {
         if let Some(t) = r.peak_time_s {
             assert!(text(cells[11]).starts_with(&human_time(t)), "{}", text(cells[11]));
         }
-        let why = text(cells[12]);
+        let why = why_text(*row);
         if let Some(e) = &r.explanation {
             assert!(why.starts_with(&e.sum()), "{why}");
             let p = r.smallest_prefix.unwrap();
@@ -129,7 +168,7 @@ fn the_page_is_well_formed_and_has_a_row_per_allocator_and_range() {
     assert_eq!(node_subnet.verdict, Verdict::TooSmall);
     assert!(plan.allocators[1].ranges.iter().all(|r| r.verdict == Verdict::Fits));
     assert!(page.contains(".too-small, .does-not-fit { color: #c62828"));
-    let why = text(cells(rows[0])[12]);
+    let why = why_text(rows[0]);
     assert!(why.contains("10 nodes × 31 (1 + max_pods 30, c/p) + 5 reserved = 315 → /23 (507 usable)"), "{why}");
 
     // The printed table, once, in a <details>.
@@ -193,7 +232,7 @@ fn a_plan_that_does_not_fit_names_the_space_it_needs() {
     let cells = cells(row);
     assert_eq!(cells[10].attribute("class"), Some("does-not-fit"));
     assert_eq!(text(cells[9]), "—", "nothing proposed");
-    let why = text(cells[12]);
+    let why = why_text(row);
     assert!(why.contains("→ /23 (507 usable)"), "{why}");
     let item = doc.descendants().find(|n| n.has_tag_name("li") && class_has(*n, "does-not-fit")).unwrap();
     assert!(text(item).contains(&format!("a single /{p} would")), "{}", text(item));
@@ -289,7 +328,7 @@ fn an_empty_plan_is_still_a_page() {
     let plan = Plan { allocators: Vec::new(), replays: 0, events: 0 };
     let page = plan_html("empty", &plan, "");
     let doc = parse(&page);
-    assert!(plan_rows(&doc).is_empty());
+    assert!(plan_table_rows(&doc).is_empty());
     assert!(doc.descendants().all(|n| !n.has_tag_name("svg")));
     assert!(page.contains("No address ranges to chart."));
 }
