@@ -26,12 +26,13 @@ const ALLOCATORS: [&str; 5] = ["node-subnet", "dynamic", "static-block", "kubene
 fn setup(name: &str) -> (Box<dyn Allocator>, AddressSpace, NodeSpec) {
     let mut space = AddressSpace::new();
     let prefix = |p: &str| p.parse().expect("valid prefix");
-    let nodes = AddressRange::vnet_subnet("nodes", prefix("10.1.0.0/16"), Granularity::Address).expect("valid subnet");
+    let nodes = AddressRange::vnet_subnet("nodes", prefix("10.1.0.0/16"), Granularity::ADDRESS).expect("valid subnet");
     let node_subnet = space.add(nodes);
-    let granularity = if name == "static-block" { Granularity::Block28 } else { Granularity::Address };
+    let granularity = if name == "static-block" { Granularity::BLOCK28 } else { Granularity::ADDRESS };
     let pods = AddressRange::vnet_subnet("pods", prefix("10.16.0.0/12"), granularity).expect("valid subnet");
     let pod_subnet = space.add(pods);
-    let cidr = space.add(AddressRange::pod_cidr("pod-cidr", prefix("100.0.0.0/8")).expect("valid pod CIDR"));
+    let cidr = space
+        .add(AddressRange::pod_cidr("pod-cidr", prefix("100.0.0.0/8"), Granularity::SLASH24).expect("valid pod CIDR"));
     let (allocator, uses_pod_subnet): (Box<dyn Allocator>, bool) = match name {
         "node-subnet" => (Box::new(node_subnet::NodeSubnet::new()), false),
         "dynamic" => (Box::new(dynamic::Dynamic::new()), true),

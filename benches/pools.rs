@@ -75,10 +75,10 @@ fn bench_churn(c: &mut Criterion, name: &str, mut pool: impl Units) {
 fn pools(c: &mut Criterion) {
     let slash12: Ipv4Net = "10.0.0.0/12".parse().expect("valid prefix");
     bench_churn(c, "IndexPool/address_slash12", IndexPool::new(1 << 20));
-    let addresses = AddressRange::vnet_subnet("pods", slash12, Granularity::Address).expect("valid subnet");
+    let addresses = AddressRange::vnet_subnet("pods", slash12, Granularity::ADDRESS).expect("valid subnet");
     bench_churn(c, "AddressRange/address_slash12", addresses);
     bench_churn(c, "IndexPool/block28_slash12", IndexPool::new((1 << 16) - 2));
-    let blocks = AddressRange::vnet_subnet("pods", slash12, Granularity::Block28).expect("valid subnet");
+    let blocks = AddressRange::vnet_subnet("pods", slash12, Granularity::BLOCK28).expect("valid subnet");
     bench_churn(c, "AddressRange/block28_slash12", blocks);
 }
 

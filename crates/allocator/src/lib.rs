@@ -4,16 +4,22 @@
 //! An allocator owns the per-node bookkeeping of one cluster (what each node
 //! holds, how many of its pods have an IP); the address pools themselves live
 //! in the shared [`AddressSpace`], because subnets are shared between pools and
-//! clusters. Allocators know nothing of time, files or pods' identities: they
-//! see nodes, counts and ranges. The model calls them in a fixed order, so a
-//! run stays deterministic.
+//! clusters. Allocators know nothing of files or pods' identities: they see
+//! nodes, counts and ranges. Time reaches only the modes that ask for it
+//! ([`Allocator::timed`]): they learn the clock before each call and ask to be
+//! woken later (an ENI's attach delay, a release interval, a back-off). The
+//! model calls them in a fixed order, so a run stays deterministic.
+//!
+//! What a mode is — its name, defaults, rules and ranges — is its [`Mode`].
 
 use std::fmt;
 
+mod mode;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use net::{AddressSpace, RangeId};
+pub use mode::{Build, Finding, InUse, MaxPods, Mode, PoolFacts, Role, Setting, SettingSpec, Settings};
+pub use net::{AddressSpace, Granularity, Ipv4Net, RangeId, SubnetRules};
 
 /// A node, numbered in creation order across the whole simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,35 +42,65 @@ pub struct NodeSpec {
     pub max_pods: u32,
 }
 
-/// Why an allocator could not supply addresses: the kinds of `events.csv` that
-/// belong to address allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FailureKind {
-    /// No address left in the node subnet for the node's own IP.
-    NodeIpExhausted,
-    /// node-subnet: the node subnet cannot hold 1 + max_pods more addresses.
-    NodeReservationExhausted,
-    /// dynamic: the pod subnet cannot supply a node's whole increase.
-    PodIpExhausted,
-    /// static-block: not enough free aligned /28 blocks.
-    BlockExhausted,
-    /// kubenet, overlay: no free /24 in the pod CIDR.
-    PodCidrExhausted,
-    /// kubenet: the cluster's route table already has 400 routes.
-    RouteTableFull,
+/// Why an allocator could not supply addresses: a kind of `events.csv` that
+/// belongs to address allocation. Each mode crate declares its own kinds (and
+/// lists them in its [`Mode::failures`]); node IPs are every mode's.
+/// Kinds are compared and ordered by name.
+#[derive(Debug, Clone, Copy)]
+pub struct FailureKind {
+    name: &'static str,
+    fixed_by_size: bool,
 }
 
 impl FailureKind {
+    /// No address left in the node subnet for the node's own IP.
+    pub const NODE_IP_EXHAUSTED: FailureKind = FailureKind::sized("node-ip-exhausted");
+
+    /// A kind a larger range fixes (an exhausted subnet, pod CIDR or block supply).
+    pub const fn sized(name: &'static str) -> Self {
+        Self { name, fixed_by_size: true }
+    }
+
+    /// A kind no range size fixes (a route-table or ENI limit): `podip plan`
+    /// reports it and never sizes for it.
+    pub const fn limit(name: &'static str) -> Self {
+        Self { name, fixed_by_size: false }
+    }
+
     /// The kind's name in `events.csv`.
     pub const fn as_str(self) -> &'static str {
-        match self {
-            FailureKind::NodeIpExhausted => "node-ip-exhausted",
-            FailureKind::NodeReservationExhausted => "node-reservation-exhausted",
-            FailureKind::PodIpExhausted => "pod-ip-exhausted",
-            FailureKind::BlockExhausted => "block-exhausted",
-            FailureKind::PodCidrExhausted => "pod-cidr-exhausted",
-            FailureKind::RouteTableFull => "route-table-full",
-        }
+        self.name
+    }
+
+    /// Whether a larger range would have avoided it.
+    pub const fn fixed_by_size(self) -> bool {
+        self.fixed_by_size
+    }
+}
+
+impl PartialEq for FailureKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for FailureKind {}
+
+impl PartialOrd for FailureKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FailureKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name.cmp(other.name)
+    }
+}
+
+impl std::hash::Hash for FailureKind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
     }
 }
 
@@ -124,7 +160,10 @@ pub trait Allocator: fmt::Debug + Send {
     /// addresses this mode reserves at creation. On failure nothing is held.
     fn create_node(&mut self, node: NodeId, spec: &NodeSpec, space: &mut AddressSpace) -> Result<(), Failure>;
 
-    /// Return everything the node holds, including its running pods' IPs.
+    /// Return what the node holds, including its running pods' IPs. A mode
+    /// whose addresses outlive their node (Calico's affine blocks until they are
+    /// released) may keep some, count them in [`Self::retained`] and return them
+    /// from a later [`Self::wake`] for this node.
     fn delete_node(&mut self, node: NodeId, space: &mut AddressSpace);
 
     /// Whether the scheduler may bind pods to the node (a dynamic node whose
@@ -144,6 +183,34 @@ pub trait Allocator: fmt::Debug + Send {
     /// to explain a range's peak.
     fn held_in(&self, node: NodeId, range: RangeId) -> u64;
 
+    /// Addresses in `range` still held for nodes already deleted (see
+    /// [`Self::delete_node`]); with [`Self::held_in`] over live nodes they add
+    /// up to the range's `allocated`.
+    fn retained(&self, _range: RangeId) -> u64 {
+        0
+    }
+
+    /// Whether the mode acts on its own clock. Only then does the model call
+    /// [`Self::set_now`] before each call, [`Self::take_wakes`] after it, and
+    /// [`Self::wake`] when a wake is due; other modes cost nothing for it.
+    fn timed(&self) -> bool {
+        false
+    }
+
+    /// The simulated time, in milliseconds, at the call that follows.
+    fn set_now(&mut self, _now_ms: u64) {}
+
+    /// Move the wakes asked for since the last call into `into`, in the order
+    /// asked; the model runs each at its time, ties in insertion order.
+    fn take_wakes(&mut self, _into: &mut Vec<Wake>) {}
+
+    /// A wake asked for earlier is due (the node may have been deleted since).
+    /// Like [`Self::reconcile`]: what it returned to its ranges lets short
+    /// nodes retry; `started` pods of the node get their IPs.
+    fn wake(&mut self, _node: NodeId, _space: &mut AddressSpace) -> Update {
+        Update::default()
+    }
+
     /// Bring the node's holding in line with its demand (grow or shrink), then
     /// hand free addresses to waiting pods. Called after creation and whenever
     /// the node's range has had addresses returned.
@@ -158,6 +225,14 @@ pub trait Allocator: fmt::Debug + Send {
     fn pod_unbound(&mut self, node: NodeId, had_ip: bool, space: &mut AddressSpace) -> Update;
 }
 
+/// A timed mode's request to be woken for `node` after `after_ms`
+/// milliseconds of simulated time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wake {
+    pub node: NodeId,
+    pub after_ms: u64,
+}
+
 /// Take the node's own IP from its node subnet.
 pub fn take_node_ip(spec: &NodeSpec, space: &mut AddressSpace) -> Result<u32, Failure> {
     let subnet = &mut space[spec.node_subnet];
@@ -166,9 +241,12 @@ pub fn take_node_ip(spec: &NodeSpec, space: &mut AddressSpace) -> Result<u32, Fa
             subnet.bind(1);
             Ok(unit)
         }
-        None => {
-            Err(Failure { kind: FailureKind::NodeIpExhausted, range: Some(spec.node_subnet), wanted: 1, available: 0 })
-        }
+        None => Err(Failure {
+            kind: FailureKind::NODE_IP_EXHAUSTED,
+            range: Some(spec.node_subnet),
+            wanted: 1,
+            available: 0,
+        }),
     }
 }
 

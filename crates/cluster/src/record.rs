@@ -86,8 +86,8 @@ impl EventRecord {
     /// table and unschedulable pods are not (plan.md).
     pub fn is_size_dependent(&self) -> bool {
         match self.kind {
-            EventKind::Allocation(kind) => kind != FailureKind::RouteTableFull,
-            EventKind::UpgradeBlocked => self.cause.is_some_and(|cause| cause != FailureKind::RouteTableFull),
+            EventKind::Allocation(kind) => kind.fixed_by_size(),
+            EventKind::UpgradeBlocked => self.cause.is_some_and(FailureKind::fixed_by_size),
             EventKind::PodUnschedulable => false,
         }
     }

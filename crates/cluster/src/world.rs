@@ -141,7 +141,7 @@ impl<'s> World<'s> {
         let mut space = AddressSpace::new();
         for subnet in &scenario.network.subnets {
             let granularity =
-                if block_subnets.contains(subnet.name.as_str()) { Granularity::Block28 } else { Granularity::Address };
+                if block_subnets.contains(subnet.name.as_str()) { Granularity::BLOCK28 } else { Granularity::ADDRESS };
             let range = AddressRange::vnet_subnet(&subnet.name, subnet.prefix, granularity)
                 .map_err(|source| ReplayError::Range { name: subnet.name.clone(), source })?;
             space.add(if unconstrained { range.unconstrained() } else { range });
@@ -151,7 +151,7 @@ impl<'s> World<'s> {
         for cluster in &scenario.clusters {
             let pod_cidr = if cluster.allocator.uses_pod_cidr() {
                 let name = format!("{}/pod-cidr", cluster.name);
-                let range = AddressRange::pod_cidr(&name, cluster.pod_cidr)
+                let range = AddressRange::pod_cidr(&name, cluster.pod_cidr, Granularity::SLASH24)
                     .map_err(|source| ReplayError::Range { name: name.clone(), source })?;
                 Some(space.add(if unconstrained { range.unconstrained() } else { range }))
             } else {

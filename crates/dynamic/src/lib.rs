@@ -18,12 +18,28 @@
 //! demand changes (`pod_bound`, `pod_unbound`).
 
 use allocator::{
-    AddressSpace, Allocator, Failure, FailureKind, NodeId, NodeSpec, NodeTable, RangeId, Request, Update,
-    return_node_ip, take_node_ip,
+    AddressSpace, Allocator, Build, Failure, FailureKind, Granularity, InUse, MaxPods, Mode, NodeId, NodeSpec,
+    NodeTable, RangeId, Request, Role, Update, return_node_ip, take_node_ip,
 };
 
 /// Addresses per pool-monitor batch.
 pub const BATCH_SIZE: u32 = 16;
+
+/// The pod subnet cannot supply a node's whole increase.
+pub const POD_IP_EXHAUSTED: FailureKind = FailureKind::sized("pod-ip-exhausted");
+
+/// The mode, for the registry.
+pub static MODE: Mode = Mode {
+    cloud_name: "Azure CNI Pod Subnet - Dynamic IP Allocation",
+    summary: "pod IPs from a pod subnet in batches of 16, refilled when fewer than 8 are free",
+    max_pods: MaxPods { default: 250, min: 10, max: 250 },
+    pod_subnet: Some(Granularity::ADDRESS),
+    failures: &[POD_IP_EXHAUSTED],
+    // Running pods' IPs and the node's primary, in use once its first request
+    // is granted: always when it runs pods.
+    in_use: |running| InUse { range: Role::PodSubnet, min: running + u64::from(running > 0), max: running + 1 },
+    ..Mode::base("dynamic", |_: &Build<'_>| Box::new(Dynamic::new()))
+};
 
 /// The most pods a node may have under any mode, and so the largest target.
 pub const MAX_TARGET: u32 = 250;
@@ -87,12 +103,7 @@ impl NodeState {
         let available = subnet.free();
         if !subnet.take_many(want, &mut self.held) {
             let range = Some(self.pod_subnet);
-            return Request::Failed(Failure {
-                kind: FailureKind::PodIpExhausted,
-                range,
-                wanted: want.into(),
-                available,
-            });
+            return Request::Failed(Failure { kind: POD_IP_EXHAUSTED, range, wanted: want.into(), available });
         }
         if first {
             subnet.bind(1); // its primary is now in use
@@ -138,7 +149,7 @@ impl Dynamic {
 
 impl Allocator for Dynamic {
     fn name(&self) -> &'static str {
-        "dynamic"
+        MODE.name
     }
 
     fn create_node(&mut self, node: NodeId, spec: &NodeSpec, space: &mut AddressSpace) -> Result<(), Failure> {

@@ -15,8 +15,8 @@ struct Setup {
 
 fn setup(nodes: &str, pods: &str, max_pods: u32) -> Setup {
     let mut space = AddressSpace::new();
-    let nodes = space.add(AddressRange::vnet_subnet("nodes", nodes.parse().unwrap(), Granularity::Address).unwrap());
-    let pods = space.add(AddressRange::vnet_subnet("pods", pods.parse().unwrap(), Granularity::Address).unwrap());
+    let nodes = space.add(AddressRange::vnet_subnet("nodes", nodes.parse().unwrap(), Granularity::ADDRESS).unwrap());
+    let pods = space.add(AddressRange::vnet_subnet("pods", pods.parse().unwrap(), Granularity::ADDRESS).unwrap());
     let spec = NodeSpec { node_subnet: nodes, pod_subnet: Some(pods), max_pods };
     Setup { dynamic: Dynamic::new(), space, spec }
 }
@@ -61,7 +61,7 @@ impl Setup {
 
     fn exhausted(&self, wanted: u64, available: u64) -> Request {
         let range = self.spec.pod_subnet;
-        Request::Failed(Failure { kind: FailureKind::PodIpExhausted, range, wanted, available })
+        Request::Failed(Failure { kind: POD_IP_EXHAUSTED, range, wanted, available })
     }
 }
 
@@ -245,7 +245,7 @@ fn no_node_ip_no_node() {
     let mut s = setup("10.0.0.0/29", "10.0.1.0/24", 250);
     (0..3).for_each(|id| _ = s.node(id));
     let err = s.dynamic.create_node(NodeId(3), &s.spec, &mut s.space).unwrap_err();
-    assert_eq!(err.kind, FailureKind::NodeIpExhausted);
+    assert_eq!(err.kind, FailureKind::NODE_IP_EXHAUSTED);
     assert_eq!(s.pods(), (51, 3));
 }
 

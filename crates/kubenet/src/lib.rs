@@ -6,16 +6,46 @@
 //! [`PerNodeSlash24`] holds the logic; the `overlay` crate reuses it without a route limit.
 
 use allocator::{
-    AddressSpace, Allocator, Failure, FailureKind, NodeId, NodeSpec, NodeTable, RangeId, Update, return_node_ip,
-    take_node_ip,
+    AddressSpace, Allocator, Build, Failure, FailureKind, Granularity, InUse, MaxPods, Mode, NodeId, NodeSpec,
+    NodeTable, RangeId, Role, Update, return_node_ip, take_node_ip,
 };
-use net::Granularity;
+
+/// No free /24 in the pod CIDR (kubenet, overlay).
+pub const POD_CIDR_EXHAUSTED: FailureKind = FailureKind::sized("pod-cidr-exhausted");
+
+/// The cluster's route table already has 400 routes: no range size fixes it.
+pub const ROUTE_TABLE_FULL: FailureKind = FailureKind::limit("route-table-full");
+
+/// The mode, for the registry.
+pub static MODE: Mode = Mode {
+    cloud_name: "kubenet",
+    summary: "node IPs from the VNet, a /24 per node from the pod CIDR, one route per node (400 at most)",
+    max_pods: MaxPods { default: 110, min: 10, max: 250 },
+    pod_cidr: Some(Granularity::SLASH24),
+    windows: false,
+    failures: &[POD_CIDR_EXHAUSTED, ROUTE_TABLE_FULL],
+    in_use: slash24_in_use,
+    ..Mode::base("kubenet", |build: &Build<'_>| Box::new(Kubenet::new(pod_cidr_of(build))))
+};
+
+/// Running pods' IPs, on the pod CIDR (kubenet and overlay).
+pub fn slash24_in_use(running: u64) -> InUse {
+    InUse { range: Role::PodCidr, min: running, max: running }
+}
+
+/// The pod CIDR range the model builds for a mode with [`Mode::pod_cidr`].
+///
+/// # Panics
+/// If the model built none: it builds one for every such mode.
+pub fn pod_cidr_of(build: &Build<'_>) -> RangeId {
+    build.pod_cidr.expect("the model builds a pod CIDR range for a mode with `pod_cidr`")
+}
 
 /// Routes in an Azure route table, one per kubenet node: the 401st node fails.
 pub const ROUTE_TABLE_LIMIT: u32 = 400;
 
 /// Addresses in one node's /24.
-pub const SLASH24_SIZE: u64 = Granularity::Slash24.unit_size();
+pub const SLASH24_SIZE: u64 = Granularity::SLASH24.unit_size();
 
 /// What a node holds.
 #[derive(Debug)]
@@ -59,12 +89,12 @@ impl PerNodeSlash24 {
         let node_ip = take_node_ip(spec, space)?;
         if self.route_limit.is_some_and(|limit| self.routes >= limit) {
             return_node_ip(spec.node_subnet, node_ip, space);
-            return Err(Failure { kind: FailureKind::RouteTableFull, range: None, wanted: 1, available: 0 });
+            return Err(Failure { kind: ROUTE_TABLE_FULL, range: None, wanted: 1, available: 0 });
         }
         let Some(slash24) = space[self.pod_cidr].take() else {
             return_node_ip(spec.node_subnet, node_ip, space);
             return Err(Failure {
-                kind: FailureKind::PodCidrExhausted,
+                kind: POD_CIDR_EXHAUSTED,
                 range: Some(self.pod_cidr),
                 wanted: SLASH24_SIZE,
                 available: 0,
@@ -130,7 +160,7 @@ impl Kubenet {
 
 impl Allocator for Kubenet {
     fn name(&self) -> &'static str {
-        "kubenet"
+        MODE.name
     }
 
     fn create_node(&mut self, node: NodeId, spec: &NodeSpec, space: &mut AddressSpace) -> Result<(), Failure> {
@@ -176,9 +206,10 @@ mod tests {
 
     fn setup(node_prefix: &str, pod_cidr: &str, max_pods: u32) -> (AddressSpace, NodeSpec, RangeId) {
         let mut space = AddressSpace::new();
-        let nodes = AddressRange::vnet_subnet("nodes", node_prefix.parse().unwrap(), Granularity::Address).unwrap();
+        let nodes = AddressRange::vnet_subnet("nodes", node_prefix.parse().unwrap(), Granularity::ADDRESS).unwrap();
         let node_subnet = space.add(nodes);
-        let pod_cidr = space.add(AddressRange::pod_cidr("c1/pod-cidr", pod_cidr.parse().unwrap()).unwrap());
+        let pod_cidr =
+            space.add(AddressRange::pod_cidr("c1/pod-cidr", pod_cidr.parse().unwrap(), Granularity::SLASH24).unwrap());
         (space, NodeSpec { node_subnet, pod_subnet: None, max_pods }, pod_cidr)
     }
 
@@ -207,7 +238,7 @@ mod tests {
         assert_eq!(nodes, 251);
         assert_eq!(
             failure,
-            Failure { kind: FailureKind::NodeIpExhausted, range: Some(spec.node_subnet), wanted: 1, available: 0 }
+            Failure { kind: FailureKind::NODE_IP_EXHAUSTED, range: Some(spec.node_subnet), wanted: 1, available: 0 }
         );
         assert_eq!(space[pod_cidr].units_allocated(), 251);
         for n in 0..nodes {
@@ -227,10 +258,7 @@ mod tests {
         assert_eq!(space[pod_cidr].usable(), 65_536);
         let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
         assert_eq!(nodes, 256);
-        assert_eq!(
-            failure,
-            Failure { kind: FailureKind::PodCidrExhausted, range: Some(pod_cidr), wanted: 256, available: 0 }
-        );
+        assert_eq!(failure, Failure { kind: POD_CIDR_EXHAUSTED, range: Some(pod_cidr), wanted: 256, available: 0 });
         assert_eq!(failure.kind.as_str(), "pod-cidr-exhausted");
         // The failed node's IP went back.
         assert_eq!(space[spec.node_subnet].allocated(), 256);
@@ -244,7 +272,7 @@ mod tests {
         let mut alloc = Kubenet::new(pod_cidr);
         let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
         assert_eq!(nodes, 400);
-        assert_eq!(failure, Failure { kind: FailureKind::RouteTableFull, range: None, wanted: 1, available: 0 });
+        assert_eq!(failure, Failure { kind: ROUTE_TABLE_FULL, range: None, wanted: 1, available: 0 });
         assert_eq!(failure.kind.as_str(), "route-table-full");
         assert_eq!(alloc.routes(), 400);
         assert_eq!(space[spec.node_subnet].allocated(), 400);
@@ -257,7 +285,7 @@ mod tests {
         let (mut space, spec, pod_cidr) = setup("10.0.0.0/22", "10.244.0.0/16", 110);
         let mut alloc = Kubenet::with_route_limit(pod_cidr, Some(256));
         let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
-        assert_eq!((nodes, failure.kind), (256, FailureKind::RouteTableFull));
+        assert_eq!((nodes, failure.kind), (256, ROUTE_TABLE_FULL));
     }
 
     #[test]

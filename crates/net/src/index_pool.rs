@@ -114,6 +114,49 @@ impl IndexPool {
         *self = grown;
     }
 
+    /// Take the lowest run of `len` free units (a power of two, at most 64)
+    /// whose first unit `u` has `(u + offset) % len == 0`, all or none: an
+    /// aligned prefix inside a range that also hands out single addresses (AWS
+    /// /28 prefixes next to secondary IPs). A scan of level 0, O(capacity / 64):
+    /// no mode calls it per pod.
+    ///
+    /// # Panics
+    /// If `len` is not a power of two in 1..=64.
+    pub fn take_aligned_run(&mut self, len: u32, offset: u32) -> Option<u32> {
+        assert!(len.is_power_of_two() && len <= 64, "aligned runs are 1 to 64 units, a power of two, not {len}");
+        let mut start = (len - offset % len) % len;
+        while start + len <= self.capacity {
+            if self.run_is_free(start, len) {
+                for unit in start..start + len {
+                    self.mark_taken(unit);
+                }
+                return Some(start);
+            }
+            start += len;
+        }
+        None
+    }
+
+    /// Return a run taken by [`Self::take_aligned_run`].
+    pub fn give_back_run(&mut self, start: u32, len: u32) {
+        for unit in start..start + len {
+            self.give_back(unit);
+        }
+    }
+
+    fn run_is_free(&self, start: u32, len: u32) -> bool {
+        let level = &self.levels[0];
+        let (word, bit) = (start as usize / 64, start % 64);
+        let low = level[word] >> bit;
+        let mask = |n: u32| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+        let in_first = (64 - bit).min(len);
+        if low & mask(in_first) != mask(in_first) {
+            return false;
+        }
+        let rest = len - in_first;
+        rest == 0 || level[word + 1] & mask(rest) == mask(rest)
+    }
+
     fn mark_taken(&mut self, unit: u32) {
         let mut index = unit as usize;
         for level in 0..self.levels.len() {
@@ -196,6 +239,26 @@ mod tests {
         let mut empty = IndexPool::new(0);
         empty.grow(1);
         assert_eq!(empty.take_lowest(), Some(0));
+    }
+
+    #[test]
+    fn aligned_runs_respect_the_offset_and_skip_partly_taken_lanes() {
+        // Offset 4: unit u is address u + 4 of its prefix (a subnet's first four
+        // are reserved), so a /28's 16 units start where (u + 4) % 16 == 0.
+        let mut pool = IndexPool::new(100);
+        assert_eq!(pool.take_lowest(), Some(0));
+        assert_eq!(pool.take_aligned_run(16, 4), Some(12));
+        assert_eq!(pool.allocated(), 17);
+        pool.mark_taken(30);
+        // 28..44 holds unit 30: the next free aligned lane is 44..60.
+        assert_eq!(pool.take_aligned_run(16, 4), Some(44));
+        // A lane across a word boundary (60..76).
+        assert_eq!(pool.take_aligned_run(16, 4), Some(60));
+        assert_eq!(pool.take_aligned_run(16, 4), Some(76));
+        assert_eq!(pool.take_aligned_run(16, 4), None, "92..108 would pass the pool's end");
+        pool.give_back_run(44, 16);
+        assert_eq!(pool.take_aligned_run(16, 4), Some(44));
+        assert_eq!(pool.take_lowest(), Some(1), "single units still come lowest first");
     }
 
     proptest! {

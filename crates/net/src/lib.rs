@@ -2,15 +2,18 @@
 //! and overlay pod CIDRs, and the bitmap pools that hand out their units.
 //!
 //! A range hands out units of one size, fixed when it is built: single addresses
-//! (node subnets, dynamic pod subnets), aligned /28 blocks (static-block pod
-//! subnets) or aligned /24s (pod CIDRs). Counts are reported in addresses.
+//! (node subnets, dynamic pod subnets) or aligned prefixes of any length (/28
+//! static blocks, /24 pod CIDR ranges, /26 Calico blocks). An address range can
+//! also hand out aligned blocks of its addresses (AWS /28 prefixes beside
+//! secondary IPs). Each cloud reserves its own addresses per subnet
+//! ([`SubnetRules`]). Counts are reported in addresses.
 
 mod index_pool;
 mod range;
 
 pub use index_pool::IndexPool;
 pub use ipnet::Ipv4Net;
-pub use range::{AddressRange, AddressSpace, Granularity, RangeError, RangeId, RangeKind};
+pub use range::{AddressRange, AddressSpace, Granularity, RangeError, RangeId, RangeKind, SubnetRules};
 
 /// Addresses Azure reserves in every VNet subnet: the network address, `.1`
 /// (gateway), `.2` and `.3` (Azure DNS) and the last (broadcast).

@@ -3,7 +3,7 @@ use std::ops::{Index, IndexMut};
 
 use ipnet::Ipv4Net;
 
-use crate::{IndexPool, SMALLEST_SUBNET_PREFIX, size_of_prefix, usable_in_subnet};
+use crate::{IndexPool, SMALLEST_SUBNET_PREFIX, size_of_prefix};
 
 /// Index of a range in its [`AddressSpace`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -12,41 +12,80 @@ pub struct RangeId(pub u32);
 /// What a range is, which fixes how many of its addresses are usable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeKind {
-    /// A VNet subnet: Azure reserves 5 addresses.
+    /// A subnet of the VNet (or VPC): its cloud reserves some addresses ([`SubnetRules`]).
     VnetSubnet,
-    /// A kubenet or overlay pod CIDR: logical, nothing reserved.
+    /// A pod CIDR (kubenet, overlay, a GKE secondary range, a Calico pool):
+    /// logical, nothing reserved.
     PodCidr,
 }
 
-/// The unit a range hands out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Granularity {
-    Address,
-    /// Aligned /28 blocks (static-block pod subnets).
-    Block28,
-    /// Aligned /24s (kubenet and overlay pod CIDRs).
-    Slash24,
-}
+/// The unit a range hands out: an aligned prefix of this length, single
+/// addresses being /32s. Any length fits: /28 static blocks, /24 kubenet
+/// ranges, /26 Calico blocks, GKE's /24–/28 per-node ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Granularity(u8);
 
 impl Granularity {
+    /// Single addresses (node subnets, dynamic pod subnets).
+    pub const ADDRESS: Granularity = Granularity(32);
+    /// Aligned /28 blocks (static-block pod subnets).
+    pub const BLOCK28: Granularity = Granularity(28);
+    /// Aligned /24s (kubenet and overlay pod CIDRs).
+    pub const SLASH24: Granularity = Granularity(24);
+
+    /// Units that are aligned prefixes of length `prefix_len`.
+    ///
+    /// # Panics
+    /// If `prefix_len` is over 32.
+    pub const fn prefix(prefix_len: u8) -> Granularity {
+        assert!(prefix_len <= 32, "a prefix length is at most 32");
+        Granularity(prefix_len)
+    }
+
     pub const fn prefix_len(self) -> u8 {
-        match self {
-            Granularity::Address => 32,
-            Granularity::Block28 => 28,
-            Granularity::Slash24 => 24,
-        }
+        self.0
     }
 
     /// Addresses in one unit.
     pub const fn unit_size(self) -> u64 {
-        1 << (32 - self.prefix_len() as u32)
+        1 << (32 - self.0 as u32)
+    }
+}
+
+/// What a cloud reserves in each of its subnets, and the smallest subnet it
+/// allows. Pod CIDRs reserve nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubnetRules {
+    /// Reserved at the start: the network address, then the cloud's own.
+    pub reserved_first: u32,
+    /// Reserved at the end (broadcast, and GCP's second-to-last).
+    pub reserved_last: u32,
+    /// The longest prefix a subnet may have.
+    pub smallest_prefix: u8,
+    /// The cloud's name, for errors.
+    pub cloud: &'static str,
+}
+
+impl SubnetRules {
+    /// Azure: `.0` network, `.1` gateway, `.2`/`.3` Azure DNS, the last (broadcast); /29 at least.
+    pub const AZURE: SubnetRules =
+        SubnetRules { reserved_first: 4, reserved_last: 1, smallest_prefix: SMALLEST_SUBNET_PREFIX, cloud: "Azure" };
+    /// AWS: the first four (network, router, DNS, future use) and the last; /28 at least.
+    pub const AWS: SubnetRules = SubnetRules { reserved_first: 4, reserved_last: 1, smallest_prefix: 28, cloud: "AWS" };
+    /// Google Cloud: network, gateway, second-to-last and broadcast; /29 at least.
+    pub const GCP: SubnetRules =
+        SubnetRules { reserved_first: 2, reserved_last: 2, smallest_prefix: 29, cloud: "Google Cloud" };
+
+    /// Addresses reserved in every subnet.
+    pub const fn reserved(self) -> u64 {
+        self.reserved_first as u64 + self.reserved_last as u64
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RangeError {
-    #[error("{prefix} is smaller than a /{SMALLEST_SUBNET_PREFIX}, the smallest subnet Azure allows")]
-    SubnetTooSmall { prefix: Ipv4Net },
+    #[error("{prefix} is smaller than a /{}, the smallest subnet {} allows", rules.smallest_prefix, rules.cloud)]
+    SubnetTooSmall { prefix: Ipv4Net, rules: SubnetRules },
     #[error("{prefix} is smaller than one /{} unit", granularity.prefix_len())]
     SmallerThanUnit { prefix: Ipv4Net, granularity: Granularity },
 }
@@ -75,30 +114,49 @@ pub struct AddressRange {
 }
 
 impl AddressRange {
-    /// A VNet subnet handing out units of `granularity`.
-    ///
-    /// Single addresses skip the 4 reserved at the start and the broadcast at the
-    /// end. For /28 blocks, the first and last block of the subnet hold reserved
-    /// addresses and are never handed out (model.md's assumption), so a subnet of
-    /// prefix p offers 2^(28−p) − 2 blocks.
+    /// An Azure VNet subnet handing out units of `granularity`
+    /// ([`Self::subnet`] with [`SubnetRules::AZURE`]).
     pub fn vnet_subnet(name: impl Into<String>, prefix: Ipv4Net, granularity: Granularity) -> Result<Self, RangeError> {
-        if prefix.prefix_len() > SMALLEST_SUBNET_PREFIX {
-            return Err(RangeError::SubnetTooSmall { prefix });
-        }
-        let (first_unit, units) = match granularity {
-            Granularity::Address => (4, usable_in_subnet(prefix.prefix_len())),
-            Granularity::Block28 | Granularity::Slash24 => {
-                let units = units_in(prefix, granularity)?;
-                (1, units.saturating_sub(2))
-            }
-        };
-        Ok(Self::build(name.into(), prefix, RangeKind::VnetSubnet, granularity, first_unit, units))
+        Self::subnet(name, prefix, granularity, SubnetRules::AZURE)
     }
 
-    /// A pod CIDR carved into /24s; nothing is reserved.
-    pub fn pod_cidr(name: impl Into<String>, prefix: Ipv4Net) -> Result<Self, RangeError> {
-        let units = units_in(prefix, Granularity::Slash24)?;
-        Ok(Self::build(name.into(), prefix, RangeKind::PodCidr, Granularity::Slash24, 0, units))
+    /// A cloud subnet handing out units of `granularity`.
+    ///
+    /// Single addresses skip the reserved ones (4 at the start and the
+    /// broadcast at the end under Azure). For blocks, every block holding a
+    /// reserved address is never handed out (model.md's assumption), so an
+    /// Azure subnet of prefix p offers 2^(28−p) − 2 /28s.
+    pub fn subnet(
+        name: impl Into<String>,
+        prefix: Ipv4Net,
+        granularity: Granularity,
+        rules: SubnetRules,
+    ) -> Result<Self, RangeError> {
+        if prefix.prefix_len() > rules.smallest_prefix {
+            return Err(RangeError::SubnetTooSmall { prefix, rules });
+        }
+        let units = units_in(prefix, granularity)?;
+        let size = granularity.unit_size();
+        let first_unit = u64::from(rules.reserved_first).div_ceil(size);
+        let last_units = u64::from(rules.reserved_last).div_ceil(size);
+        let usable = size_of_prefix(prefix.prefix_len()).saturating_sub(rules.reserved());
+        Ok(Self::build(
+            name.into(),
+            prefix,
+            RangeKind::VnetSubnet,
+            granularity,
+            first_unit as u32,
+            units.saturating_sub(first_unit + last_units),
+            usable,
+        ))
+    }
+
+    /// A pod CIDR carved into units of `granularity` (/24s under kubenet and
+    /// overlay); nothing is reserved.
+    pub fn pod_cidr(name: impl Into<String>, prefix: Ipv4Net, granularity: Granularity) -> Result<Self, RangeError> {
+        let units = units_in(prefix, granularity)?;
+        let usable = size_of_prefix(prefix.prefix_len());
+        Ok(Self::build(name.into(), prefix, RangeKind::PodCidr, granularity, 0, units, usable))
     }
 
     fn build(
@@ -108,12 +166,9 @@ impl AddressRange {
         granularity: Granularity,
         first_unit: u32,
         units: u64,
+        usable: u64,
     ) -> Self {
         let units = u32::try_from(units).expect("a /0 has at most 2^32 addresses");
-        let usable = match kind {
-            RangeKind::VnetSubnet => usable_in_subnet(prefix.prefix_len()),
-            RangeKind::PodCidr => size_of_prefix(prefix.prefix_len()),
-        };
         Self {
             name,
             prefix,
@@ -248,6 +303,39 @@ impl AddressRange {
         true
     }
 
+    /// Take an aligned block of `units` single addresses (a power of two, at
+    /// most 64: a /28 is 16) from an address range, all or none, and return its
+    /// first unit; `None` when no aligned block is wholly free although free
+    /// addresses may remain (AWS's `InsufficientCidrBlocks`).
+    ///
+    /// # Panics
+    /// If the range hands out blocks rather than addresses, or `units` is not a
+    /// power of two in 1..=64.
+    pub fn take_aligned(&mut self, units: u32) -> Option<u32> {
+        assert_eq!(self.granularity, Granularity::ADDRESS, "aligned blocks come from address ranges");
+        // Unit u is address first_unit + u of the prefix.
+        let offset = self.first_unit;
+        let start = match self.pool.take_aligned_run(units, offset) {
+            None if self.grows => {
+                // 2 × units new free units hold a whole aligned block.
+                let capacity = self.pool.capacity();
+                self.pool.grow(capacity.saturating_mul(2).max(capacity + 2 * units).max(64));
+                self.pool.take_aligned_run(units, offset)
+            }
+            start => start,
+        };
+        if self.grows {
+            self.high_water = self.high_water.max(self.pool.allocated());
+        }
+        start
+    }
+
+    /// Return a block taken by [`Self::take_aligned`].
+    pub fn give_back_aligned(&mut self, start: u32, units: u32) {
+        self.pool.give_back_run(start, units);
+        self.returns += u64::from(units);
+    }
+
     /// Return a unit taken earlier.
     #[inline]
     pub fn give_back(&mut self, unit: u32) {
@@ -364,16 +452,16 @@ mod tests {
     #[test]
     fn azure_reserves_five_addresses_per_subnet() {
         assert_eq!(crate::AZURE_RESERVED_PER_SUBNET, 5);
-        let slash24 = AddressRange::vnet_subnet("nodes", net("10.0.0.0/24"), Granularity::Address).unwrap();
+        let slash24 = AddressRange::vnet_subnet("nodes", net("10.0.0.0/24"), Granularity::ADDRESS).unwrap();
         assert_eq!(slash24.usable(), 251);
         assert_eq!(slash24.units_capacity(), 251);
-        let slash29 = AddressRange::vnet_subnet("tiny", net("10.0.0.0/29"), Granularity::Address).unwrap();
+        let slash29 = AddressRange::vnet_subnet("tiny", net("10.0.0.0/29"), Granularity::ADDRESS).unwrap();
         assert_eq!(slash29.usable(), 3);
     }
 
     #[test]
     fn single_addresses_skip_the_reserved_ones() {
-        let mut r = AddressRange::vnet_subnet("nodes", net("10.0.0.0/29"), Granularity::Address).unwrap();
+        let mut r = AddressRange::vnet_subnet("nodes", net("10.0.0.0/29"), Granularity::ADDRESS).unwrap();
         let units: Vec<u32> = std::iter::from_fn(|| r.take()).collect();
         let addrs: Vec<String> = units.iter().map(|&u| r.unit_net(u).addr().to_string()).collect();
         // .0 network, .1 gateway, .2/.3 DNS, .7 broadcast are never handed out.
@@ -384,14 +472,14 @@ mod tests {
     #[test]
     fn smaller_than_slash29_is_refused() {
         assert!(matches!(
-            AddressRange::vnet_subnet("x", net("10.0.0.0/30"), Granularity::Address),
+            AddressRange::vnet_subnet("x", net("10.0.0.0/30"), Granularity::ADDRESS),
             Err(RangeError::SubnetTooSmall { .. })
         ));
     }
 
     #[test]
     fn block_subnets_never_hand_out_their_first_and_last_slash28() {
-        let mut r = AddressRange::vnet_subnet("pods", net("10.1.0.0/24"), Granularity::Block28).unwrap();
+        let mut r = AddressRange::vnet_subnet("pods", net("10.1.0.0/24"), Granularity::BLOCK28).unwrap();
         assert_eq!(r.units_capacity(), 14);
         assert_eq!(r.usable(), 251);
         let units: Vec<u32> = std::iter::from_fn(|| r.take()).collect();
@@ -404,18 +492,18 @@ mod tests {
 
     #[test]
     fn pod_cidrs_reserve_nothing_and_carve_slash24s() {
-        let mut r = AddressRange::pod_cidr("c1/pod-cidr", net("10.244.0.0/16")).unwrap();
+        let mut r = AddressRange::pod_cidr("c1/pod-cidr", net("10.244.0.0/16"), Granularity::SLASH24).unwrap();
         assert_eq!(r.usable(), 65_536);
         assert_eq!(r.units_capacity(), 256);
         let first = r.take().unwrap();
         assert_eq!(r.unit_net(first).to_string(), "10.244.0.0/24");
         assert_eq!(r.allocated(), 256);
-        assert!(AddressRange::pod_cidr("x", net("10.244.0.0/25")).is_err());
+        assert!(AddressRange::pod_cidr("x", net("10.244.0.0/25"), Granularity::SLASH24).is_err());
     }
 
     #[test]
     fn take_many_is_all_or_nothing() {
-        let mut r = AddressRange::vnet_subnet("nodes", net("10.0.0.0/28"), Granularity::Address).unwrap();
+        let mut r = AddressRange::vnet_subnet("nodes", net("10.0.0.0/28"), Granularity::ADDRESS).unwrap();
         let mut held = Vec::new();
         assert!(r.take_many(10, &mut held));
         assert!(!r.take_many(2, &mut held));
@@ -426,7 +514,7 @@ mod tests {
     #[test]
     fn unconstrained_ranges_supply_whatever_is_asked_lowest_first() {
         let mut r =
-            AddressRange::vnet_subnet("nodes", net("10.0.0.0/29"), Granularity::Address).unwrap().unconstrained();
+            AddressRange::vnet_subnet("nodes", net("10.0.0.0/29"), Granularity::ADDRESS).unwrap().unconstrained();
         assert!(r.is_unconstrained());
         let mut held = Vec::new();
         assert!(r.take_many(1000, &mut held));
@@ -442,14 +530,72 @@ mod tests {
         // Memory follows what was taken: the pool doubled, it did not become a /1.
         assert!(r.units_capacity() < 4096);
         let mut blocks =
-            AddressRange::vnet_subnet("pods", net("10.1.0.0/26"), Granularity::Block28).unwrap().unconstrained();
+            AddressRange::vnet_subnet("pods", net("10.1.0.0/26"), Granularity::BLOCK28).unwrap().unconstrained();
         assert!(blocks.take_many(20, &mut Vec::new()));
         assert_eq!(blocks.allocated(), 320);
     }
 
     #[test]
+    fn each_cloud_reserves_its_own_addresses() {
+        let aws = AddressRange::subnet("a", net("10.0.0.0/24"), Granularity::ADDRESS, SubnetRules::AWS).unwrap();
+        assert_eq!((aws.usable(), aws.units_capacity()), (251, 251));
+        let mut gcp = AddressRange::subnet("g", net("10.0.0.0/29"), Granularity::ADDRESS, SubnetRules::GCP).unwrap();
+        assert_eq!(gcp.usable(), 4);
+        let units: Vec<u32> = std::iter::from_fn(|| gcp.take()).collect();
+        let addrs: Vec<String> = units.iter().map(|&u| gcp.unit_net(u).addr().to_string()).collect();
+        // .0 network, .1 gateway, .6 second-to-last and .7 broadcast are GCP's.
+        assert_eq!(addrs, ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"]);
+        assert!(matches!(
+            AddressRange::subnet("a", net("10.0.0.0/29"), Granularity::ADDRESS, SubnetRules::AWS),
+            Err(RangeError::SubnetTooSmall { .. })
+        ));
+        assert_eq!(SubnetRules::AZURE.reserved(), crate::AZURE_RESERVED_PER_SUBNET);
+    }
+
+    #[test]
+    fn blocks_of_any_length() {
+        // Calico's default /26 blocks in a /24 pool: four, nothing reserved.
+        let mut calico = AddressRange::pod_cidr("p", net("192.168.0.0/24"), Granularity::prefix(26)).unwrap();
+        let units: Vec<u32> = std::iter::from_fn(|| calico.take()).collect();
+        let blocks: Vec<String> = units.iter().map(|&u| calico.unit_net(u).to_string()).collect();
+        assert_eq!(blocks, ["192.168.0.0/26", "192.168.0.64/26", "192.168.0.128/26", "192.168.0.192/26"]);
+        // GKE at max_pods 30: a /26 per node; a /24 holds 4 nodes.
+        assert_eq!(
+            AddressRange::pod_cidr("g", net("10.4.0.0/24"), Granularity::prefix(26)).unwrap().units_capacity(),
+            4
+        );
+    }
+
+    #[test]
+    fn aligned_blocks_next_to_single_addresses() {
+        // AWS prefix delegation: /28 prefixes and secondary IPs from one subnet.
+        let mut r = AddressRange::subnet("s", net("10.0.0.0/26"), Granularity::ADDRESS, SubnetRules::AWS).unwrap();
+        let first = r.take().unwrap();
+        assert_eq!(r.unit_net(first).to_string(), "10.0.0.4/32");
+        // 10.0.0.0/28 holds reserved and taken addresses: the first free /28 is .16.
+        let block = r.take_aligned(16).unwrap();
+        assert_eq!(r.unit_net(block).to_string(), "10.0.0.16/32");
+        assert_eq!(r.allocated(), 17);
+        assert_eq!(r.take_aligned(16).map(|u| r.unit_net(u).to_string()), Some("10.0.0.32/32".into()));
+        // 10.0.0.48/28 holds the broadcast: no whole /28 is left, yet 26 addresses are.
+        assert_eq!(r.take_aligned(16), None);
+        assert_eq!(r.free(), 26);
+        let returns = r.returns();
+        r.give_back_aligned(block, 16);
+        assert_eq!(r.returns(), returns + 16);
+        assert_eq!(r.take_aligned(16), Some(block));
+        let mut grows =
+            AddressRange::vnet_subnet("u", net("10.0.0.0/29"), Granularity::ADDRESS).unwrap().unconstrained();
+        for _ in 0..10 {
+            let start = grows.take_aligned(16).unwrap();
+            assert_eq!((start + 4) % 16, 0, "aligned in the address space");
+        }
+        assert_eq!(grows.high_water(), 160);
+    }
+
+    #[test]
     fn in_use_is_counted() {
-        let mut r = AddressRange::pod_cidr("p", net("10.244.0.0/16")).unwrap();
+        let mut r = AddressRange::pod_cidr("p", net("10.244.0.0/16"), Granularity::SLASH24).unwrap();
         r.bind(3);
         r.unbind(1);
         assert_eq!(r.in_use(), 2);

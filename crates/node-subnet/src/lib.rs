@@ -6,8 +6,21 @@
 //! in use on the node subnet. Deleting the node returns the whole reservation.
 
 use allocator::{
-    AddressSpace, Allocator, Failure, FailureKind, NodeId, NodeSpec, NodeTable, RangeId, Update, return_node_ip,
-    take_node_ip,
+    AddressSpace, Allocator, Build, Failure, FailureKind, InUse, MaxPods, Mode, NodeId, NodeSpec, NodeTable, RangeId,
+    Role, Update, return_node_ip, take_node_ip,
+};
+
+/// The node subnet cannot hold 1 + max_pods more addresses.
+pub const NODE_RESERVATION_EXHAUSTED: FailureKind = FailureKind::sized("node-reservation-exhausted");
+
+/// The mode, for the registry.
+pub static MODE: Mode = Mode {
+    cloud_name: "Azure CNI (node subnet)",
+    summary: "each node reserves 1 + max_pods IPs of its node subnet at creation",
+    max_pods: MaxPods { default: 30, min: 10, max: 250 },
+    failures: &[NODE_RESERVATION_EXHAUSTED],
+    in_use: |running| InUse { range: Role::NodeSubnet, min: running, max: running },
+    ..Mode::base("node-subnet", |_: &Build<'_>| Box::new(NodeSubnet::new()))
 };
 
 /// What a node holds.
@@ -35,7 +48,7 @@ impl NodeSubnet {
 
 impl Allocator for NodeSubnet {
     fn name(&self) -> &'static str {
-        "node-subnet"
+        MODE.name
     }
 
     /// Fails with `node-ip-exhausted` when the subnet has no free address at all, and with
@@ -47,7 +60,7 @@ impl Allocator for NodeSubnet {
         if !space[spec.node_subnet].take_many(spec.max_pods, &mut secondary) {
             return_node_ip(spec.node_subnet, node_ip, space);
             return Err(Failure {
-                kind: FailureKind::NodeReservationExhausted,
+                kind: NODE_RESERVATION_EXHAUSTED,
                 range: Some(spec.node_subnet),
                 wanted: 1 + u64::from(spec.max_pods),
                 available: space[spec.node_subnet].free(),
@@ -113,7 +126,7 @@ mod tests {
 
     fn setup(prefix: &str, max_pods: u32) -> (NodeSubnet, AddressSpace, NodeSpec) {
         let mut space = AddressSpace::new();
-        let range = AddressRange::vnet_subnet("nodes", prefix.parse().unwrap(), Granularity::Address).unwrap();
+        let range = AddressRange::vnet_subnet("nodes", prefix.parse().unwrap(), Granularity::ADDRESS).unwrap();
         let node_subnet = space.add(range);
         (NodeSubnet::new(), space, NodeSpec { node_subnet, pod_subnet: None, max_pods })
     }
@@ -144,12 +157,7 @@ mod tests {
         assert_eq!(subnet.in_use(), 8);
         assert_eq!(
             failure,
-            Failure {
-                kind: FailureKind::NodeReservationExhausted,
-                range: Some(spec.node_subnet),
-                wanted: 31,
-                available: 3
-            }
+            Failure { kind: NODE_RESERVATION_EXHAUSTED, range: Some(spec.node_subnet), wanted: 31, available: 3 }
         );
         assert_eq!(failure.kind.as_str(), "node-reservation-exhausted");
         for n in 0..8 {
@@ -169,7 +177,7 @@ mod tests {
         assert_eq!(nodes, 22);
         assert_eq!(space[spec.node_subnet].allocated(), 242);
         assert_eq!(space[spec.node_subnet].in_use(), 22);
-        assert_eq!((failure.kind, failure.wanted, failure.available), (FailureKind::NodeReservationExhausted, 11, 9));
+        assert_eq!((failure.kind, failure.wanted, failure.available), (NODE_RESERVATION_EXHAUSTED, 11, 9));
     }
 
     #[test]
@@ -187,7 +195,7 @@ mod tests {
         alloc.create_node(NodeId(0), &spec, &mut space).unwrap();
         assert_eq!(space[spec.node_subnet].free(), 0);
         let failure = alloc.create_node(NodeId(1), &spec, &mut space).unwrap_err();
-        assert_eq!(failure.kind, FailureKind::NodeIpExhausted);
+        assert_eq!(failure.kind, FailureKind::NODE_IP_EXHAUSTED);
         assert_eq!(failure.range, Some(spec.node_subnet));
     }
 

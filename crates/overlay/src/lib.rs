@@ -5,8 +5,21 @@
 //! kubenet there is no route table, so no route limit: only the node subnet and the pod CIDR can
 //! run out. The logic is kubenet's [`PerNodeSlash24`] without a route limit.
 
-use allocator::{AddressSpace, Allocator, Failure, NodeId, NodeSpec, RangeId, Update};
-use kubenet::PerNodeSlash24;
+use allocator::{
+    AddressSpace, Allocator, Build, Failure, Granularity, MaxPods, Mode, NodeId, NodeSpec, RangeId, Update,
+};
+use kubenet::{POD_CIDR_EXHAUSTED, PerNodeSlash24, pod_cidr_of, slash24_in_use};
+
+/// The mode, for the registry.
+pub static MODE: Mode = Mode {
+    cloud_name: "Azure CNI Overlay",
+    summary: "node IPs from the VNet, a /24 per node from the pod CIDR, no route limit",
+    max_pods: MaxPods { default: 250, min: 10, max: 250 },
+    pod_cidr: Some(Granularity::SLASH24),
+    failures: &[POD_CIDR_EXHAUSTED],
+    in_use: slash24_in_use,
+    ..Mode::base("overlay", |build: &Build<'_>| Box::new(Overlay::new(pod_cidr_of(build))))
+};
 
 /// The `overlay` allocator for the nodes of one cluster.
 #[derive(Debug)]
@@ -21,7 +34,7 @@ impl Overlay {
 
 impl Allocator for Overlay {
     fn name(&self) -> &'static str {
-        "overlay"
+        MODE.name
     }
 
     /// Fails with `node-ip-exhausted` or `pod-cidr-exhausted`, as kubenet does.
@@ -69,9 +82,10 @@ mod tests {
 
     fn setup(node_prefix: &str, pod_cidr: &str, max_pods: u32) -> (AddressSpace, NodeSpec, RangeId) {
         let mut space = AddressSpace::new();
-        let nodes = AddressRange::vnet_subnet("nodes", node_prefix.parse().unwrap(), Granularity::Address).unwrap();
+        let nodes = AddressRange::vnet_subnet("nodes", node_prefix.parse().unwrap(), Granularity::ADDRESS).unwrap();
         let node_subnet = space.add(nodes);
-        let pod_cidr = space.add(AddressRange::pod_cidr("c1/pod-cidr", pod_cidr.parse().unwrap()).unwrap());
+        let pod_cidr =
+            space.add(AddressRange::pod_cidr("c1/pod-cidr", pod_cidr.parse().unwrap(), Granularity::SLASH24).unwrap());
         (space, NodeSpec { node_subnet, pod_subnet: None, max_pods }, pod_cidr)
     }
 
@@ -97,7 +111,7 @@ mod tests {
         let mut alloc = Overlay::new(pod_cidr);
         let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
         assert_eq!(nodes, 512);
-        assert_eq!(failure.kind, FailureKind::PodCidrExhausted);
+        assert_eq!(failure.kind, POD_CIDR_EXHAUSTED);
     }
 
     #[test]
@@ -118,10 +132,7 @@ mod tests {
         let mut alloc = Overlay::new(pod_cidr);
         let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
         assert_eq!(nodes, 256);
-        assert_eq!(
-            failure,
-            Failure { kind: FailureKind::PodCidrExhausted, range: Some(pod_cidr), wanted: 256, available: 0 }
-        );
+        assert_eq!(failure, Failure { kind: POD_CIDR_EXHAUSTED, range: Some(pod_cidr), wanted: 256, available: 0 });
         assert_eq!(space[spec.node_subnet].allocated(), 256);
     }
 
@@ -130,7 +141,7 @@ mod tests {
         let (mut space, spec, pod_cidr) = setup("10.0.0.0/24", "10.244.0.0/16", 250);
         let mut alloc = Overlay::new(pod_cidr);
         let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
-        assert_eq!((nodes, failure.kind), (251, FailureKind::NodeIpExhausted));
+        assert_eq!((nodes, failure.kind), (251, FailureKind::NODE_IP_EXHAUSTED));
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn two_replays() -> (Replay, Replay) {
 
     let ranges = vec![range("nodes", "10.0.0.0/24", true), range("c1/pod-cidr", "10.244.0.0/16", false)];
     let (utilization, cluster) = samples(&ranges, pools.len(), 30);
-    let cidr_full = EventKind::Allocation(FailureKind::PodCidrExhausted);
+    let cidr_full = EventKind::Allocation(FailureKind::sized("pod-cidr-exhausted"));
     let kubenet = Replay {
         scenario_name: "test".to_string(),
         allocator: "kubenet".to_string(),
@@ -434,7 +434,7 @@ fn exhaustion_events_are_marked_where_they_happened() {
 #[test]
 fn events_closer_than_a_marker_merge_into_one_marker() {
     let (a, mut b) = two_replays();
-    let cidr_full = EventKind::Allocation(FailureKind::PodCidrExhausted);
+    let cidr_full = EventKind::Allocation(FailureKind::sized("pod-cidr-exhausted"));
     // Four hours on ~640 px: a minute is under 3 px, an hour about 160 px.
     b.events = [HOUR, HOUR + 60, HOUR + 120, 3 * HOUR]
         .into_iter()

@@ -6,13 +6,72 @@
 //! which start at once. The subnet's first and last /28 are never handed out (`net` handles it).
 
 use allocator::{
-    AddressSpace, Allocator, Failure, FailureKind, NodeId, NodeSpec, NodeTable, RangeId, Update, return_node_ip,
-    take_node_ip,
+    AddressSpace, Allocator, Build, Failure, FailureKind, Finding, Granularity, InUse, Ipv4Net, MaxPods, Mode, NodeId,
+    NodeSpec, NodeTable, PoolFacts, RangeId, Role, Update, return_node_ip, take_node_ip,
 };
-use net::Granularity;
+
+/// Not enough free aligned /28 blocks.
+pub const BLOCK_EXHAUSTED: FailureKind = FailureKind::sized("block-exhausted");
+
+/// The mode, for the registry.
+pub static MODE: Mode = Mode {
+    cloud_name: "Azure CNI Pod Subnet - Static Block Allocation",
+    summary: "each node takes ceil((max_pods + 1) / 16) aligned /28 blocks of its pod subnet at creation",
+    max_pods: MaxPods { default: 250, min: 10, max: 250 },
+    pod_subnet: Some(Granularity::BLOCK28),
+    windows: false,
+    failures: &[BLOCK_EXHAUSTED],
+    // Running pods' IPs and the node's reserved address, in use from creation.
+    in_use: |running| InUse { range: Role::PodSubnet, min: 1 + running, max: 1 + running },
+    check_pool,
+    check_pod_subnet,
+    ..Mode::base("static-block", |_: &Build<'_>| Box::new(StaticBlock::new()))
+};
+
+/// A max_pods that is not 16N − 1 leaves addresses of the node's blocks unused.
+fn check_pool(pool: &PoolFacts) -> Vec<Finding> {
+    let max_pods = pool.max_pods;
+    let (blocks, waste, capacity) = (blocks_for(max_pods), wasted_addresses(max_pods), pod_capacity(max_pods));
+    if waste == 0 {
+        return Vec::new();
+    }
+    let field = if pool.max_pods_written { "max_pods" } else { "" };
+    vec![Finding::warning(
+        field,
+        format!(
+            "under static-block, max_pods {max_pods} takes {blocks} /28 blocks ({capacity} pod addresses), \
+             wasting {waste} address{} per node; max_pods {capacity} would use them all (use 16N-1)",
+            if waste == 1 { "" } else { "es" },
+        ),
+    )]
+}
+
+/// At most a /12 (model.md); at least a /26, since the first and last /28 hold
+/// Azure's reserved addresses and are never handed out (model.md's assumption).
+fn check_pod_subnet(name: &str, net: Ipv4Net) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if net.prefix_len() < MAX_POD_SUBNET_PREFIX {
+        findings.push(Finding::error(
+            "pod_subnet",
+            format!("static-block pod subnet `{name}` ({net}) is larger than /12, the largest allowed"),
+        ));
+    }
+    if net.prefix_len() > 26 {
+        let message = format!(
+            "static-block pod subnet `{name}` ({net}) offers no /28 block: its first and last /28 hold \
+             Azure's reserved addresses; use a /26 or larger"
+        );
+        findings.push(if net.prefix_len() > 28 {
+            Finding::error("pod_subnet", message)
+        } else {
+            Finding::warning("pod_subnet", message)
+        });
+    }
+    findings
+}
 
 /// Addresses in one /28 block.
-pub const BLOCK_SIZE: u64 = Granularity::Block28.unit_size();
+pub const BLOCK_SIZE: u64 = Granularity::BLOCK28.unit_size();
 
 /// The shortest prefix a static-block pod subnet may have: at most a /12 (model.md). The check is
 /// the scenario validation's job; this crate works with any block subnet.
@@ -59,7 +118,7 @@ impl StaticBlock {
 
 impl Allocator for StaticBlock {
     fn name(&self) -> &'static str {
-        "static-block"
+        MODE.name
     }
 
     /// Fails with `node-ip-exhausted`, or with `block-exhausted` when the pod subnet has fewer free
@@ -78,7 +137,7 @@ impl Allocator for StaticBlock {
             let available = u64::from(range.units_free()) * BLOCK_SIZE;
             return_node_ip(spec.node_subnet, node_ip, space);
             return Err(Failure {
-                kind: FailureKind::BlockExhausted,
+                kind: BLOCK_EXHAUSTED,
                 range: Some(pod_subnet),
                 wanted: u64::from(wanted) * BLOCK_SIZE,
                 available,
@@ -147,8 +206,8 @@ mod tests {
 
     fn setup(node_prefix: &str, pod_prefix: &str, max_pods: u32) -> (StaticBlock, AddressSpace, NodeSpec) {
         let mut space = AddressSpace::new();
-        let nodes = AddressRange::vnet_subnet("nodes", node_prefix.parse().unwrap(), Granularity::Address).unwrap();
-        let pods = AddressRange::vnet_subnet("pods", pod_prefix.parse().unwrap(), Granularity::Block28).unwrap();
+        let nodes = AddressRange::vnet_subnet("nodes", node_prefix.parse().unwrap(), Granularity::ADDRESS).unwrap();
+        let pods = AddressRange::vnet_subnet("pods", pod_prefix.parse().unwrap(), Granularity::BLOCK28).unwrap();
         let node_subnet = space.add(nodes);
         let pod_subnet = Some(space.add(pods));
         (StaticBlock::new(), space, NodeSpec { node_subnet, pod_subnet, max_pods })
@@ -191,7 +250,7 @@ mod tests {
         assert_eq!(nodes, 7);
         assert_eq!(space[pods].allocated(), 224);
         assert_eq!(space[pods].in_use(), 7);
-        assert_eq!(failure, Failure { kind: FailureKind::BlockExhausted, range: Some(pods), wanted: 32, available: 0 });
+        assert_eq!(failure, Failure { kind: BLOCK_EXHAUSTED, range: Some(pods), wanted: 32, available: 0 });
         assert_eq!(failure.kind.as_str(), "block-exhausted");
         // The failed node's IP went back.
         assert_eq!(space[spec.node_subnet].allocated(), 7);
@@ -218,7 +277,7 @@ mod tests {
         // 16 blocks per node: 4095 nodes use 65,520 blocks; the 14 left are not enough.
         assert_eq!(nodes, 4095);
         assert_eq!(space[pods].units_allocated(), 65_520);
-        assert_eq!((failure.kind, failure.wanted, failure.available), (FailureKind::BlockExhausted, 256, 14 * 16));
+        assert_eq!((failure.kind, failure.wanted, failure.available), (BLOCK_EXHAUSTED, 256, 14 * 16));
     }
 
     #[test]
@@ -227,7 +286,7 @@ mod tests {
         let (mut alloc, mut space, spec) = setup("10.0.0.0/29", "10.1.0.0/24", 15);
         let (nodes, failure) = fill(&mut alloc, &mut space, &spec);
         assert_eq!(nodes, 3);
-        assert_eq!(failure.kind, FailureKind::NodeIpExhausted);
+        assert_eq!(failure.kind, FailureKind::NODE_IP_EXHAUSTED);
         assert_eq!(space[spec.pod_subnet.unwrap()].units_allocated(), 3);
     }
 
