@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use scenario::{AllocatorKind, Overrides, Scenario};
+use scenario::{Mode, Overrides, Scenario};
 
 const SCENARIO: &str = "\
 name: end-to-end bench
@@ -35,14 +35,14 @@ events:
   - {at: 3h, upgrade_pool: {cluster: mid, pool: a}}
 ";
 
-fn scenario(allocator: AllocatorKind) -> Scenario {
+fn scenario(allocator: &'static Mode) -> Scenario {
     let overrides = Overrides { allocator: Some(allocator), ..Overrides::default() };
     scenario::parse_str(SCENARIO, "end_to_end.rs", &overrides).expect("a valid scenario").scenario
 }
 
 fn end_to_end(c: &mut Criterion) {
     let mut group = c.benchmark_group("replay");
-    for (name, allocator) in [("static-block", AllocatorKind::StaticBlock), ("dynamic", AllocatorKind::Dynamic)] {
+    for (name, allocator) in [("static-block", &static_block::MODE), ("dynamic", &dynamic::MODE)] {
         let scenario = scenario(allocator);
         let events = cluster::replay(&scenario).expect("replays").events_processed;
         group.throughput(Throughput::Elements(events));

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plan::PlanOptions;
-use scenario::{AllocatorKind, Overrides, Scenario};
+use scenario::{Overrides, Scenario};
 
 const SCENARIO: &str = include_str!("../scenarios/growth-compare.yaml");
 
 fn scenarios() -> Vec<Scenario> {
-    AllocatorKind::ALL
+    modes::ALL
         .iter()
         .map(|&allocator| {
             let overrides = Overrides { allocator: Some(allocator), ..Overrides::default() };

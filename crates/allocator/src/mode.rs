@@ -51,6 +51,10 @@ pub struct Mode {
     pub check_pool: fn(&PoolFacts) -> Vec<Finding>,
     /// Checks a pod subnet's prefix (e.g. static-block's /12 to /26).
     pub check_pod_subnet: fn(name: &str, prefix: Ipv4Net) -> Vec<Finding>,
+    /// Why one node holds `each` addresses of a range the planner sized, when
+    /// the mode has its own words for it (`1 + max_pods 30`); `None` leaves it
+    /// to the planner's generic ones (`node IP`, `2 /28 blocks`).
+    pub holding: fn(each: u64) -> Option<String>,
     /// An allocator for the nodes of one cluster.
     pub build: fn(&Build<'_>) -> Box<dyn Allocator>,
 }
@@ -74,6 +78,7 @@ impl Mode {
             check_settings: |_| Vec::new(),
             check_pool: |_| Vec::new(),
             check_pod_subnet: |_, _| Vec::new(),
+            holding: |_| None,
             build,
         }
     }

@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use allocator::{Allocator, NodeId, NodeSpec, Request, Update};
+use allocator::{NodeId, NodeSpec, Request, Role, Update, Wake};
 use engine::{SimTime, Simulation, Streams};
 use net::{AddressRange, AddressSpace, Granularity, RangeId};
 use rand::RngExt;
-use scenario::{Action, AllocatorKind, NodePool, Scenario, Scheduler};
+use scenario::{Action, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
 use crate::exp1::standard_exponential;
@@ -41,6 +41,8 @@ enum Event {
     /// An upgrade's surge nodes are up or its batch is reimaged: next step.
     UpgradeStep(u32),
     AutoscalerScan(u32),
+    /// A timed mode asked to be woken for this node (`Allocator::take_wakes`).
+    Wake(NodeId),
 }
 
 pub(crate) struct World<'s> {
@@ -76,6 +78,9 @@ pub(crate) struct World<'s> {
     /// holds across them).
     queued: u64,
     scratch_pools: Vec<usize>,
+    /// Clusters whose mode acts on its own clock (`Allocator::timed`): usually none.
+    timed: Vec<usize>,
+    scratch_wakes: Vec<Wake>,
 }
 
 impl std::fmt::Debug for World<'_> {
@@ -84,23 +89,12 @@ impl std::fmt::Debug for World<'_> {
     }
 }
 
-fn build_allocator(kind: AllocatorKind, pod_cidr: Option<RangeId>) -> Box<dyn Allocator> {
-    match (kind, pod_cidr) {
-        (AllocatorKind::NodeSubnet, _) => Box::new(node_subnet::NodeSubnet::new()),
-        (AllocatorKind::Dynamic, _) => Box::new(dynamic::Dynamic::new()),
-        (AllocatorKind::StaticBlock, _) => Box::new(static_block::StaticBlock::new()),
-        (AllocatorKind::Kubenet, Some(cidr)) => Box::new(kubenet::Kubenet::new(cidr)),
-        (AllocatorKind::Overlay, Some(cidr)) => Box::new(overlay::Overlay::new(cidr)),
-        (AllocatorKind::Kubenet | AllocatorKind::Overlay, None) => unreachable!("pod CIDR ranges are built first"),
-    }
-}
-
 /// The allocator column: one name, or the clusters' names joined by `+`.
 pub(crate) fn allocator_label(scenario: &Scenario) -> String {
     let mut names: Vec<&str> = Vec::new();
     for cluster in &scenario.clusters {
-        if !names.contains(&cluster.allocator.as_str()) {
-            names.push(cluster.allocator.as_str());
+        if !names.contains(&cluster.allocator.name) {
+            names.push(cluster.allocator.name);
         }
     }
     names.join("+")
@@ -121,43 +115,50 @@ impl<'s> World<'s> {
                 return Err(ReplayError::MaxPods { pool: pool.name.clone(), max_pods: pool.max_pods, limit });
             }
         }
-        // Static-block pod subnets hand out /28 blocks; every other subnet single addresses.
-        let block_subnets: BTreeSet<&str> = scenario
-            .clusters
-            .iter()
-            .filter(|c| c.allocator == AllocatorKind::StaticBlock)
-            .flat_map(|c| c.node_pools.iter().filter_map(|p| p.pod_subnet.as_deref()))
-            .chain(scenario.events.iter().filter_map(|e| {
-                match &e.action {
-                    Action::AddPool { cluster, pool } => scenario
-                        .clusters
-                        .iter()
-                        .find(|c| &c.name == cluster && c.allocator == AllocatorKind::StaticBlock)
-                        .and(pool.pod_subnet.as_deref()),
-                    _ => None,
-                }
-            }))
-            .collect();
+        // A pod subnet hands out its mode's unit (addresses, /28 blocks); every
+        // other subnet single addresses. A subnet reserves what the cloud of the
+        // first mode using it reserves (validation keeps one mode per pod subnet).
+        let mut units: BTreeMap<&str, Granularity> = BTreeMap::new();
+        let mut rules: BTreeMap<&str, net::SubnetRules> = BTreeMap::new();
+        let added = scenario.events.iter().filter_map(|e| match &e.action {
+            Action::AddPool { cluster, pool } => Some((cluster.as_str(), pool)),
+            _ => None,
+        });
+        let pools = scenario.clusters.iter().flat_map(|c| c.node_pools.iter().map(move |p| (c.name.as_str(), p)));
+        for (cluster, pool) in pools.chain(added) {
+            let Some(mode) = scenario.clusters.iter().find(|c| c.name == cluster).map(|c| c.allocator) else {
+                continue;
+            };
+            rules.entry(pool.vnet_subnet.as_str()).or_insert(mode.subnet_rules);
+            if let (Some(subnet), Some(unit)) = (pool.pod_subnet.as_deref(), mode.pod_subnet) {
+                units.entry(subnet).or_insert(unit);
+                rules.entry(subnet).or_insert(mode.subnet_rules);
+            }
+        }
         let mut space = AddressSpace::new();
         for subnet in &scenario.network.subnets {
-            let granularity =
-                if block_subnets.contains(subnet.name.as_str()) { Granularity::BLOCK28 } else { Granularity::ADDRESS };
-            let range = AddressRange::vnet_subnet(&subnet.name, subnet.prefix, granularity)
+            let granularity = units.get(subnet.name.as_str()).copied().unwrap_or(Granularity::ADDRESS);
+            let cloud = rules.get(subnet.name.as_str()).copied().unwrap_or(net::SubnetRules::AZURE);
+            let range = AddressRange::subnet(&subnet.name, subnet.prefix, granularity, cloud)
                 .map_err(|source| ReplayError::Range { name: subnet.name.clone(), source })?;
             space.add(if unconstrained { range.unconstrained() } else { range });
         }
         let streams = Streams::new(scenario.seed);
         let mut clusters = Vec::new();
+        let mut timed = Vec::new();
         for cluster in &scenario.clusters {
-            let pod_cidr = if cluster.allocator.uses_pod_cidr() {
+            let pod_cidr = if let Some(unit) = cluster.allocator.pod_cidr {
                 let name = format!("{}/pod-cidr", cluster.name);
-                let range = AddressRange::pod_cidr(&name, cluster.pod_cidr, Granularity::SLASH24)
+                let range = AddressRange::pod_cidr(&name, cluster.pod_cidr, unit)
                     .map_err(|source| ReplayError::Range { name: name.clone(), source })?;
                 Some(space.add(if unconstrained { range.unconstrained() } else { range }))
             } else {
                 None
             };
-            let allocator = build_allocator(cluster.allocator, pod_cidr);
+            let allocator = (cluster.allocator.build)(&allocator::Build { pod_cidr, settings: &cluster.settings });
+            if allocator.timed() {
+                timed.push(clusters.len());
+            }
             clusters.push(ClusterState {
                 name: cluster.name.clone(),
                 may_refuse_pods: allocator.may_refuse_pods(),
@@ -198,6 +199,8 @@ impl<'s> World<'s> {
             reimage: SimTime::from_secs(timing.node_reimage),
             scratch_nodes: Vec::new(),
             scratch_pods: Vec::new(),
+            timed,
+            scratch_wakes: Vec::new(),
             queued: 0,
             scratch_pools: Vec::new(),
         };
@@ -262,6 +265,7 @@ impl<'s> World<'s> {
         let mut wanted = wanted.into_iter().peekable();
         let mut breakdowns: Vec<Option<Breakdown>> = vec![None; options.breakdowns.len()];
         self.time_zero();
+        self.schedule_wakes();
         for (i, event) in scenario.events.iter().enumerate() {
             self.sim.schedule(SimTime::from_secs(event.at), Event::Timeline(i as u32));
         }
@@ -285,8 +289,10 @@ impl<'s> World<'s> {
             let t = SimTime::from_secs(sample_at);
             while let Some((_, event)) = self.sim.pop_until(t) {
                 self.prefetch_next();
+                self.clock();
                 self.handle(event);
                 self.settle();
+                self.schedule_wakes();
                 let processed = self.sim.processed();
                 self.tracker.observe(self.sim.now(), processed, &self.space);
                 while let Some((i, at)) = wanted.next_if(|(_, at)| at.event == processed) {
@@ -399,6 +405,7 @@ impl<'s> World<'s> {
             Event::NodeDrained(node) => format!("node {} is deleted after its drain", self.nodes[node.index()].name),
             Event::UpgradeDrained(p) => format!("upgrade of {}: a batch is drained", pool_name(p as usize)),
             Event::UpgradeStep(p) => format!("upgrade of {}: next step", pool_name(p as usize)),
+            Event::Wake(node) => format!("the allocator's timer for node {}", self.nodes[node.index()].name),
             Event::AutoscalerScan(c) => {
                 let now = self.now();
                 let scaled: Vec<String> = self.clusters[c as usize]
@@ -607,14 +614,12 @@ impl<'s> World<'s> {
 
     /// Every address counted in use belongs to exactly one live node or running
     /// pod (so none is bound twice), and once no node is left every address is
-    /// back in its range. Per range, the in-use count the allocators keep is
-    /// recomputed from the nodes and pods: each live node's own IP in its node
-    /// subnet, and each running pod's IP where its cluster's mode takes it
-    /// (node-subnet: the node subnet; dynamic and static-block: the pod subnet,
-    /// plus the node's primary/reserved address there; kubenet and overlay: the
-    /// cluster's pod CIDR). A dynamic node's primary is bound only once it holds
-    /// addresses, so for dynamic the count is a range: one primary per node
-    /// running a pod at least, one per node at most.
+    /// back in its range but what modes retain for deleted nodes. Per range, the
+    /// in-use count the allocators keep is recomputed from the nodes and pods:
+    /// each live node's own IP in its node subnet, and what the mode's
+    /// `Mode::in_use` says a node with that many running pods has in use, in
+    /// the range it names (a range, for dynamic: a node's primary is bound only
+    /// once it holds addresses).
     fn check_bound_addresses(&self) -> Result<(), String> {
         let mut expected = vec![(0u64, 0u64); self.space.len()];
         let pod_cidrs: Vec<Option<RangeId>> =
@@ -638,22 +643,17 @@ impl<'s> World<'s> {
             };
             add(&mut expected, n.node_subnet, 1, 1);
             let cluster = &self.scenario.clusters[pool.cluster];
-            match cluster.allocator {
-                AllocatorKind::NodeSubnet => add(&mut expected, n.node_subnet, running, running),
-                AllocatorKind::StaticBlock => {
-                    let subnet = n.pod_subnet.ok_or("a static-block node without a pod subnet")?;
-                    add(&mut expected, subnet, 1 + running, 1 + running);
+            let in_use = (cluster.allocator.in_use)(running);
+            let range = match in_use.range {
+                Role::NodeSubnet => n.node_subnet,
+                Role::PodSubnet => {
+                    n.pod_subnet.ok_or_else(|| format!("a {} node without a pod subnet", cluster.name))?
                 }
-                AllocatorKind::Dynamic => {
-                    let subnet = n.pod_subnet.ok_or("a dynamic node without a pod subnet")?;
-                    add(&mut expected, subnet, running + u64::from(running > 0), running + 1);
+                Role::PodCidr => {
+                    pod_cidrs[pool.cluster].ok_or_else(|| format!("cluster {} has no pod CIDR range", cluster.name))?
                 }
-                AllocatorKind::Kubenet | AllocatorKind::Overlay => {
-                    let cidr = pod_cidrs[pool.cluster]
-                        .ok_or_else(|| format!("cluster {} has no pod CIDR range", cluster.name))?;
-                    add(&mut expected, cidr, running, running);
-                }
-            }
+            };
+            add(&mut expected, range, in_use.min, in_use.max);
         }
         for (id, r) in self.space.iter() {
             let (lo, hi) = expected[id.0 as usize];
@@ -665,9 +665,10 @@ impl<'s> World<'s> {
                     if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") }
                 ));
             }
-            if !any_node && r.allocated() != 0 {
+            let retained: u64 = self.clusters.iter().map(|c| c.allocator.retained(id)).sum();
+            if !any_node && r.allocated() != retained {
                 return Err(format!(
-                    "range {}: no node is left but {} addresses are allocated",
+                    "range {}: no node is left but {} addresses are allocated ({retained} retained for deleted nodes)",
                     r.name(),
                     r.allocated()
                 ));
@@ -842,6 +843,38 @@ impl<'s> World<'s> {
             Event::UpgradeDrained(pool) => self.upgrade_drained(pool as usize),
             Event::UpgradeStep(pool) => self.upgrade_step(pool as usize),
             Event::AutoscalerScan(cluster) => self.autoscaler_scan(cluster as usize),
+            Event::Wake(node) => self.wake(node),
+        }
+    }
+
+    /// Tells timed modes the time before an event's calls.
+    fn clock(&mut self) {
+        let now = self.sim.now().as_millis();
+        for &cluster in &self.timed {
+            self.clusters[cluster].allocator.set_now(now);
+        }
+    }
+
+    /// Schedules the wakes timed modes asked for during the last event.
+    fn schedule_wakes(&mut self) {
+        let mut wakes = std::mem::take(&mut self.scratch_wakes);
+        for &cluster in &self.timed {
+            self.clusters[cluster].allocator.take_wakes(&mut wakes);
+        }
+        for wake in wakes.drain(..) {
+            self.sim.schedule_in(SimTime::from_millis(wake.after_ms), Event::Wake(wake.node));
+        }
+        self.scratch_wakes = wakes;
+    }
+
+    /// A timed mode's wake: what it hands out starts waiting pods; what it
+    /// returns lets short nodes retry (`settle`). A deleted node's wake only
+    /// returns what the mode retained for it.
+    fn wake(&mut self, node: NodeId) {
+        let cluster = self.pools[self.nodes[node.index()].pool()].cluster;
+        let update = self.clusters[cluster].allocator.wake(node, &mut self.space);
+        if self.nodes[node.index()].phase != Phase::Deleted {
+            self.apply_update(node, update);
         }
     }
 

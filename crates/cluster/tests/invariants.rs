@@ -15,7 +15,7 @@ mod generated;
 use cluster::{Options, Replay};
 use generated::*;
 use proptest::prelude::*;
-use scenario::{AllocatorKind, Overrides, parse_str};
+use scenario::{Overrides, parse_str};
 
 fn pool() -> impl Strategy<Value = Pool> {
     (0u32..5, 10u32..=60, 0usize..2, 0usize..2, prop::option::of((0u32..3, 0u32..4)), 1u32..3).prop_map(
@@ -130,7 +130,7 @@ fn generated_scenarios_are_mostly_valid_for_every_allocator() {
         total += 1;
         if let Ok(loaded) = parse_str(&yaml(&case), "generated.yaml", &Overrides::default()) {
             let kind = loaded.scenario.clusters[0].allocator;
-            valid[AllocatorKind::ALL.iter().position(|&k| k == kind).unwrap()] += 1;
+            valid[modes::ALL.iter().position(|&k| k == kind).unwrap()] += 1;
         }
     }
     let sum: u32 = valid.iter().sum();

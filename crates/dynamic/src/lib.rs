@@ -38,8 +38,22 @@ pub static MODE: Mode = Mode {
     // Running pods' IPs and the node's primary, in use once its first request
     // is granted: always when it runs pods.
     in_use: |running| InUse { range: Role::PodSubnet, min: running + u64::from(running > 0), max: running + 1 },
+    holding,
     ..Mode::base("dynamic", |_: &Build<'_>| Box::new(Dynamic::new()))
 };
+
+/// A node's holding in its pod subnet: its primary and its batches of 16, or
+/// fewer when max_pods caps the last batch. A single address is its node IP.
+fn holding(each: u64) -> Option<String> {
+    let pods = each.checked_sub(1).filter(|&pods| pods > 0)?;
+    let batch = u64::from(BATCH_SIZE);
+    Some(if pods.is_multiple_of(batch) {
+        let batches = pods / batch;
+        format!("1 primary + {batches} batch{} of {BATCH_SIZE}", if batches == 1 { "" } else { "es" })
+    } else {
+        format!("1 primary + {pods}, capped at max_pods")
+    })
+}
 
 /// The most pods a node may have under any mode, and so the largest target.
 pub const MAX_TARGET: u32 = 250;

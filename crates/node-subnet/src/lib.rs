@@ -20,6 +20,7 @@ pub static MODE: Mode = Mode {
     max_pods: MaxPods { default: 30, min: 10, max: 250 },
     failures: &[NODE_RESERVATION_EXHAUSTED],
     in_use: |running| InUse { range: Role::NodeSubnet, min: running, max: running },
+    holding: |each| Some(format!("1 + max_pods {}", each - 1)),
     ..Mode::base("node-subnet", |_: &Build<'_>| Box::new(NodeSubnet::new()))
 };
 

@@ -2,7 +2,7 @@
 //! nodes per pool × what each holds, plus what the range never hands out.
 
 use cluster::{Breakdown, Replay};
-use scenario::{AllocatorKind, Scenario};
+use scenario::{Mode, Scenario};
 
 use crate::layout::RangeKind;
 
@@ -113,23 +113,18 @@ pub(crate) fn explain(
 }
 
 /// Why one node of `allocator` holds `each` addresses of a range of `unit`.
-fn what(allocator: Option<AllocatorKind>, unit: RangeKind, each: u64) -> String {
+fn what(allocator: Option<&Mode>, unit: RangeKind, each: u64) -> String {
+    if unit != RangeKind::PodCidr
+        && let Some(words) = allocator.and_then(|mode| (mode.holding)(each))
+    {
+        return words;
+    }
     match (unit, allocator) {
         (RangeKind::PodCidr, _) => "a /24".into(),
-        (_, Some(AllocatorKind::NodeSubnet)) => format!("1 + max_pods {}", each - 1),
         (_, _) if each == 1 => "node IP".into(),
         (RangeKind::SubnetBlocks, _) => {
             let blocks = each / 16;
             format!("{blocks} /28 block{}", if blocks == 1 { "" } else { "s" })
-        }
-        (_, Some(AllocatorKind::Dynamic)) => {
-            let pods = each - 1;
-            if pods.is_multiple_of(16) {
-                let batches = pods / 16;
-                format!("1 primary + {batches} batch{} of 16", if batches == 1 { "" } else { "es" })
-            } else {
-                format!("1 primary + {pods}, capped at max_pods")
-            }
         }
         _ => format!("{each} addresses"),
     }
@@ -158,15 +153,15 @@ mod tests {
 
     #[test]
     fn each_mode_says_what_a_node_holds() {
-        use AllocatorKind::*;
-        assert_eq!(what(Some(NodeSubnet), RangeKind::SubnetAddresses, 31), "1 + max_pods 30");
-        assert_eq!(what(Some(Dynamic), RangeKind::SubnetAddresses, 1), "node IP");
-        assert_eq!(what(Some(Dynamic), RangeKind::SubnetAddresses, 17), "1 primary + 1 batch of 16");
-        assert_eq!(what(Some(Dynamic), RangeKind::SubnetAddresses, 33), "1 primary + 2 batches of 16");
-        assert_eq!(what(Some(Dynamic), RangeKind::SubnetAddresses, 31), "1 primary + 30, capped at max_pods");
-        assert_eq!(what(Some(StaticBlock), RangeKind::SubnetBlocks, 32), "2 /28 blocks");
-        assert_eq!(what(Some(Kubenet), RangeKind::PodCidr, 256), "a /24");
-        assert_eq!(what(Some(Overlay), RangeKind::SubnetAddresses, 1), "node IP");
+        let [node_subnet, dynamic, static_block, kubenet, overlay] = modes::ALL;
+        assert_eq!(what(Some(node_subnet), RangeKind::SubnetAddresses, 31), "1 + max_pods 30");
+        assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 1), "node IP");
+        assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 17), "1 primary + 1 batch of 16");
+        assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 33), "1 primary + 2 batches of 16");
+        assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 31), "1 primary + 30, capped at max_pods");
+        assert_eq!(what(Some(static_block), RangeKind::SubnetBlocks, 32), "2 /28 blocks");
+        assert_eq!(what(Some(kubenet), RangeKind::PodCidr, 256), "a /24");
+        assert_eq!(what(Some(overlay), RangeKind::SubnetAddresses, 1), "node IP");
     }
 
     #[test]

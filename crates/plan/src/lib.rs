@@ -382,8 +382,8 @@ fn replay_error(scenario: &Scenario, source: cluster::ReplayError) -> PlanError 
 fn allocator_label(scenario: &Scenario) -> String {
     let mut names: Vec<&str> = Vec::new();
     for cluster in &scenario.clusters {
-        if !names.contains(&cluster.allocator.as_str()) {
-            names.push(cluster.allocator.as_str());
+        if !names.contains(&cluster.allocator.name) {
+            names.push(cluster.allocator.name);
         }
     }
     names.join("+")
@@ -564,7 +564,7 @@ impl Draft {
             .filter(|svc| !scenario.network.subnets.iter().any(|s| overlaps(s.prefix, *svc)))
             .collect();
         let pod_cidrs: Vec<Ipv4Net> =
-            scenario.clusters.iter().filter(|c| c.allocator.uses_pod_cidr()).map(|c| c.pod_cidr).collect();
+            scenario.clusters.iter().filter(|c| c.allocator.pod_cidr.is_some()).map(|c| c.pod_cidr).collect();
 
         // VNet subnets: every subnet takes space, sized or not.
         let mut subnet_wants = Vec::new();
@@ -588,7 +588,7 @@ impl Draft {
         let mut cidr_wants = Vec::new();
         let mut cidr_clusters = Vec::new();
         for (c, cluster) in scenario.clusters.iter().enumerate() {
-            if !cluster.allocator.uses_pod_cidr() {
+            if cluster.allocator.pod_cidr.is_none() {
                 continue;
             }
             let name = format!("{}/pod-cidr", cluster.name);
@@ -770,7 +770,7 @@ fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)
         let Some(c) = scenario.clusters.iter().find(|c| c.name == cluster) else { continue };
         uses.push((pool.vnet_subnet.as_str(), false));
         if let Some(pod) = pool.pod_subnet.as_deref() {
-            uses.push((pod, c.allocator == scenario::AllocatorKind::StaticBlock));
+            uses.push((pod, c.allocator.pod_subnet.is_some_and(|unit| unit.unit_size() > 1)));
         }
     }
     let mut out = Vec::new();
@@ -783,7 +783,7 @@ fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)
         out.push((unit, Source::Subnet(i), subnet.name.clone(), subnet.prefix));
     }
     for (c, cluster) in scenario.clusters.iter().enumerate() {
-        if cluster.allocator.uses_pod_cidr() {
+        if cluster.allocator.pod_cidr.is_some() {
             out.push((RangeKind::PodCidr, Source::PodCidr(c), format!("{}/pod-cidr", cluster.name), cluster.pod_cidr));
         }
     }

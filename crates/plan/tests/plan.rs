@@ -215,14 +215,14 @@ events:
   - {at: 12h, upgrade_pool: {cluster: prod, pool: user}}
 ";
 
-fn busy(allocator: scenario::AllocatorKind) -> Scenario {
+fn busy(allocator: &'static scenario::Mode) -> Scenario {
     let overrides = Overrides { allocator: Some(allocator), seed: None };
     scenario::parse_str(BUSY, "busy.yaml", &overrides).unwrap_or_else(|e| panic!("{e}")).scenario
 }
 
 #[test]
 fn results_do_not_depend_on_the_number_of_jobs() {
-    let scenarios: Vec<Scenario> = scenario::AllocatorKind::ALL.iter().map(|&a| busy(a)).collect();
+    let scenarios: Vec<Scenario> = modes::ALL.iter().map(|&a| busy(a)).collect();
     let one = plan::plan_many(&scenarios, &PlanOptions { seeds: 3, jobs: 1, ..PlanOptions::default() }).unwrap();
     let four = plan::plan_many(&scenarios, &PlanOptions { seeds: 3, jobs: 4, ..PlanOptions::default() }).unwrap();
     assert_eq!(one, four);
@@ -248,7 +248,7 @@ fn results_do_not_depend_on_the_number_of_jobs() {
 
 #[test]
 fn every_allocator_s_plan_replays_clean_and_one_bit_less_exhausts() {
-    for &allocator in &scenario::AllocatorKind::ALL {
+    for allocator in modes::ALL {
         let scenario = busy(allocator);
         let plan = plan::plan(&scenario, &PlanOptions { seeds: 2, jobs: 2, ..PlanOptions::default() }).unwrap();
         let a = &plan.allocators[0];
@@ -289,7 +289,7 @@ fn every_allocator_s_plan_replays_clean_and_one_bit_less_exhausts() {
 
 #[test]
 fn the_percentile_picks_the_nearest_rank_seed_and_seeds_above_it_may_exhaust() {
-    let scenario = busy(scenario::AllocatorKind::Dynamic);
+    let scenario = busy(modes::named("dynamic"));
     let all = plan::plan(&scenario, &PlanOptions { seeds: 5, jobs: 2, ..PlanOptions::default() }).unwrap();
     let median =
         plan::plan(&scenario, &PlanOptions { seeds: 5, percentile: 50, jobs: 2, ..PlanOptions::default() }).unwrap();
@@ -338,7 +338,7 @@ fn a_plan_that_cannot_fit_the_vnet_says_how_much_space_it_needs() {
 #[test]
 fn a_replay_whose_ranges_hold_their_peaks_is_the_unconstrained_replay() {
     let mut compared = 0;
-    for &allocator in &scenario::AllocatorKind::ALL {
+    for allocator in modes::ALL {
         for seed in 0..3 {
             for grow in [false, true] {
                 let mut s = Scenario { seed, ..busy(allocator) };
@@ -351,9 +351,10 @@ fn a_replay_whose_ranges_hold_their_peaks_is_the_unconstrained_replay() {
                 let unconstrained = cluster::replay_with(&s, free, &mut |_| {}).unwrap();
                 let written = cluster::replay(&s).unwrap();
                 let holds = written.ranges.iter().enumerate().all(|(i, r)| {
-                    let unit = match (r.is_vnet_subnet, allocator, r.name.as_str()) {
+                    let blocks = allocator.name == "static-block";
+                    let unit = match (r.is_vnet_subnet, blocks, r.name.as_str()) {
                         (false, ..) => layout::RangeKind::PodCidr,
-                        (true, scenario::AllocatorKind::StaticBlock, "pods") => layout::RangeKind::SubnetBlocks,
+                        (true, true, "pods") => layout::RangeKind::SubnetBlocks,
                         _ => layout::RangeKind::SubnetAddresses,
                     };
                     let capacity = layout::capacity(unit, r.prefix.prefix_len()).unwrap();

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 use clap::{Parser, Subcommand};
 use cluster::Replay;
-use scenario::{AllocatorKind, Limits, Overrides};
+use scenario::{Limits, Mode, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(name = "podip", version, about = "Replay AKS clusters' lives and compare pod IP allocators")]
@@ -82,18 +82,18 @@ enum Command {
     /// Replay one scenario and write utilization.csv, cluster.csv, events.csv and summary.csv.
     Run {
         scenario: PathBuf,
-        /// Use this allocator for every cluster: node-subnet, dynamic, static-block, kubenet, overlay.
-        #[arg(long, value_parser = parse_allocator)]
-        allocator: Option<AllocatorKind>,
+        /// Use this allocator for every cluster.
+        #[arg(long, value_parser = ModeParser)]
+        allocator: Option<&'static Mode>,
         #[command(flatten)]
         options: RunOptions,
     },
     /// Replay one scenario once per allocator and print them side by side.
     Compare {
         scenario: PathBuf,
-        /// Comma-separated allocators, e.g. node-subnet,dynamic,static-block,kubenet,overlay.
-        #[arg(long, value_delimiter = ',', required = true, value_parser = parse_allocator)]
-        allocators: Vec<AllocatorKind>,
+        /// Comma-separated allocators, e.g. node-subnet,dynamic,static-block.
+        #[arg(long, value_delimiter = ',', required = true, value_parser = ModeParser)]
+        allocators: Vec<&'static Mode>,
         #[command(flatten)]
         options: RunOptions,
     },
@@ -106,11 +106,30 @@ enum Command {
     },
 }
 
-fn parse_allocator(s: &str) -> Result<AllocatorKind, String> {
-    AllocatorKind::parse(s).ok_or_else(|| {
-        let known: Vec<&str> = AllocatorKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("unknown allocator {s:?}; expected one of {}", known.join(", "))
-    })
+/// An allocator name on the command line: one of the registry's, which the
+/// help lists with each mode's cloud name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ModeParser;
+
+impl clap::builder::TypedValueParser for ModeParser {
+    type Value = &'static Mode;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<&'static Mode, clap::Error> {
+        let name = value.to_string_lossy();
+        modes::find(&name).ok_or_else(|| {
+            let message = format!("unknown allocator {name:?}; expected one of {}\n", modes::names());
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, message).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(modes::ALL.iter().map(|mode| clap::builder::PossibleValue::new(mode.name).help(mode.cloud_name))))
+    }
 }
 
 /// A failure and the exit status it maps to.
@@ -181,7 +200,7 @@ fn validate(paths: &[PathBuf]) -> Result<u8, Failure> {
 /// defaults; `None` keeps the file's own).
 fn load_each(
     path: &Path,
-    allocators: &[Option<AllocatorKind>],
+    allocators: &[Option<&'static Mode>],
     seed: Option<u64>,
 ) -> Result<Vec<scenario::Scenario>, Failure> {
     let mut scenarios = Vec::new();
@@ -207,7 +226,7 @@ fn load_each(
 /// where cores allow.
 fn replay_each(
     path: &Path,
-    allocators: &[Option<AllocatorKind>],
+    allocators: &[Option<&'static Mode>],
     options: &RunOptions,
 ) -> Result<(Vec<Replay>, output::OutDir), Failure> {
     let scenarios = load_each(path, allocators, options.seed)?;

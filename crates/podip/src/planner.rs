@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use plan::{AllocatorPlan, Plan, PlanOptions, RangePlan};
 use report::human_time;
-use scenario::{AllocatorKind, Overrides, Scenario};
+use scenario::{Mode, Overrides, Scenario};
 
 use crate::output::{self, Staged};
 use crate::{Failure, LimitOptions, bad_input};
@@ -18,8 +18,8 @@ use crate::{Failure, LimitOptions, bad_input};
 pub struct PlanArgs {
     pub scenario: PathBuf,
     /// Comma-separated allocators, one plan each [default: the scenario's own].
-    #[arg(long, value_delimiter = ',', value_parser = crate::parse_allocator)]
-    pub allocators: Vec<AllocatorKind>,
+    #[arg(long, value_delimiter = ',', value_parser = crate::ModeParser)]
+    pub allocators: Vec<&'static Mode>,
     /// First seed [default: the scenario's `seed`].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -69,7 +69,7 @@ fn parse_headroom(s: &str) -> Result<u32, String> {
 
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     let path = args.scenario.as_path();
-    let allocators: Vec<Option<AllocatorKind>> = if args.allocators.is_empty() {
+    let allocators: Vec<Option<&'static Mode>> = if args.allocators.is_empty() {
         vec![None]
     } else {
         let mut unique = Vec::new();
@@ -142,7 +142,7 @@ fn write(
     table: &str,
     text: &str,
     path: &Path,
-    allocators: &[Option<AllocatorKind>],
+    allocators: &[Option<&'static Mode>],
 ) -> Result<()> {
     let mut staged = Staged::default();
     staged.write(dir, "plan.csv", &plan_csv(plan)?)?;
@@ -160,7 +160,7 @@ fn write(
 /// The user's file with the planned prefixes (and, for `--allocators`, the
 /// allocator) written in, checked by loading it back: it must validate and
 /// mean exactly the planned scenario.
-fn planned_yaml(text: &str, path: &Path, planned: &Scenario, allocator: Option<AllocatorKind>) -> Result<String> {
+fn planned_yaml(text: &str, path: &Path, planned: &Scenario, allocator: Option<&'static Mode>) -> Result<String> {
     let label = path.display().to_string();
     let original = scenario::parse_str(text, &label, &Overrides { allocator, seed: Some(planned.seed) })
         .map_err(|e| anyhow!("{e}"))?

@@ -5,7 +5,7 @@
 use plan::{Plan, PlanOptions, Verdict};
 use report::{PLAN_CSV_FILES, human_time, plan_html};
 use roxmltree::{Document, Node};
-use scenario::{AllocatorKind, Overrides};
+use scenario::{Mode, Overrides};
 
 /// A subnet name that must be escaped everywhere it is written.
 const TRICKY: &str = r#"n<1> & "x's""#;
@@ -28,7 +28,7 @@ workloads:
     )
 }
 
-fn build(yaml: &str, allocators: &[AllocatorKind], seeds: u32) -> Plan {
+fn build(yaml: &str, allocators: &[&'static Mode], seeds: u32) -> Plan {
     let scenarios: Vec<_> = allocators
         .iter()
         .map(|&kind| {
@@ -45,7 +45,7 @@ fn build(yaml: &str, allocators: &[AllocatorKind], seeds: u32) -> Plan {
 
 /// Two allocators over a /16 VNet: one too small, one that fits.
 fn two_allocators() -> Plan {
-    build(&yaml("10.0.0.0/16"), &[AllocatorKind::NodeSubnet, AllocatorKind::Kubenet], 2)
+    build(&yaml("10.0.0.0/16"), &[modes::named("node-subnet"), modes::named("kubenet")], 2)
 }
 
 fn parse(page: &str) -> Document<'_> {
@@ -222,7 +222,7 @@ fn each_allocator_has_its_risk_verification_and_unfixable_failures() {
 #[test]
 fn a_plan_that_does_not_fit_names_the_space_it_needs() {
     // A /24 VNet cannot hold the /23 the node subnet needs.
-    let plan = build(&yaml("10.0.0.0/24"), &[AllocatorKind::NodeSubnet], 1);
+    let plan = build(&yaml("10.0.0.0/24"), &[modes::named("node-subnet")], 1);
     let a = &plan.allocators[0];
     assert_eq!(a.ranges[0].verdict, Verdict::DoesNotFit);
     let p = a.needs_address_space.expect("it does not fit");

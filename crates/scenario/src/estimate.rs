@@ -146,7 +146,7 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         }
     }
     let ranges = (scenario.network.subnets.len()
-        + scenario.clusters.iter().filter(|c| c.allocator.uses_pod_cidr()).count()) as f64;
+        + scenario.clusters.iter().filter(|c| c.allocator.pod_cidr.is_some()).count()) as f64;
 
     let (mut live_pods, mut churn_pods, mut arrivals) = (0.0, 0.0, 0.0);
     for workload in &scenario.workloads {

@@ -41,7 +41,7 @@ pub use rewrite::{Edits, RewriteError, rewrite};
 pub use validate::{
     DEFAULT_MAX_SURGE, DEFAULT_POD_CIDR, DEFAULT_SAMPLE_EVERY, DEFAULT_SERVICE_CIDR, FORBIDDEN_RANGES, Loaded,
     MAX_DURATION, MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides,
-    UnknownAllocator, load, parse_str,
+    UnknownAllocator, find_allocator, load, parse_str,
 };
 
 /// Largest scenario file accepted, in bytes (4 MiB).

@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+pub use allocator::{Mode, Setting, Settings};
 use ipnet::Ipv4Net;
 
 /// Seconds of simulated time, as scenarios write them.
@@ -36,64 +37,6 @@ pub struct Subnet {
     pub prefix: Ipv4Net,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AllocatorKind {
-    Dynamic,
-    StaticBlock,
-    NodeSubnet,
-    Kubenet,
-    Overlay,
-}
-
-impl AllocatorKind {
-    pub const ALL: [AllocatorKind; 5] = [
-        AllocatorKind::NodeSubnet,
-        AllocatorKind::Dynamic,
-        AllocatorKind::StaticBlock,
-        AllocatorKind::Kubenet,
-        AllocatorKind::Overlay,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            AllocatorKind::Dynamic => "dynamic",
-            AllocatorKind::StaticBlock => "static-block",
-            AllocatorKind::NodeSubnet => "node-subnet",
-            AllocatorKind::Kubenet => "kubenet",
-            AllocatorKind::Overlay => "overlay",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// max_pods when neither pool nor cluster sets it (model.md).
-    pub const fn default_max_pods(self) -> u32 {
-        match self {
-            AllocatorKind::NodeSubnet => 30,
-            AllocatorKind::Kubenet => 110,
-            AllocatorKind::Dynamic | AllocatorKind::StaticBlock | AllocatorKind::Overlay => 250,
-        }
-    }
-
-    /// Whether pools of this mode draw pod IPs from a `pod_subnet`.
-    pub const fn uses_pod_subnet(self) -> bool {
-        matches!(self, AllocatorKind::Dynamic | AllocatorKind::StaticBlock)
-    }
-
-    /// Whether clusters of this mode carve a `pod_cidr` into /24s.
-    pub const fn uses_pod_cidr(self) -> bool {
-        matches!(self, AllocatorKind::Kubenet | AllocatorKind::Overlay)
-    }
-}
-
-impl std::fmt::Display for AllocatorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheduler {
     Spread,
@@ -104,7 +47,11 @@ pub enum Scheduler {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cluster {
     pub name: String,
-    pub allocator: AllocatorKind,
+    /// The networking mode (from the `modes` registry, or any descriptor an
+    /// [`Overrides`](crate::Overrides) supplies).
+    pub allocator: &'static Mode,
+    /// `clusters[].settings`, checked against the mode's keys.
+    pub settings: Settings,
     pub pod_cidr: Ipv4Net,
     pub service_cidr: Ipv4Net,
     pub dns_service_ip: Ipv4Addr,
@@ -233,10 +180,19 @@ mod tests {
 
     #[test]
     fn max_pods_defaults_follow_model_md() {
-        assert_eq!(AllocatorKind::NodeSubnet.default_max_pods(), 30);
-        assert_eq!(AllocatorKind::Dynamic.default_max_pods(), 250);
-        assert_eq!(AllocatorKind::StaticBlock.default_max_pods(), 250);
-        assert_eq!(AllocatorKind::Kubenet.default_max_pods(), 110);
-        assert_eq!(AllocatorKind::Overlay.default_max_pods(), 250);
+        let default = |name| modes::find(name).unwrap().max_pods.default;
+        assert_eq!(default("node-subnet"), 30);
+        assert_eq!(default("dynamic"), 250);
+        assert_eq!(default("static-block"), 250);
+        assert_eq!(default("kubenet"), 110);
+        assert_eq!(default("overlay"), 250);
+    }
+
+    #[test]
+    fn every_mode_accepts_max_pods_within_the_scenario_limit() {
+        for mode in modes::ALL {
+            assert!(crate::MAX_PODS_RANGE.contains(&u64::from(mode.max_pods.min)), "{mode}");
+            assert!(crate::MAX_PODS_RANGE.contains(&u64::from(mode.max_pods.max)), "{mode}");
+        }
     }
 }

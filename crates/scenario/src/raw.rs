@@ -5,6 +5,7 @@
 //! durations — is left as written and checked by `validate.rs`, so one run reports
 //! every such fault. Nothing in this module knows the YAML backend.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -88,14 +89,54 @@ impl<'de> Deserialize<'de> for OrderedMap {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum RawAllocator {
-    Dynamic,
-    StaticBlock,
-    NodeSubnet,
-    Kubenet,
-    Overlay,
+/// A mode named in the file: any of the `modes` registry's, checked while
+/// parsing so an unknown name gets serde's "expected one of" with its position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawAllocator(pub &'static allocator::Mode);
+
+impl<'de> Deserialize<'de> for RawAllocator {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        static NAMES: std::sync::LazyLock<Vec<&'static str>> =
+            std::sync::LazyLock::new(|| modes::ALL.iter().map(|mode| mode.name).collect());
+        // Checked inside the visitor, so the error carries the value's path and position.
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = RawAllocator;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an allocator name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<RawAllocator, E> {
+                modes::find(name).map(RawAllocator).ok_or_else(|| E::unknown_variant(name, &NAMES))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+/// A value under `clusters[].settings`: a scalar or a nested mapping.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawSetting {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Map(BTreeMap<String, RawSetting>),
+}
+
+impl RawSetting {
+    pub fn to_setting(&self) -> allocator::Setting {
+        use allocator::Setting;
+        match self {
+            RawSetting::Bool(b) => Setting::Bool(*b),
+            RawSetting::Int(i) => Setting::Int(*i),
+            RawSetting::Float(f) => Setting::Float(*f),
+            RawSetting::Text(t) => Setting::Text(t.clone()),
+            RawSetting::Map(m) => {
+                Setting::Map(allocator::Settings(m.iter().map(|(k, v)| (k.clone(), v.to_setting())).collect()))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -156,6 +197,7 @@ pub(crate) struct RawCluster {
     pub service_cidr: Option<String>,
     pub dns_service_ip: Option<String>,
     pub scheduler: Option<RawScheduler>,
+    pub settings: Option<BTreeMap<String, RawSetting>>,
     pub node_pools: Vec<RawPool>,
 }
 

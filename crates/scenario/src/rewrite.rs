@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use ipnet::Ipv4Net;
 
 use crate::diag::FieldPath;
-use crate::model::AllocatorKind;
+use crate::model::Mode;
 use crate::raw::{RawAllocator, RawScenario};
 use crate::yaml;
 
@@ -32,7 +32,7 @@ pub struct Edits {
     /// `clusters[i].pod_cidr` by cluster index: replaced if the key is present, inserted into that cluster's mapping if absent.
     pub pod_cidrs: Vec<(usize, Ipv4Net)>,
     /// Some(a): the top-level `allocator` becomes `a` (replaced, or inserted as a top-level key if absent) and every `clusters[i].allocator` key present is replaced by `a`.
-    pub allocator: Option<AllocatorKind>,
+    pub allocator: Option<&'static Mode>,
 }
 
 /// Why a scenario text could not be rewritten. Each names the field path it
@@ -121,10 +121,10 @@ pub fn rewrite(text: &str, edits: &Edits) -> Result<String, RewriteError> {
         e.set(&cluster, "pod_cidr", rc.pod_cidr.is_some(), &net.to_string(), Place::After("name"))?;
     }
     if let Some(a) = edits.allocator {
-        e.set(&root, "allocator", raw.allocator.is_some(), a.as_str(), Place::Before("network"))?;
+        e.set(&root, "allocator", raw.allocator.is_some(), a.name, Place::Before("network"))?;
         for (i, rc) in raw.clusters.iter().enumerate() {
             if rc.allocator.is_some() {
-                e.replace(&root.key("clusters").index(i).key("allocator"), a.as_str())?;
+                e.replace(&root.key("clusters").index(i).key("allocator"), a.name)?;
             }
         }
     }
@@ -191,7 +191,7 @@ fn expected(
     mut raw: RawScenario,
     subnets: &[(String, Ipv4Net)],
     pod_cidrs: &[(usize, Ipv4Net)],
-    allocator: Option<AllocatorKind>,
+    allocator: Option<&'static Mode>,
 ) -> RawScenario {
     for (name, net) in subnets {
         if let Some(entry) = raw.network.subnets.0.iter_mut().find(|(n, _)| n == name) {
@@ -215,14 +215,8 @@ fn expected(
     raw
 }
 
-fn raw_allocator(a: AllocatorKind) -> RawAllocator {
-    match a {
-        AllocatorKind::Dynamic => RawAllocator::Dynamic,
-        AllocatorKind::StaticBlock => RawAllocator::StaticBlock,
-        AllocatorKind::NodeSubnet => RawAllocator::NodeSubnet,
-        AllocatorKind::Kubenet => RawAllocator::Kubenet,
-        AllocatorKind::Overlay => RawAllocator::Overlay,
-    }
+fn raw_allocator(a: &'static Mode) -> RawAllocator {
+    RawAllocator(a)
 }
 
 /// Which part of the document a failed read-back differs in, for the message.

@@ -23,7 +23,7 @@ use crate::yaml;
 pub struct Overrides {
     /// Replaces the allocator of every cluster *before* validation (defaults and
     /// rules depend on it).
-    pub allocator: Option<AllocatorKind>,
+    pub allocator: Option<&'static Mode>,
     /// Replaces the scenario's `seed`.
     pub seed: Option<u64>,
 }
@@ -137,28 +137,15 @@ pub fn parse_str(text: &str, file_label: &str, overrides: &Overrides) -> Result<
     if errors.is_empty() { Ok(Loaded { scenario, warnings }) } else { Err(LoadError { errors, warnings }) }
 }
 
-/// The allocator named `s` (`dynamic`, `static-block`, …).
-impl std::str::FromStr for AllocatorKind {
-    type Err = UnknownAllocator;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AllocatorKind::parse(s).ok_or_else(|| UnknownAllocator(s.to_owned()))
-    }
+/// The mode named `s` (`dynamic`, `static-block`, …), from the `modes` registry.
+pub fn find_allocator(s: &str) -> Result<&'static Mode, UnknownAllocator> {
+    modes::find(s).ok_or_else(|| UnknownAllocator(s.to_owned()))
 }
 
-/// An allocator name that is not one of [`AllocatorKind::ALL`].
+/// An allocator name that is not one of the registry's ([`modes::ALL`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown allocator `{0}`; valid allocators: node-subnet, dynamic, static-block, kubenet, overlay")]
+#[error("unknown allocator `{0}`; valid allocators: {names}", names = modes::names())]
 pub struct UnknownAllocator(pub String);
-
-fn allocator_of(raw: RawAllocator) -> AllocatorKind {
-    match raw {
-        RawAllocator::Dynamic => AllocatorKind::Dynamic,
-        RawAllocator::StaticBlock => AllocatorKind::StaticBlock,
-        RawAllocator::NodeSubnet => AllocatorKind::NodeSubnet,
-        RawAllocator::Kubenet => AllocatorKind::Kubenet,
-        RawAllocator::Overlay => AllocatorKind::Overlay,
-    }
-}
 
 /// Names for a message: `a, b, c` (at most 20), or `none`.
 fn list<'a, I>(names: I) -> String
@@ -263,7 +250,7 @@ fn overlapping_pairs(items: &[(usize, Ipv4Net)]) -> Vec<(usize, usize)> {
 
 struct ClusterCtx {
     name: String,
-    allocator: AllocatorKind,
+    allocator: &'static Mode,
     max_pods: u32,
 }
 
@@ -271,7 +258,7 @@ struct ClusterCtx {
 struct PoolUse {
     owner: String, // "cluster/pool"
     path: FieldPath,
-    allocator: AllocatorKind,
+    allocator: &'static Mode,
     vnet_subnet: String,
     pod_subnet: Option<String>,
 }
@@ -355,7 +342,7 @@ impl Validator {
 
         // Clusters and their initial pools.
         let mut pool_uses = Vec::new();
-        let default_allocator = raw.allocator.map(allocator_of).unwrap_or(AllocatorKind::Dynamic);
+        let default_allocator = raw.allocator.map_or(modes::DEFAULT, |a| a.0);
         let mut clusters = Vec::new();
         if raw.clusters.is_empty() {
             self.err(&root.key("clusters"), "a scenario needs at least one cluster");
@@ -550,33 +537,28 @@ impl Validator {
         (Network { address_space: space, subnets: out }, subnets, ranges)
     }
 
-    fn max_pods(&mut self, p: &FieldPath, v: u64) -> u32 {
-        if !MAX_PODS_RANGE.contains(&v) {
-            self.err(
-                p,
-                format!(
-                    "max_pods {v} is out of range: it must be between {} and {}",
-                    MAX_PODS_RANGE.start(),
-                    MAX_PODS_RANGE.end()
-                ),
-            );
+    /// A max_pods within what the mode accepts (itself within [`MAX_PODS_RANGE`]).
+    fn max_pods(&mut self, p: &FieldPath, v: u64, mode: &Mode) -> u32 {
+        let (min, max) = (u64::from(mode.max_pods.min), u64::from(mode.max_pods.max));
+        if !(min..=max).contains(&v) {
+            self.err(p, format!("max_pods {v} is out of range: it must be between {min} and {max}"));
         }
-        v.clamp(*MAX_PODS_RANGE.start(), *MAX_PODS_RANGE.end()) as u32
+        v.clamp(min, max) as u32
     }
 
     fn cluster(
         &mut self,
         rc: &RawCluster,
         p: &FieldPath,
-        default_allocator: AllocatorKind,
+        default_allocator: &'static Mode,
         vnet: &Ranges,
         subnets: &Subnets,
         pool_uses: &mut Vec<PoolUse>,
     ) -> Cluster {
-        let allocator = self.overrides.allocator.or(rc.allocator.map(allocator_of)).unwrap_or(default_allocator);
+        let allocator = self.overrides.allocator.or(rc.allocator.map(|a| a.0)).unwrap_or(default_allocator);
         let max_pods = match rc.max_pods {
-            Some(v) => self.max_pods(&p.key("max_pods"), v),
-            None => allocator.default_max_pods(),
+            Some(v) => self.max_pods(&p.key("max_pods"), v, allocator),
+            None => allocator.max_pods.default,
         };
         let ctx = ClusterCtx { name: rc.name.clone(), allocator, max_pods };
 
@@ -587,12 +569,13 @@ impl Validator {
             Some(t) => self.prefix(&pp, t),
             None => Some(default_pod_cidr),
         };
-        if allocator.uses_pod_cidr()
+        if let Some(unit) = allocator.pod_cidr
             && let Some(net) = pod_cidr
         {
             self.forbidden(&pp, "pod_cidr", net);
-            if net.prefix_len() > 24 {
-                self.err(&pp, format!("pod_cidr {net} is smaller than /24; it is carved into a /24 per node"));
+            let unit = unit.prefix_len();
+            if net.prefix_len() > unit {
+                self.err(&pp, format!("pod_cidr {net} is smaller than /{unit}; it is carved into a /{unit} per node"));
             }
             // Decision: AKS refuses a pod CIDR inside the VNet, but model.md does not
             // list it and nothing simulated depends on it: a warning.
@@ -627,7 +610,7 @@ impl Validator {
                     );
                 }
             }
-            if allocator.uses_pod_cidr()
+            if allocator.pod_cidr.is_some()
                 && let Some(pod) = pod_cidr
                 && overlaps(svc, pod)
             {
@@ -688,9 +671,11 @@ impl Validator {
             );
         }
 
+        let settings = self.settings(rc.settings.as_ref(), &p.key("settings"), allocator);
         Cluster {
             name: rc.name.clone(),
             allocator,
+            settings,
             pod_cidr: pod_cidr.unwrap_or(default_pod_cidr),
             service_cidr: service_cidr.unwrap_or(DEFAULT_SERVICE_CIDR.parse().expect("constant prefix")),
             dns_service_ip: dns,
@@ -698,6 +683,25 @@ impl Validator {
             max_pods,
             node_pools: pools,
         }
+    }
+
+    /// `clusters[].settings`: only the mode's own keys, then the mode's checks.
+    fn settings(&mut self, raw: Option<&BTreeMap<String, RawSetting>>, p: &FieldPath, mode: &Mode) -> Settings {
+        let Some(raw) = raw else { return Settings::default() };
+        let mut settings = Settings::default();
+        for (key, value) in raw {
+            if mode.settings.iter().any(|spec| spec.key == key) {
+                settings.0.insert(key.clone(), value.to_setting());
+            } else {
+                let known = list(mode.settings.iter().map(|spec| spec.key));
+                self.err(
+                    &p.key(key),
+                    format!("unknown setting `{key}` for the {mode} allocator; its settings: {known}"),
+                );
+            }
+        }
+        self.findings(p, (mode.check_settings)(&settings));
+        settings
     }
 
     fn check_dns(&mut self, p: &FieldPath, ip: Ipv4Addr, svc: Ipv4Net, defaulted: bool) {
@@ -742,7 +746,7 @@ impl Validator {
                 format!("unknown subnet `{}`; known subnets: {}", rp.vnet_subnet, subnets.known()),
             );
         }
-        let pod_subnet = if alloc.uses_pod_subnet() {
+        let pod_subnet = if alloc.pod_subnet.is_some() {
             match &rp.pod_subnet {
                 None => {
                     self.err(
@@ -773,7 +777,7 @@ impl Validator {
             None
         };
         let max_pods = match rp.max_pods {
-            Some(v) => self.max_pods(&p.key("max_pods"), v),
+            Some(v) => self.max_pods(&p.key("max_pods"), v, alloc),
             None => ctx.max_pods,
         };
         let max_surge = match &rp.max_surge {
@@ -801,29 +805,14 @@ impl Validator {
         let os = match rp.os {
             None | Some(RawOs::Linux) => Os::Linux,
             Some(RawOs::Windows) => {
-                if matches!(alloc, AllocatorKind::StaticBlock | AllocatorKind::Kubenet) {
+                if !alloc.windows {
                     self.err(&p.key("os"), format!("the {alloc} allocator does not support Windows pools"));
                 }
                 Os::Windows
             }
         };
-        if alloc == AllocatorKind::StaticBlock {
-            let blocks = (max_pods + 1).div_ceil(16);
-            let waste = 16 * blocks - 1 - max_pods;
-            if waste > 0 {
-                let at = if rp.max_pods.is_some() { p.key("max_pods") } else { p.clone() };
-                self.warn(
-                    &at,
-                    format!(
-                        "under static-block, max_pods {max_pods} takes {blocks} /28 blocks ({} pod addresses), \
-                         wasting {waste} address{} per node; max_pods {} would use them all (use 16N-1)",
-                        16 * blocks - 1,
-                        if waste == 1 { "" } else { "es" },
-                        16 * blocks - 1
-                    ),
-                );
-            }
-        }
+        let facts = allocator::PoolFacts { max_pods, max_pods_written: rp.max_pods.is_some() };
+        self.findings(p, (alloc.check_pool)(&facts));
         pool_uses.push(PoolUse {
             owner: format!("{}/{}", ctx.name, rp.name),
             path: p.clone(),
@@ -1309,9 +1298,9 @@ impl Validator {
         for u in uses {
             node_subnet_of.entry(u.vnet_subnet.as_str()).or_insert(u.owner.as_str());
         }
-        let mut mode_of: HashMap<&str, (AllocatorKind, &str)> = HashMap::new();
-        let mut too_large: HashSet<&str> = HashSet::new();
-        let mut too_small: HashSet<&str> = HashSet::new();
+        let mut mode_of: HashMap<&str, (&Mode, &str)> = HashMap::new();
+        // Each subnet's prefix is checked once, for the first pool that uses it.
+        let mut checked: HashSet<(&str, &str)> = HashSet::new();
         for u in uses {
             let Some(ps) = u.pod_subnet.as_deref() else { continue };
             let p = u.path.key("pod_subnet");
@@ -1338,29 +1327,23 @@ impl Validator {
                     mode_of.insert(ps, (u.allocator, u.owner.as_str()));
                 }
             }
-            if u.allocator == AllocatorKind::StaticBlock
-                && let Some(Some(net)) = subnets.by_name.get(ps)
-                && net.prefix_len() < 12
-                && too_large.insert(ps)
+            if let Some(Some(net)) = subnets.by_name.get(ps)
+                && checked.insert((ps, u.allocator.name))
             {
-                self.err(&p, format!("static-block pod subnet `{ps}` ({net}) is larger than /12, the largest allowed"));
+                let findings = (u.allocator.check_pod_subnet)(ps, *net);
+                self.findings(&u.path, findings);
             }
-            if u.allocator == AllocatorKind::StaticBlock
-                && let Some(Some(net)) = subnets.by_name.get(ps)
-                && net.prefix_len() > 26
-                && too_small.insert(ps)
-            {
-                // The first and last /28 hold Azure's reserved addresses and are never
-                // handed out (model.md's assumption), so a static-block subnet needs a /26.
-                let msg = format!(
-                    "static-block pod subnet `{ps}` ({net}) offers no /28 block: its first and last /28 hold \
-                     Azure's reserved addresses; use a /26 or larger"
-                );
-                if net.prefix_len() > 28 {
-                    self.err(&p, msg);
-                } else {
-                    self.warn(&p, msg);
-                }
+        }
+    }
+
+    /// A mode rule's findings, at `p` or the field they name under it.
+    fn findings(&mut self, p: &FieldPath, findings: Vec<allocator::Finding>) {
+        for finding in findings {
+            let at = if finding.field.is_empty() { p.clone() } else { p.key(finding.field) };
+            if finding.error {
+                self.err(&at, finding.message);
+            } else {
+                self.warn(&at, finding.message);
             }
         }
     }

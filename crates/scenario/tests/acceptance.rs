@@ -54,7 +54,7 @@ fn good_cases_validate_cleanly() {
         for (i, a) in args.iter().enumerate() {
             if a == "--allocators" || a == "--allocator" {
                 for name in args[i + 1].split(',') {
-                    let k: AllocatorKind = name.parse().unwrap();
+                    let k = find_allocator(name).unwrap();
                     load(&file, &Overrides { allocator: Some(k), seed: None })
                         .unwrap_or_else(|e| panic!("{} under {k}:\n{e}", case.display()));
                 }

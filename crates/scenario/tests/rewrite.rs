@@ -65,8 +65,8 @@ fn normalize(line: &str) -> String {
         }
     }
     flush(&mut run, &mut out);
-    for a in AllocatorKind::ALL {
-        out = out.replace(a.as_str(), "<A>");
+    for a in modes::ALL {
+        out = out.replace(a.name, "<A>");
     }
     out.replace("pod_cidr:, ", "").replace("allocator:, ", "")
 }
@@ -184,7 +184,7 @@ fn edits_for(s: &Scenario, change: bool) -> Edits {
         .clusters
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.allocator.uses_pod_cidr())
+        .filter(|(_, c)| c.allocator.pod_cidr.is_some())
         .map(|(i, c)| (i, if change && c.pod_cidr.prefix_len() < 24 { halved(c.pod_cidr) } else { c.pod_cidr }))
         .collect();
     Edits { subnets, pod_cidrs, allocator: None }
@@ -231,7 +231,7 @@ fn bundled_scenarios_every_subnet_and_pod_cidr() {
 fn bundled_scenarios_every_allocator() {
     for (name, text) in bundled() {
         let s = load(&text, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}")).scenario;
-        for a in AllocatorKind::ALL {
+        for a in modes::ALL {
             // Every subnet as it is and every cluster's pod_cidr set to what it
             // resolves to: only the allocator changes what loads.
             let mut edits = edits_for(&s, false);
@@ -293,17 +293,17 @@ fn block_mappings_comments_and_quotes() {
 #[test]
 fn allocator_replaced_and_inserted() {
     // Absent at the top: inserted before `network`; the cluster's own replaced.
-    let out = check(BLOCK, &Edits { allocator: Some(AllocatorKind::Overlay), ..Edits::default() });
+    let out = check(BLOCK, &Edits { allocator: Some(modes::named("overlay")), ..Edits::default() });
     assert!(out.contains("duration: 1d\n\nallocator: overlay\nnetwork:\n"), "{out}");
     assert!(out.contains("    allocator: overlay\n    pod_cidr"), "{out}");
     // Present: replaced where it is, quotes kept.
     let text = BLOCK.replace("duration: 1d\n", "duration: 1d\nallocator: \"dynamic\"  # default\n");
-    let out = check(&text, &Edits { allocator: Some(AllocatorKind::NodeSubnet), ..Edits::default() });
+    let out = check(&text, &Edits { allocator: Some(modes::named("node-subnet")), ..Edits::default() });
     assert!(out.contains("allocator: \"node-subnet\"  # default\n"), "{out}");
     assert!(!out.contains("allocator: kubenet"), "{out}");
     // With CRLF line endings, the inserted line has one too.
     let crlf = BLOCK.replace('\n', "\r\n");
-    let out = check(&crlf, &Edits { allocator: Some(AllocatorKind::Kubenet), ..Edits::default() });
+    let out = check(&crlf, &Edits { allocator: Some(modes::named("kubenet")), ..Edits::default() });
     assert!(out.contains("\r\nallocator: kubenet\r\nnetwork:"), "{out}");
 }
 
@@ -331,7 +331,7 @@ fn flow_mappings() {
     assert!(out.contains("pod_cidr: \"100.71.0.0/16\",\n"), "{out}");
     // `name` last: the entry goes before it.
     assert!(out.contains("pod_subnet: pods}], pod_cidr: 100.72.0.0/16, name: c}"), "{out}");
-    let out = check(FLOW, &Edits { allocator: Some(AllocatorKind::Kubenet), ..Edits::default() });
+    let out = check(FLOW, &Edits { allocator: Some(modes::named("kubenet")), ..Edits::default() });
     assert!(out.contains("duration: 1d\nallocator: kubenet\nnetwork: {"), "{out}");
     assert_eq!(out.matches("allocator: kubenet").count(), 3, "{out}");
 }
@@ -342,7 +342,7 @@ fn whole_document_in_flow_style() {
     let edits = Edits {
         subnets: vec![("p".into(), net("10.2.0.0/20"))],
         pod_cidrs: vec![(0, net("100.64.0.0/16"))],
-        allocator: Some(AllocatorKind::StaticBlock),
+        allocator: Some(modes::named("static-block")),
     };
     let out = check(text, &edits);
     assert!(out.starts_with("{name: x, duration: 1d, allocator: static-block, network: {"), "{out}");
@@ -361,7 +361,7 @@ fn empty_and_null_values_are_filled_in() {
             .replace("duration: 1d\n", &format!("duration: 1d\n{top}\n"));
         let edits = Edits {
             pod_cidrs: vec![(0, net("100.90.0.0/16"))],
-            allocator: Some(AllocatorKind::Kubenet),
+            allocator: Some(modes::named("kubenet")),
             ..Edits::default()
         };
         let out = check(&text, &edits);
@@ -470,7 +470,7 @@ fn anchors_aliases_tags_and_block_scalars_are_refused() {
     unsupported(&text, &edits, "clusters[2]");
     let edits = Edits { pod_cidrs: vec![(0, net("100.64.0.0/16"))], ..Edits::default() };
     unsupported(&text, &edits, "clusters[0]");
-    unsupported(&text, &Edits { allocator: Some(AllocatorKind::Dynamic), ..Edits::default() }, "clusters[0]");
+    unsupported(&text, &Edits { allocator: Some(modes::named("dynamic")), ..Edits::default() }, "clusters[0]");
 }
 
 #[test]
@@ -523,7 +523,7 @@ fn quoted(q: Quote, s: &str) -> String {
 #[derive(Debug, Clone)]
 struct GenCluster {
     flow: bool,
-    allocator: Option<(AllocatorKind, Quote)>,
+    allocator: Option<(&'static Mode, Quote)>,
     /// None: absent; Some(None): written empty.
     pod_cidr: Option<Option<(u8, Quote)>>,
     comment: bool,
@@ -533,7 +533,7 @@ struct GenCluster {
 struct Gen {
     crlf: bool,
     flow_subnets: bool,
-    allocator: Option<(AllocatorKind, Quote)>,
+    allocator: Option<(&'static Mode, Quote)>,
     subnets: Vec<(Quote, bool)>,
     clusters: Vec<GenCluster>,
 }
@@ -542,8 +542,8 @@ fn quote() -> impl Strategy<Value = Quote> {
     prop_oneof![Just(Quote::Plain), Just(Quote::Double), Just(Quote::Single)]
 }
 
-fn allocator() -> impl Strategy<Value = AllocatorKind> {
-    proptest::sample::select(AllocatorKind::ALL.to_vec())
+fn allocator() -> impl Strategy<Value = &'static Mode> {
+    proptest::sample::select(modes::ALL.to_vec())
 }
 
 fn cluster() -> impl Strategy<Value = GenCluster> {
@@ -580,7 +580,7 @@ impl Gen {
     fn text(&self) -> String {
         let mut t = String::from("# generated\nname: generated\nduration: 1d\n");
         if let Some((a, q)) = self.allocator {
-            t.push_str(&format!("allocator: {}  # default\n", quoted(q, a.as_str())));
+            t.push_str(&format!("allocator: {}  # default\n", quoted(q, a.name)));
         }
         t.push_str("network:\n  address_space: [10.0.0.0/8]\n");
         let subnet = |i: usize| format!("10.{}.0.0/16", i + 1);
@@ -603,7 +603,7 @@ impl Gen {
         for (i, c) in self.clusters.iter().enumerate() {
             let mut entries = vec![format!("name: c{i}")];
             if let Some((a, q)) = c.allocator {
-                entries.push(format!("allocator: {}", quoted(q, a.as_str())));
+                entries.push(format!("allocator: {}", quoted(q, a.name)));
             }
             match c.pod_cidr {
                 None => {}

@@ -357,7 +357,7 @@ fn resolves_defaults() {
     assert_eq!(s.sample_every, 3_600);
     assert_eq!(s.timing, Timing { node_provision: 180, node_drain: 60, node_reimage: 300 });
     let c = &s.clusters[0];
-    assert_eq!(c.allocator, AllocatorKind::Dynamic);
+    assert_eq!(c.allocator, modes::named("dynamic"));
     assert_eq!(c.pod_cidr.to_string(), "10.244.0.0/16");
     assert_eq!(c.service_cidr.to_string(), "10.0.0.0/16");
     assert_eq!(c.dns_service_ip.to_string(), "10.0.0.10");
@@ -410,9 +410,9 @@ fn max_pods_resolution() {
 #[test]
 fn overrides() {
     let yaml = edit(&[("name: base", "name: base\nseed: 5")], "");
-    let l = parse_str(&yaml, "x", &Overrides { allocator: Some(AllocatorKind::Kubenet), seed: Some(9) }).unwrap();
+    let l = parse_str(&yaml, "x", &Overrides { allocator: Some(modes::named("kubenet")), seed: Some(9) }).unwrap();
     assert_eq!(l.scenario.seed, 9);
-    assert_eq!(l.scenario.clusters[0].allocator, AllocatorKind::Kubenet);
+    assert_eq!(l.scenario.clusters[0].allocator, modes::named("kubenet"));
     assert_eq!(l.scenario.clusters[0].max_pods, 110);
     assert_eq!(l.scenario.clusters[0].node_pools[0].pod_subnet, None);
     assert_eq!(ok(&yaml).scenario.seed, 5);
@@ -420,7 +420,7 @@ fn overrides() {
     let e = parse_str(
         &edit(&[("pod_subnet: pods}", "pod_subnet: pods, os: windows}")], ""),
         "x",
-        &Overrides { allocator: Some(AllocatorKind::StaticBlock), seed: None },
+        &Overrides { allocator: Some(modes::named("static-block")), seed: None },
     )
     .unwrap_err();
     assert!(e.to_string().contains("does not support Windows"), "{e}");
@@ -433,7 +433,7 @@ fn overrides() {
         "",
     );
     assert!(load_str(&mixed).is_err());
-    parse_str(&mixed, "x", &Overrides { allocator: Some(AllocatorKind::Dynamic), seed: None }).unwrap();
+    parse_str(&mixed, "x", &Overrides { allocator: Some(modes::named("dynamic")), seed: None }).unwrap();
 }
 
 #[test]
@@ -512,10 +512,10 @@ fn scalars() {
 
 #[test]
 fn allocator_names() {
-    for k in AllocatorKind::ALL {
-        assert_eq!(k.as_str().parse::<AllocatorKind>(), Ok(k));
+    for k in modes::ALL {
+        assert_eq!(find_allocator(k.name), Ok(k));
     }
-    let e = "azure".parse::<AllocatorKind>().unwrap_err();
+    let e = find_allocator("azure").unwrap_err();
     assert!(e.to_string().contains("unknown allocator `azure`") && e.to_string().contains("static-block"));
 }
 
@@ -554,7 +554,7 @@ events:
     // Only the defaulted service CIDR inside 10.0.0.0/8 is worth a warning.
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
     // Under every allocator too.
-    for k in AllocatorKind::ALL {
+    for k in modes::ALL {
         parse_str(yaml, "example", &Overrides { allocator: Some(k), seed: None })
             .unwrap_or_else(|e| panic!("{k}: {e}"));
     }
