@@ -432,10 +432,11 @@ impl<'s> World<'s> {
                 .map(|i| {
                     self.clusters[self.pools[self.nodes[i].pool()].cluster].allocator.held_in(NodeId(i as u32), id)
                 })
-                .sum();
+                .sum::<u64>()
+                + self.clusters.iter().map(|c| c.allocator.retained(id)).sum::<u64>();
             if held != r.allocated() {
                 return Err(format!(
-                    "{}: its nodes hold {held} addresses but {} are allocated",
+                    "{}: its nodes hold {held} addresses (with what deleted ones retain) but {} are allocated",
                     r.name(),
                     r.allocated()
                 ));
