@@ -31,11 +31,73 @@ pub fn names() -> String {
     ALL.iter().map(|mode| mode.name).collect::<Vec<_>>().join(", ")
 }
 
+/// The modes as a Markdown table, for `podip modes` and docs/modes.md (a test
+/// keeps that page equal to it).
+pub fn table() -> String {
+    let mut out = String::from(
+        "| mode | cloud's name | what a node takes | max_pods: default (range) | pod addresses from | Windows | failures | settings |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for mode in ALL {
+        let unit = |g: allocator::Granularity| match g.prefix_len() {
+            32 => "addresses".to_owned(),
+            len => format!("/{len} blocks"),
+        };
+        let pods_from = match (mode.pod_subnet, mode.pod_cidr) {
+            (Some(unit_of), _) => format!("the pool's `pod_subnet` ({})", unit(unit_of)),
+            (_, Some(unit_of)) => format!("the cluster's `pod_cidr` ({})", unit(unit_of)),
+            _ => "the pool's `vnet_subnet`".to_owned(),
+        };
+        let mut failures = vec![format!("`{}`", allocator::FailureKind::NODE_IP_EXHAUSTED)];
+        failures.extend(
+            mode.failures
+                .iter()
+                .map(|f| if f.fixed_by_size() { format!("`{f}`") } else { format!("`{f}` (no size fixes it)") }),
+        );
+        let settings = if mode.settings.is_empty() {
+            "none".to_owned()
+        } else {
+            mode.settings.iter().map(|s| format!("`{}` ({})", s.key, s.default)).collect::<Vec<_>>().join(", ")
+        };
+        let m = mode.max_pods;
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} ({}–{}) | {} | {} | {} | {} |\n",
+            mode.name,
+            mode.cloud_name,
+            mode.summary,
+            m.default,
+            m.min,
+            m.max,
+            pods_from,
+            if mode.windows { "yes" } else { "no" },
+            failures.join(", "),
+            settings,
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use allocator::{Build, Settings};
     use net::AddressSpace;
+
+    /// docs/modes.md holds the table between two markers; rewrite it with
+    /// `PODIP_BLESS=1 cargo test -p modes`.
+    #[test]
+    fn docs_table_is_the_registry() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/modes.md");
+        let page = std::fs::read_to_string(path).expect("docs/modes.md");
+        let (begin, end) = ("<!-- modes table: begin -->\n", "<!-- modes table: end -->");
+        let start = page.find(begin).expect("the begin marker") + begin.len();
+        let stop = page.find(end).expect("the end marker");
+        if std::env::var_os("PODIP_BLESS").is_some() {
+            std::fs::write(path, format!("{}{}{}", &page[..start], table(), &page[stop..])).unwrap();
+            return;
+        }
+        assert_eq!(&page[start..stop], table(), "docs/modes.md is stale: run PODIP_BLESS=1 cargo test -p modes");
+    }
 
     #[test]
     fn names_are_unique_and_found() {

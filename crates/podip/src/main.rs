@@ -99,6 +99,8 @@ enum Command {
     },
     /// The smallest subnets and pod CIDRs that survive the scenario, per allocator, over many seeds.
     Plan(planner::PlanArgs),
+    /// List the networking modes (the registry), as a Markdown table.
+    Modes,
     /// Check scenarios without running them.
     Validate {
         #[arg(required = true)]
@@ -156,6 +158,10 @@ fn main() -> ExitCode {
 fn run_command(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Modes => {
+            print!("{}", modes::table());
+            Ok(0)
+        }
         Command::Plan(args) => planner::run(args),
         Command::Run { scenario, allocator, options } => {
             let (replays, out) = replay_each(&scenario, &[allocator], &options)?;
