@@ -125,6 +125,17 @@ pub(crate) enum RawSetting {
 }
 
 impl RawSetting {
+    pub fn of(setting: &allocator::Setting) -> Self {
+        use allocator::Setting;
+        match setting {
+            Setting::Bool(b) => RawSetting::Bool(*b),
+            Setting::Int(i) => RawSetting::Int(*i),
+            Setting::Float(f) => RawSetting::Float(*f),
+            Setting::Text(t) => RawSetting::Text(t.clone()),
+            Setting::Map(m) => RawSetting::Map(m.0.iter().map(|(k, v)| (k.clone(), RawSetting::of(v))).collect()),
+        }
+    }
+
     pub fn to_setting(&self) -> allocator::Setting {
         use allocator::Setting;
         match self {
