@@ -25,6 +25,7 @@
 //! (see [`Diagnostic`]); a [`LoadError`] displays its errors one per line.
 
 mod diag;
+mod document;
 mod duration;
 mod estimate;
 mod model;
@@ -41,7 +42,7 @@ pub use rewrite::{Edits, RewriteError, rewrite};
 pub use validate::{
     DEFAULT_MAX_SURGE, DEFAULT_POD_CIDR, DEFAULT_SAMPLE_EVERY, DEFAULT_SERVICE_CIDR, FORBIDDEN_RANGES, Loaded,
     MAX_DURATION, MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides,
-    UnknownAllocator, find_allocator, load, parse_str,
+    UnknownAllocator, find_allocator, load, parse_str, validate,
 };
 
 /// Largest scenario file accepted, in bytes (4 MiB).

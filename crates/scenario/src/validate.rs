@@ -110,20 +110,42 @@ pub fn parse_str(text: &str, file_label: &str, overrides: &Overrides) -> Result<
         warnings: Vec::new(),
     })?;
 
+    check(&raw, Some(text), file_label, overrides)
+}
+
+/// Validates a scenario built or edited in code (`podip plan`'s resized ranges):
+/// it is written back as the document it stands for, every default spelled
+/// out, and checked by exactly the rules a file is. Diagnostics name
+/// `file_label` and have no positions. A valid scenario comes back equal to
+/// itself (tested on every bundled scenario).
+pub fn validate(scenario: &Scenario, file_label: &str) -> Result<Loaded, LoadError> {
+    check(&crate::document::document(scenario), None, file_label, &Overrides::default())
+}
+
+/// The rules over a parsed document; `text`, when there is one, gives positions.
+fn check(raw: &RawScenario, text: Option<&str>, file_label: &str, overrides: &Overrides) -> Result<Loaded, LoadError> {
+    let diag = |severity, path: String, message: String, location| Diagnostic {
+        severity,
+        file: file_label.to_owned(),
+        path,
+        message,
+        location,
+    };
     let mut v = Validator { overrides: *overrides, errors: Vec::new(), warnings: Vec::new() };
-    let scenario = v.scenario(&raw);
+    let scenario = v.scenario(raw);
 
     // Positions: a re-read per diagnostic, within a budget.
-    let mut budget = (LOCATE_BUDGET_BYTES / text.len().max(1)).min(LOCATE_MAX);
+    let mut budget = text.map_or(0, |text| (LOCATE_BUDGET_BYTES / text.len().max(1)).min(LOCATE_MAX));
     let mut finish = |severity, list: Vec<(FieldPath, String)>| {
         let mut out: Vec<Diagnostic> = list
             .into_iter()
             .map(|(path, message)| {
-                let location = if budget > 0 {
-                    budget -= 1;
-                    yaml::locate(text, &path)
-                } else {
-                    None
+                let location = match text {
+                    Some(text) if budget > 0 => {
+                        budget -= 1;
+                        yaml::locate(text, &path)
+                    }
+                    _ => None,
                 };
                 diag(severity, path.to_string(), message, location)
             })

@@ -559,3 +559,30 @@ events:
             .unwrap_or_else(|e| panic!("{k}: {e}"));
     }
 }
+
+/// A scenario edited in code is checked by the rules a file is, and a valid
+/// one comes back unchanged: every bundled scenario under every allocator.
+#[test]
+fn validate_checks_a_scenario_edited_in_code() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut checked = 0;
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "yaml")) {
+        for mode in modes::ALL {
+            let Ok(loaded) = load(file, &Overrides { allocator: Some(mode), seed: None }) else { continue };
+            let again =
+                validate(&loaded.scenario, "edited").unwrap_or_else(|e| panic!("{} under {mode}: {e}", file.display()));
+            assert_eq!(again.scenario, loaded.scenario, "{} under {mode}", file.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} scenario × allocator pairs load");
+
+    let mut s = load(&dir.join("growth-compare.yaml"), &Overrides::default()).unwrap().scenario;
+    s.clusters[0].node_pools[0].vnet_subnet = "nope".into();
+    s.network.subnets[0].prefix = "10.240.0.0/31".parse().unwrap();
+    let e = validate(&s, "edited").unwrap_err().to_string();
+    assert!(e.contains("edited: clusters[0].node_pools[0].vnet_subnet: unknown subnet `nope`"), "{e}");
+    assert!(e.contains("network.subnets."), "{e}");
+}
