@@ -1,0 +1,384 @@
+//! Clusters and node pools: max_pods, pod and service CIDRs, DNS, settings,
+//! pools and their surge, and the rules across pools about pod subnets (where
+//! each mode's own rules, from its descriptor, are applied).
+
+use super::*;
+
+impl Validator {
+    /// A max_pods within what the mode accepts (itself within [`MAX_PODS_RANGE`]).
+    pub(super) fn max_pods(&mut self, p: &FieldPath, v: u64, mode: &Mode) -> u32 {
+        let (min, max) = (u64::from(mode.max_pods.min), u64::from(mode.max_pods.max));
+        if !(min..=max).contains(&v) {
+            self.err(p, format!("max_pods {v} is out of range: it must be between {min} and {max}"));
+        }
+        v.clamp(min, max) as u32
+    }
+
+    pub(super) fn cluster(
+        &mut self,
+        rc: &RawCluster,
+        p: &FieldPath,
+        default_allocator: &'static Mode,
+        vnet: &Ranges,
+        subnets: &Subnets,
+        pool_uses: &mut Vec<PoolUse>,
+    ) -> Cluster {
+        let allocator = self.overrides.allocator.or(rc.allocator.map(|a| a.0)).unwrap_or(default_allocator);
+        let max_pods = match rc.max_pods {
+            Some(v) => self.max_pods(&p.key("max_pods"), v, allocator),
+            None => allocator.max_pods.default,
+        };
+        let ctx = ClusterCtx { name: rc.name.clone(), allocator, max_pods };
+
+        // Pod CIDR: always well-formed; checked further only where it is used.
+        let default_pod_cidr: Ipv4Net = DEFAULT_POD_CIDR.parse().expect("constant prefix");
+        let pp = p.key("pod_cidr");
+        let pod_cidr = match &rc.pod_cidr {
+            Some(t) => self.prefix(&pp, t),
+            None => Some(default_pod_cidr),
+        };
+        if let Some(unit) = allocator.pod_cidr
+            && let Some(net) = pod_cidr
+        {
+            self.forbidden(&pp, "pod_cidr", net);
+            let unit = unit.prefix_len();
+            if net.prefix_len() > unit {
+                self.err(&pp, format!("pod_cidr {net} is smaller than /{unit}; it is carved into a /{unit} per node"));
+            }
+            // Decision: AKS refuses a pod CIDR inside the VNet, but model.md does not
+            // list it and nothing simulated depends on it: a warning.
+            if let Some(s) = vnet.overlapping(net) {
+                self.warn(
+                    &pp,
+                    format!("pod_cidr {net} overlaps the VNet's address space ({s}); AKS would refuse this"),
+                );
+            }
+        }
+
+        let psvc = p.key("service_cidr");
+        let service_cidr = match &rc.service_cidr {
+            Some(t) => self.prefix(&psvc, t),
+            None => Some(DEFAULT_SERVICE_CIDR.parse().expect("constant prefix")),
+        };
+        if let Some(svc) = service_cidr {
+            self.forbidden(&psvc, "service_cidr", svc);
+            if let Some(s) = vnet.overlapping(svc) {
+                if rc.service_cidr.is_some() {
+                    self.err(&psvc, format!("service_cidr {svc} overlaps the VNet's address space ({s})"));
+                } else {
+                    // Decision: the default 10.0.0.0/16 lies inside the common VNet
+                    // 10.0.0.0/8 (scenario.md's own example), which must validate;
+                    // nothing simulated uses the service range, so only warn.
+                    self.warn(
+                        &psvc,
+                        format!(
+                            "the default service_cidr {svc} overlaps the VNet's address space ({s}); \
+                             AKS would refuse this: set service_cidr to a range outside the VNet"
+                        ),
+                    );
+                }
+            }
+            if allocator.pod_cidr.is_some()
+                && let Some(pod) = pod_cidr
+                && overlaps(svc, pod)
+            {
+                self.err(&psvc, format!("service_cidr {svc} overlaps the pod_cidr {pod}"));
+            }
+        }
+
+        let pdns = p.key("dns_service_ip");
+        let dns = match (&rc.dns_service_ip, service_cidr) {
+            (Some(t), svc) => match t.parse::<Ipv4Addr>() {
+                Ok(ip) => {
+                    if let Some(svc) = svc {
+                        self.check_dns(&pdns, ip, svc, false);
+                    }
+                    ip
+                }
+                Err(_) => {
+                    self.err(&pdns, format!("`{t}` is not an IPv4 address, like 10.0.0.10"));
+                    Ipv4Addr::UNSPECIFIED
+                }
+            },
+            (None, Some(svc)) => {
+                let ip = Ipv4Addr::from(u32::from(svc.network()).saturating_add(10));
+                self.check_dns(&pdns, ip, svc, true);
+                ip
+            }
+            (None, None) => Ipv4Addr::UNSPECIFIED,
+        };
+
+        let scheduler = match rc.scheduler {
+            None | Some(RawScheduler::Spread) => Scheduler::Spread,
+            Some(RawScheduler::Pack) => Scheduler::Pack,
+            Some(RawScheduler::Random) => Scheduler::Random,
+        };
+
+        let ppools = p.key("node_pools");
+        if rc.node_pools.is_empty() {
+            self.err(&ppools, "a cluster needs at least one node pool");
+        }
+        let mut seen = HashMap::new();
+        let mut pools = Vec::new();
+        let mut nodes: u64 = 0;
+        for (j, rp) in rc.node_pools.iter().enumerate() {
+            let pj = ppools.index(j);
+            self.unique_name(&mut seen, ("node_pools", j), &pj, "pool", &rp.name);
+            let pool = self.pool(rp, &pj, &ctx, subnets, pool_uses);
+            nodes = nodes.saturating_add(rp.autoscale.map_or(rp.count, |a| a.max.max(rp.count)));
+            pools.push(pool);
+        }
+        if nodes > MAX_NODES_PER_CLUSTER {
+            self.err(
+                &ppools,
+                format!(
+                    "the pools of cluster `{}` can reach {nodes} nodes (counts, or autoscale maxes); \
+                     the limit is {MAX_NODES_PER_CLUSTER} per cluster",
+                    rc.name
+                ),
+            );
+        }
+
+        let settings = self.settings(rc.settings.as_ref(), &p.key("settings"), allocator);
+        Cluster {
+            name: rc.name.clone(),
+            allocator,
+            settings,
+            pod_cidr: pod_cidr.unwrap_or(default_pod_cidr),
+            service_cidr: service_cidr.unwrap_or(DEFAULT_SERVICE_CIDR.parse().expect("constant prefix")),
+            dns_service_ip: dns,
+            scheduler,
+            max_pods,
+            node_pools: pools,
+        }
+    }
+
+    /// `clusters[].settings`: only the mode's own keys, then the mode's checks.
+    pub(super) fn settings(
+        &mut self,
+        raw: Option<&BTreeMap<String, RawSetting>>,
+        p: &FieldPath,
+        mode: &Mode,
+    ) -> Settings {
+        let Some(raw) = raw else { return Settings::default() };
+        let mut settings = Settings::default();
+        for (key, value) in raw {
+            if mode.settings.iter().any(|spec| spec.key == key) {
+                settings.0.insert(key.clone(), value.to_setting());
+            } else {
+                let known = list(mode.settings.iter().map(|spec| spec.key));
+                self.err(
+                    &p.key(key),
+                    format!("unknown setting `{key}` for the {mode} allocator; its settings: {known}"),
+                );
+            }
+        }
+        self.findings(p, (mode.check_settings)(&settings));
+        settings
+    }
+
+    pub(super) fn check_dns(&mut self, p: &FieldPath, ip: Ipv4Addr, svc: Ipv4Net, defaulted: bool) {
+        let what = if defaulted {
+            format!("the default dns_service_ip {ip} (.10 of service_cidr)")
+        } else {
+            format!("dns_service_ip {ip}")
+        };
+        let net = u32::from(svc.network());
+        if !svc.contains(&ip) {
+            let hint = if defaulted { "; set dns_service_ip" } else { "" };
+            self.err(p, format!("{what} is outside the service_cidr {svc}{hint}"));
+        } else if u32::from(ip) == net || Some(u32::from(ip)) == net.checked_add(1) {
+            self.err(
+                p,
+                format!(
+                    "{what} is the network or first address of service_cidr {svc}; use another address in it, \
+                     like .10"
+                ),
+            );
+        }
+    }
+
+    pub(super) fn pool(
+        &mut self,
+        rp: &RawPool,
+        p: &FieldPath,
+        ctx: &ClusterCtx,
+        subnets: &Subnets,
+        pool_uses: &mut Vec<PoolUse>,
+    ) -> NodePool {
+        let alloc = ctx.allocator;
+        if rp.count > MAX_NODES_PER_POOL {
+            self.err(
+                &p.key("count"),
+                format!("count {} exceeds the limit of {MAX_NODES_PER_POOL} nodes per pool", rp.count),
+            );
+        }
+        if !subnets.by_name.contains_key(&rp.vnet_subnet) {
+            self.err(
+                &p.key("vnet_subnet"),
+                format!("unknown subnet `{}`; known subnets: {}", rp.vnet_subnet, subnets.known()),
+            );
+        }
+        let pod_subnet = if alloc.pod_subnet.is_some() {
+            match &rp.pod_subnet {
+                None => {
+                    self.err(
+                        p,
+                        format!(
+                            "pool `{}` needs a pod_subnet under the {alloc} allocator (the subnet its pods take \
+                             IPs from; known subnets: {})",
+                            rp.name,
+                            subnets.known()
+                        ),
+                    );
+                    None
+                }
+                Some(s) => {
+                    if !subnets.by_name.contains_key(s) {
+                        self.err(
+                            &p.key("pod_subnet"),
+                            format!("unknown subnet `{s}`; known subnets: {}", subnets.known()),
+                        );
+                    }
+                    Some(s.clone())
+                }
+            }
+        } else {
+            if rp.pod_subnet.is_some() {
+                self.warn(&p.key("pod_subnet"), format!("pod_subnet is ignored by the {alloc} allocator"));
+            }
+            None
+        };
+        let max_pods = match rp.max_pods {
+            Some(v) => self.max_pods(&p.key("max_pods"), v, alloc),
+            None => ctx.max_pods,
+        };
+        let max_surge = match &rp.max_surge {
+            None => DEFAULT_MAX_SURGE,
+            Some(s) => self.surge(&p.key("max_surge"), s),
+        };
+        let autoscale = rp.autoscale.map(|a| {
+            let pa = p.key("autoscale");
+            if a.min > a.max {
+                self.err(&pa, format!("autoscale min {} is greater than max {}", a.min, a.max));
+            } else if rp.count < a.min || rp.count > a.max {
+                self.err(
+                    &p.key("count"),
+                    format!("count {} is outside the autoscale range [{}, {}]", rp.count, a.min, a.max),
+                );
+            }
+            if a.max > MAX_NODES_PER_POOL {
+                self.err(
+                    &pa.key("max"),
+                    format!("autoscale max {} exceeds the limit of {MAX_NODES_PER_POOL} nodes per pool", a.max),
+                );
+            }
+            Autoscale { min: a.min.min(MAX_NODES_PER_POOL) as u32, max: a.max.min(MAX_NODES_PER_POOL) as u32 }
+        });
+        let os = match rp.os {
+            None | Some(RawOs::Linux) => Os::Linux,
+            Some(RawOs::Windows) => {
+                if !alloc.windows {
+                    self.err(&p.key("os"), format!("the {alloc} allocator does not support Windows pools"));
+                }
+                Os::Windows
+            }
+        };
+        let facts = allocator::PoolFacts { max_pods, max_pods_written: rp.max_pods.is_some() };
+        self.findings(p, (alloc.check_pool)(&facts));
+        pool_uses.push(PoolUse {
+            owner: format!("{}/{}", ctx.name, rp.name),
+            path: p.clone(),
+            allocator: alloc,
+            vnet_subnet: rp.vnet_subnet.clone(),
+            pod_subnet: pod_subnet.clone(),
+        });
+        NodePool {
+            name: rp.name.clone(),
+            count: rp.count.min(MAX_NODES_PER_POOL) as u32,
+            vnet_subnet: rp.vnet_subnet.clone(),
+            pod_subnet,
+            max_pods,
+            max_surge,
+            autoscale,
+            os,
+        }
+    }
+
+    pub(super) fn surge(&mut self, p: &FieldPath, s: &Scalar) -> Surge {
+        let bad = |what: &str| {
+            format!(
+                "`{what}` is not a valid max_surge: write a node count of at least 1, like 3, or a percent from 1% to 100%, like \"33%\""
+            )
+        };
+        let r = match s {
+            Scalar::Int(n) => {
+                u32::try_from(*n).ok().filter(|n| *n >= 1).map(Surge::Count).ok_or_else(|| bad(&s.to_string()))
+            }
+            Scalar::Float(_) => Err(bad(&s.to_string())),
+            Scalar::Str(t) => {
+                let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+                match t.strip_suffix('%') {
+                    Some(d) if digits(d) => d
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|v| (1..=100).contains(v))
+                        .map(Surge::Percent)
+                        .ok_or_else(|| bad(t)),
+                    None if digits(t) => {
+                        t.parse::<u32>().ok().filter(|n| *n >= 1).map(Surge::Count).ok_or_else(|| bad(t))
+                    }
+                    _ => Err(bad(t)),
+                }
+            }
+        };
+        r.unwrap_or_else(|m| {
+            self.err(p, m);
+            DEFAULT_MAX_SURGE
+        })
+    }
+
+    /// Rules across pools and clusters about pod subnets.
+    pub(super) fn pool_subnets(&mut self, uses: &[PoolUse], subnets: &Subnets) {
+        let mut node_subnet_of: HashMap<&str, &str> = HashMap::new();
+        for u in uses {
+            node_subnet_of.entry(u.vnet_subnet.as_str()).or_insert(u.owner.as_str());
+        }
+        let mut mode_of: HashMap<&str, (&Mode, &str)> = HashMap::new();
+        // Each subnet's prefix is checked once, for the first pool that uses it.
+        let mut checked: HashSet<(&str, &str)> = HashSet::new();
+        for u in uses {
+            let Some(ps) = u.pod_subnet.as_deref() else { continue };
+            let p = u.path.key("pod_subnet");
+            if let Some(owner) = node_subnet_of.get(ps) {
+                self.err(
+                    &p,
+                    format!(
+                        "subnet `{ps}` is the node subnet (vnet_subnet) of pool {owner}; a pod subnet cannot also \
+                         be a node subnet"
+                    ),
+                );
+            }
+            match mode_of.get(ps) {
+                Some((mode, owner)) if *mode != u.allocator => self.err(
+                    &p,
+                    format!(
+                        "pod subnet `{ps}` is used in {mode} mode by pool {owner}; a subnet serves one mode only, \
+                         so pool {} cannot use it in {} mode",
+                        u.owner, u.allocator
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    mode_of.insert(ps, (u.allocator, u.owner.as_str()));
+                }
+            }
+            if let Some(Some(net)) = subnets.by_name.get(ps)
+                && checked.insert((ps, u.allocator.name))
+            {
+                let findings = (u.allocator.check_pod_subnet)(ps, *net);
+                self.findings(&u.path, findings);
+            }
+        }
+    }
+}
