@@ -7,7 +7,7 @@
 //!    raw serde types of `raw.rs`): the *shape* — known keys only, value types,
 //!    enumerated values. The first such fault stops loading; its message names the
 //!    field path, the line and column, and for an unknown key the valid keys.
-//! 3. **Validate** (`validate.rs`): command-line [`Overrides`] are applied first
+//! 3. **Validate** (`validate/`): command-line [`Overrides`] are applied first
 //!    (`--allocator` replaces every cluster's allocator, since defaults and rules
 //!    depend on it), then every rule is checked — prefixes, ranges, references,
 //!    durations, limits — and *every* fault is reported, each with its field path,

@@ -1,5 +1,5 @@
 //! The validated scenario: what the cluster model consumes. Every value here has
-//! passed validation (see `validate.rs`) and every default is filled in.
+//! passed validation (see `validate/`) and every default is filled in.
 
 use std::net::Ipv4Addr;
 

@@ -2,7 +2,7 @@
 //!
 //! Only the *shape* is checked here (known keys, value types, enumerated values);
 //! everything that can be reported together — ranges, references, prefixes,
-//! durations — is left as written and checked by `validate.rs`, so one run reports
+//! durations — is left as written and checked by `validate/`, so one run reports
 //! every such fault. Nothing in this module knows the YAML backend.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// A scalar kept as written, for values that are "an integer or a string"
-/// (durations, `max_surge`); `validate.rs` interprets it.
+/// (durations, `max_surge`); `validate/` interprets it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Scalar {
     Int(i128),
