@@ -428,21 +428,9 @@ fn a_full_disk_is_an_error_naming_the_file_and_leaves_nothing() {
     assert!(names(&disk).is_empty(), "{:?}", names(&disk));
 }
 
-/// FNV-1a, 64 bits: small, stable and dependency-free, enough to notice a change.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-}
-
-#[test]
-fn fnv1a_matches_its_reference_values() {
-    assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-    assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-    assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
-}
-
-/// Small bundled scenarios whose outputs are pinned in `tests/golden/NAME.txt`:
-/// `summary.csv` in full, then the FNV-1a hash of every other CSV file. A change
-/// to random streams, event ordering or the model shows here first.
+/// Small bundled scenarios whose four CSV files are pinned, as text, in
+/// `tests/golden/NAME/`. A change to random streams, event ordering or the model
+/// shows here first, as a line diff.
 const GOLDEN: &[(&str, &[&str])] = &[
     ("kubenet-24", &["compare", "scenarios/kubenet-24.yaml", "--allocators", "kubenet,overlay"]),
     ("node-subnet-24", &["run", "scenarios/node-subnet-24.yaml"]),
@@ -451,6 +439,38 @@ const GOLDEN: &[(&str, &[&str])] = &[
     ("upgrade-blocked", &["run", "scenarios/upgrade-blocked.yaml"]),
     ("kubenet-27-upgrade", &["run", "scenarios/kubenet-27-upgrade.yaml", "--seed", "11"]),
 ];
+
+/// The first few lines where `actual` differs from `expected`, numbered.
+fn line_diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = String::new();
+    let mut shown = 0;
+    for i in 0..e.len().max(a.len()) {
+        let (el, al) = (e.get(i), a.get(i));
+        if el != al && shown < 5 {
+            shown += 1;
+            out.push_str(&format!(
+                "  line {}:\n    expected {}\n    actual   {}\n",
+                i + 1,
+                el.unwrap_or(&"(none)"),
+                al.unwrap_or(&"(none)")
+            ));
+        }
+    }
+    if e.len() != a.len() {
+        out.push_str(&format!("  {} lines expected, {} actual\n", e.len(), a.len()));
+    }
+    out
+}
+
+#[test]
+fn line_diff_names_the_lines_that_differ() {
+    let d = line_diff("a\nb\nc\n", "a\nB\nc\nd\n");
+    assert!(d.contains("line 2:\n    expected b\n    actual   B"), "{d}");
+    assert!(d.contains("line 4:\n    expected (none)\n    actual   d"), "{d}");
+    assert!(d.contains("3 lines expected, 4 actual"), "{d}");
+    assert_eq!(line_diff("x\n", "x\n"), "");
+}
 
 #[test]
 fn bundled_scenarios_match_their_golden_outputs() {
@@ -465,20 +485,18 @@ fn bundled_scenarios_match_their_golden_outputs() {
         command.current_dir(&root).args(*args).arg("--out").arg(&out).arg("--no-charts");
         let o = command.output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
-        let mut actual = fs::read_to_string(out.join("summary.csv")).unwrap();
-        for csv in ["utilization.csv", "cluster.csv", "events.csv"] {
-            actual.push_str(&format!("{csv} fnv1a64 {:016x}\n", fnv1a(&fs::read(out.join(csv)).unwrap())));
-        }
-        let path = golden_dir.join(format!("{name}.txt"));
-        if bless {
-            fs::create_dir_all(&golden_dir).unwrap();
-            fs::write(&path, &actual).unwrap();
-        } else if fs::read_to_string(&path).ok().as_deref() != Some(actual.as_str()) {
-            changed.push(format!(
-                "--- {} (expected)\n{}--- actual\n{actual}",
-                path.display(),
-                fs::read_to_string(&path).unwrap_or_default()
-            ));
+        for csv in report::CSV_FILES {
+            let actual = fs::read_to_string(out.join(csv)).unwrap();
+            let path = golden_dir.join(name).join(csv);
+            if bless {
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(&path, &actual).unwrap();
+                continue;
+            }
+            let expected = fs::read_to_string(&path).unwrap_or_default();
+            if expected != actual {
+                changed.push(format!("{}:\n{}", path.display(), line_diff(&expected, &actual)));
+            }
         }
     }
     assert!(
