@@ -7,11 +7,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scenario::{AllocatorKind, Limits, Overrides, estimate, parse_str};
+use scenario::{Limits, Overrides, estimate, parse_str};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let overrides = std::iter::once(None).chain(AllocatorKind::ALL.into_iter().map(Some));
+    let overrides = std::iter::once(None).chain(modes::ALL.into_iter().map(Some));
     for allocator in overrides {
         match parse_str(text, "fuzz.yaml", &Overrides { allocator, seed: None }) {
             Ok(loaded) => {
