@@ -741,7 +741,7 @@ impl Draft {
 fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)> {
     let mut uses: Vec<(&str, bool)> = Vec::new(); // (subnet, as a static-block pod subnet)
     let added = scenario.events.iter().filter_map(|e| match &e.action {
-        Action::AddPool { cluster, pool } => Some((cluster.as_str(), pool)),
+        Action::AddPool { cluster, pool, .. } => Some((cluster.as_str(), pool)),
         _ => None,
     });
     let pools =

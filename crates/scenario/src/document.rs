@@ -124,19 +124,19 @@ fn event(e: &TimedEvent) -> RawEvent {
     };
     let pool_ref = |cluster: &String, pool: &String| RawPoolRef { cluster: cluster.clone(), pool: pool.clone() };
     match &e.action {
-        Action::ScalePool { cluster, pool, count } => {
+        Action::ScalePool { cluster, pool, count, .. } => {
             raw.scale_pool =
                 Some(RawScalePool { cluster: cluster.clone(), pool: pool.clone(), count: u64::from(*count) });
         }
-        Action::UpgradePool { cluster, pool } => raw.upgrade_pool = Some(pool_ref(cluster, pool)),
-        Action::AddPool { cluster, pool: p } => {
+        Action::UpgradePool { cluster, pool, .. } => raw.upgrade_pool = Some(pool_ref(cluster, pool)),
+        Action::AddPool { cluster, pool: p, .. } => {
             raw.add_pool = Some(RawAddPool { cluster: cluster.clone(), pool: pool(p) });
         }
-        Action::RemovePool { cluster, pool } => raw.remove_pool = Some(pool_ref(cluster, pool)),
-        Action::ScaleWorkload { name, replicas } => {
+        Action::RemovePool { cluster, pool, .. } => raw.remove_pool = Some(pool_ref(cluster, pool)),
+        Action::ScaleWorkload { name, replicas, .. } => {
             raw.scale_workload = Some(RawScaleWorkload { name: name.clone(), replicas: u64::from(*replicas) });
         }
-        Action::Rollout { name } => raw.rollout = Some(RawRollout { name: name.clone() }),
+        Action::Rollout { name, .. } => raw.rollout = Some(RawRollout { name: name.clone() }),
     }
     raw
 }

@@ -128,7 +128,7 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
     let mut pools = 0.0;
     let mut node_pools = |pool: &crate::model::NodePool, cluster: &str, events: &[crate::model::TimedEvent]| {
         let scaled = events.iter().filter_map(|e| match &e.action {
-            Action::ScalePool { cluster: c, pool: p, count } if c == cluster && p == &pool.name => Some(*count),
+            Action::ScalePool { cluster: c, pool: p, count, .. } if c == cluster && p == &pool.name => Some(*count),
             _ => None,
         });
         let largest = scaled.chain([pool.count, pool.autoscale.map_or(0, |a| a.max)]).max().unwrap_or(0);
@@ -141,7 +141,7 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         }
     }
     for event in &scenario.events {
-        if let Action::AddPool { cluster, pool } = &event.action {
+        if let Action::AddPool { cluster, pool, .. } = &event.action {
             node_pools(pool, cluster, &scenario.events);
         }
     }
@@ -153,7 +153,7 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         match &workload.kind {
             WorkloadKind::Deployment { replicas } => {
                 let scaled = scenario.events.iter().filter_map(|e| match &e.action {
-                    Action::ScaleWorkload { name, replicas } if name == &workload.name => Some(*replicas),
+                    Action::ScaleWorkload { name, replicas, .. } if name == &workload.name => Some(*replicas),
                     _ => None,
                 });
                 live_pods += f64::from(scaled.chain([*replicas]).max().unwrap_or(0)) * 1.25;
@@ -178,7 +178,7 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         .filter(|c| {
             c.node_pools.iter().any(|p| p.autoscale.is_some())
                 || scenario.events.iter().any(|e| {
-                    matches!(&e.action, Action::AddPool { cluster, pool } if cluster == &c.name && pool.autoscale.is_some())
+                    matches!(&e.action, Action::AddPool { cluster, pool, .. } if cluster == &c.name && pool.autoscale.is_some())
                 })
         })
         .count();

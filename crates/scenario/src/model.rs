@@ -9,6 +9,40 @@ use ipnet::Ipv4Net;
 /// Seconds of simulated time, as scenarios write them.
 pub type Seconds = u64;
 
+/// A cluster of a validated scenario: its index in [`Scenario::clusters`].
+/// Validation resolves every name a scenario writes into these ids, so the
+/// model never looks a name up; a scenario edited in code gets them afresh
+/// from [`crate::validate()`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterId(pub u32);
+
+/// A subnet: its index in [`Network::subnets`], which is also its range's
+/// index in the model's address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubnetId(pub u32);
+
+/// A workload: its index in [`Scenario::workloads`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkloadId(pub u32);
+
+impl ClusterId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl SubnetId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl WorkloadId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     pub name: String,
@@ -99,6 +133,9 @@ pub struct NodePool {
     pub vnet_subnet: String,
     /// Present only when the cluster's allocator uses a pod subnet.
     pub pod_subnet: Option<String>,
+    /// `vnet_subnet` and `pod_subnet`, resolved.
+    pub vnet_subnet_id: SubnetId,
+    pub pod_subnet_id: Option<SubnetId>,
     /// Resolved: pool, else cluster, else the allocator's default.
     pub max_pods: u32,
     pub max_surge: Surge,
@@ -110,6 +147,7 @@ pub struct NodePool {
 pub struct Workload {
     pub name: String,
     pub cluster: String,
+    pub cluster_id: ClusterId,
     pub pool: Option<String>,
     pub kind: WorkloadKind,
 }
@@ -141,12 +179,12 @@ pub struct TimedEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    ScalePool { cluster: String, pool: String, count: u32 },
-    UpgradePool { cluster: String, pool: String },
-    AddPool { cluster: String, pool: NodePool },
-    RemovePool { cluster: String, pool: String },
-    ScaleWorkload { name: String, replicas: u32 },
-    Rollout { name: String },
+    ScalePool { cluster: String, cluster_id: ClusterId, pool: String, count: u32 },
+    UpgradePool { cluster: String, cluster_id: ClusterId, pool: String },
+    AddPool { cluster: String, cluster_id: ClusterId, pool: NodePool },
+    RemovePool { cluster: String, cluster_id: ClusterId, pool: String },
+    ScaleWorkload { name: String, workload: WorkloadId, replicas: u32 },
+    Rollout { name: String, workload: WorkloadId },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -308,7 +308,10 @@ fn warnings() {
         &edit(&[], "events:\n  - {at: 2d, rollout: {name: web}}\n  - {at: 1d, rollout: {name: web}}\n"),
         &["events[0].at", "after the scenario's duration (1d)", "dropped"],
     );
-    assert_eq!(l.scenario.events, vec![TimedEvent { at: 86_400, action: Action::Rollout { name: "web".into() } }]);
+    assert_eq!(
+        l.scenario.events,
+        vec![TimedEvent { at: 86_400, action: Action::Rollout { name: "web".into(), workload: WorkloadId(0) } }]
+    );
 
     // A pod_subnet the allocator ignores.
     for alloc in ["node-subnet", "kubenet", "overlay"] {
@@ -371,6 +374,8 @@ fn resolves_defaults() {
             count: 3,
             vnet_subnet: "nodes".into(),
             pod_subnet: Some("pods".into()),
+            vnet_subnet_id: SubnetId(0),
+            pod_subnet_id: Some(SubnetId(1)),
             max_pods: 250,
             max_surge: Surge::Percent(10),
             autoscale: None,
@@ -455,11 +460,12 @@ fn events_are_sorted_ties_in_file_order() {
     let got: Vec<(u64, String)> = s.events.iter().map(|e| (e.at, format!("{:?}", e.action))).collect();
     let at: Vec<u64> = got.iter().map(|g| g.0).collect();
     assert_eq!(at, [0, 3600, 7200, 7200, 10800, 14400, 18000, 604800]);
-    assert_eq!(s.events[2].action, Action::ScaleWorkload { name: "web".into(), replicas: 1 });
-    assert_eq!(s.events[3].action, Action::ScaleWorkload { name: "web".into(), replicas: 2 });
+    assert_eq!(s.events[2].action, Action::ScaleWorkload { name: "web".into(), workload: WorkloadId(0), replicas: 1 });
+    assert_eq!(s.events[3].action, Action::ScaleWorkload { name: "web".into(), workload: WorkloadId(0), replicas: 2 });
     match &s.events[6].action {
-        Action::AddPool { cluster, pool } => {
-            assert_eq!(cluster, "c1");
+        Action::AddPool { cluster, cluster_id, pool } => {
+            assert_eq!((cluster.as_str(), *cluster_id), ("c1", ClusterId(0)));
+            assert_eq!((pool.vnet_subnet_id, pool.pod_subnet_id), (SubnetId(0), Some(SubnetId(1))));
             assert_eq!(pool.max_surge, Surge::Count(2));
             assert_eq!(pool.max_pods, 250);
         }

@@ -11,7 +11,7 @@ use allocator::{NodeId, NodeSpec, Request, Role, Update, Wake};
 use engine::{SimTime, Simulation, Streams};
 use net::{AddressRange, AddressSpace, Granularity, RangeId};
 use rand::RngExt;
-use scenario::{Action, NodePool, Scenario, Scheduler};
+use scenario::{Action, ClusterId, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
 use crate::exp1::standard_exponential;
@@ -130,27 +130,26 @@ impl<'s> World<'s> {
         // A pod subnet hands out its mode's unit (addresses, /28 blocks); every
         // other subnet single addresses. A subnet reserves what the cloud of the
         // first mode using it reserves (validation keeps one mode per pod subnet).
-        let mut units: BTreeMap<&str, Granularity> = BTreeMap::new();
-        let mut rules: BTreeMap<&str, net::SubnetRules> = BTreeMap::new();
+        let subnets = scenario.network.subnets.len();
+        let mut units: Vec<Option<Granularity>> = vec![None; subnets];
+        let mut rules: Vec<Option<net::SubnetRules>> = vec![None; subnets];
         let added = scenario.events.iter().filter_map(|e| match &e.action {
-            Action::AddPool { cluster, pool } => Some((cluster.as_str(), pool)),
+            Action::AddPool { cluster_id, pool, .. } => Some((cluster_id.index(), pool)),
             _ => None,
         });
-        let pools = scenario.clusters.iter().flat_map(|c| c.node_pools.iter().map(move |p| (c.name.as_str(), p)));
+        let pools = scenario.clusters.iter().enumerate().flat_map(|(i, c)| c.node_pools.iter().map(move |p| (i, p)));
         for (cluster, pool) in pools.chain(added) {
-            let Some(mode) = scenario.clusters.iter().find(|c| c.name == cluster).map(|c| c.allocator) else {
-                continue;
-            };
-            rules.entry(pool.vnet_subnet.as_str()).or_insert(mode.subnet_rules);
-            if let (Some(subnet), Some(unit)) = (pool.pod_subnet.as_deref(), mode.pod_subnet) {
-                units.entry(subnet).or_insert(unit);
-                rules.entry(subnet).or_insert(mode.subnet_rules);
+            let mode = scenario.clusters[cluster].allocator;
+            rules[pool.vnet_subnet_id.index()].get_or_insert(mode.subnet_rules);
+            if let (Some(subnet), Some(unit)) = (pool.pod_subnet_id, mode.pod_subnet) {
+                units[subnet.index()].get_or_insert(unit);
+                rules[subnet.index()].get_or_insert(mode.subnet_rules);
             }
         }
         let mut space = AddressSpace::new();
-        for subnet in &scenario.network.subnets {
-            let granularity = units.get(subnet.name.as_str()).copied().unwrap_or(Granularity::ADDRESS);
-            let cloud = rules.get(subnet.name.as_str()).copied().unwrap_or(net::SubnetRules::AZURE);
+        for (i, subnet) in scenario.network.subnets.iter().enumerate() {
+            let granularity = units[i].unwrap_or(Granularity::ADDRESS);
+            let cloud = rules[i].unwrap_or(net::SubnetRules::AZURE);
             let range = AddressRange::subnet(&subnet.name, subnet.prefix, granularity, cloud)
                 .map_err(|source| ReplayError::Range { name: subnet.name.clone(), source })?;
             space.add(if unconstrained { range.unconstrained() } else { range });
@@ -217,7 +216,7 @@ impl<'s> World<'s> {
             scratch_pools: Vec::new(),
         };
         for workload in &scenario.workloads {
-            let cluster = world.cluster_index(&workload.cluster);
+            let cluster = workload.cluster_id.index();
             let kind = match &workload.kind {
                 scenario::WorkloadKind::Deployment { replicas } => {
                     WorkloadKind::Deployment { replicas: *replicas, revision: 0, rolling: false }
@@ -248,13 +247,10 @@ impl<'s> World<'s> {
         Ok(world)
     }
 
-    fn cluster_index(&self, name: &str) -> usize {
-        self.clusters.iter().position(|c| c.name == name).expect("validated cluster name")
-    }
-
-    fn pool_index(&self, cluster: &str, pool: &str) -> Option<usize> {
-        let cluster = self.cluster_index(cluster);
-        self.clusters[cluster].pools.iter().copied().find(|&p| self.pools[p].spec.name == pool)
+    /// The live pool of that name, if any: pools come and go over a run, so
+    /// events name them and the model looks for them among the live ones.
+    fn pool_index(&self, cluster: ClusterId, pool: &str) -> Option<usize> {
+        self.clusters[cluster.index()].pools.iter().copied().find(|&p| self.pools[p].spec.name == pool)
     }
 
     fn now(&self) -> SimTime {
@@ -433,40 +429,34 @@ impl<'s> World<'s> {
 
     fn timeline(&mut self, i: usize) {
         match &self.scenario.events[i].action {
-            Action::ScalePool { cluster, pool, count } => {
-                if let Some(pool) = self.pool_index(cluster, pool) {
+            Action::ScalePool { cluster_id, pool, count, .. } => {
+                if let Some(pool) = self.pool_index(*cluster_id, pool) {
                     self.scale_pool(pool, *count, "scale_pool");
                 }
             }
-            Action::UpgradePool { cluster, pool } => {
-                if let Some(pool) = self.pool_index(cluster, pool) {
+            Action::UpgradePool { cluster_id, pool, .. } => {
+                if let Some(pool) = self.pool_index(*cluster_id, pool) {
                     self.start_upgrade(pool);
                 }
             }
-            Action::AddPool { cluster, pool } => {
-                let c = self.cluster_index(cluster);
-                if self.pool_index(cluster, &pool.name).is_none() {
-                    let index = self.declare_pool(c, pool);
+            Action::AddPool { cluster_id, pool, .. } => {
+                if self.pool_index(*cluster_id, &pool.name).is_none() {
+                    let index = self.declare_pool(cluster_id.index(), pool);
                     self.open_pool(index, pool.clone());
                     if self.create_nodes(index, pool.count, Creation::Provision, "add_pool") {
                         self.pools[index].target = pool.count;
                     }
                 }
             }
-            Action::RemovePool { cluster, pool } => {
-                if let Some(pool) = self.pool_index(cluster, pool) {
+            Action::RemovePool { cluster_id, pool, .. } => {
+                if let Some(pool) = self.pool_index(*cluster_id, pool) {
                     self.remove_pool(pool);
                 }
             }
-            Action::ScaleWorkload { name, replicas } => {
-                if let Some(w) = self.workloads.iter().position(|w| &w.name == name) {
-                    self.scale_deployment(w, *replicas);
-                }
-            }
-            Action::Rollout { name } => {
-                if let Some(w) = self.workloads.iter().position(|w| &w.name == name)
-                    && let WorkloadKind::Deployment { revision, rolling, .. } = &mut self.workloads[w].kind
-                {
+            Action::ScaleWorkload { workload, replicas, .. } => self.scale_deployment(workload.index(), *replicas),
+            Action::Rollout { workload, .. } => {
+                let w = workload.index();
+                if let WorkloadKind::Deployment { revision, rolling, .. } = &mut self.workloads[w].kind {
                     *revision += 1;
                     *rolling = true;
                     self.rollouts_due.push(w);

@@ -21,8 +21,8 @@ impl World<'_> {
         // Pools that `add_pool` creates later get their slot now, so a workload
         // pinned to one is pinned from the start (its pods wait for the pool).
         for event in &scenario.events {
-            if let Action::AddPool { cluster, pool } = &event.action {
-                self.declare_pool(self.cluster_index(cluster), pool);
+            if let Action::AddPool { cluster_id, pool, .. } = &event.action {
+                self.declare_pool(cluster_id.index(), pool);
             }
         }
         for w in 0..self.workloads.len() {
@@ -56,8 +56,7 @@ impl World<'_> {
         if let Some(slot) = self.pool_slot(cluster, &spec.name) {
             return slot;
         }
-        let node_subnet = self.space.find(&spec.vnet_subnet).expect("validated subnet");
-        let pod_subnet = spec.pod_subnet.as_deref().map(|name| self.space.find(name).expect("validated subnet"));
+        let (node_subnet, pod_subnet) = ranges_of(spec);
         let keep = match self.clusters[cluster].scheduler {
             Scheduler::Spread => Keep::Emptiest,
             Scheduler::Pack => Keep::Fullest,
@@ -94,8 +93,7 @@ impl World<'_> {
     /// added again after `remove_pool` starts a new life in its old slot: its
     /// pods still pending stay queued, its nodes still draining finish.
     pub(super) fn open_pool(&mut self, index: usize, spec: NodePool) {
-        let node_subnet = self.space.find(&spec.vnet_subnet).expect("validated subnet");
-        let pod_subnet = spec.pod_subnet.as_deref().map(|name| self.space.find(name).expect("validated subnet"));
+        let (node_subnet, pod_subnet) = ranges_of(&spec);
         let p = &mut self.pools[index];
         debug_assert!(!p.live, "pool {} opened twice", spec.name);
         p.node_subnet = node_subnet;
@@ -334,4 +332,10 @@ impl World<'_> {
             self.sim.schedule(next, Event::AutoscalerScan(cluster as u32));
         }
     }
+}
+
+/// A pool's subnets as ranges: subnets are the address space's first ranges,
+/// in `network.subnets` order, so a subnet's id is its range's.
+fn ranges_of(spec: &NodePool) -> (RangeId, Option<RangeId>) {
+    (RangeId(spec.vnet_subnet_id.0), spec.pod_subnet_id.map(|id| RangeId(id.0)))
 }

@@ -44,12 +44,18 @@ impl World<'_> {
         };
         match event {
             Event::Timeline(i) => match &self.scenario.events[i as usize].action {
-                Action::ScalePool { cluster, pool, count } => format!("scale_pool {cluster}/{pool} to {count} nodes"),
-                Action::UpgradePool { cluster, pool } => format!("upgrade_pool {cluster}/{pool}: surge nodes created"),
-                Action::AddPool { cluster, pool } => format!("add_pool {cluster}/{} ({} nodes)", pool.name, pool.count),
-                Action::RemovePool { cluster, pool } => format!("remove_pool {cluster}/{pool}"),
-                Action::ScaleWorkload { name, replicas } => format!("scale_workload {name} to {replicas} replicas"),
-                Action::Rollout { name } => format!("rollout of {name}"),
+                Action::ScalePool { cluster, pool, count, .. } => {
+                    format!("scale_pool {cluster}/{pool} to {count} nodes")
+                }
+                Action::UpgradePool { cluster, pool, .. } => {
+                    format!("upgrade_pool {cluster}/{pool}: surge nodes created")
+                }
+                Action::AddPool { cluster, pool, .. } => {
+                    format!("add_pool {cluster}/{} ({} nodes)", pool.name, pool.count)
+                }
+                Action::RemovePool { cluster, pool, .. } => format!("remove_pool {cluster}/{pool}"),
+                Action::ScaleWorkload { name, replicas, .. } => format!("scale_workload {name} to {replicas} replicas"),
+                Action::Rollout { name, .. } => format!("rollout of {name}"),
             },
             Event::ChurnArrival(w) => format!("a pod of churn workload {} arrives", self.workloads[w as usize].name),
             Event::PodEnd(pod, ..) => {

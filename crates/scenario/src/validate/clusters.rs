@@ -4,6 +4,12 @@
 
 use super::*;
 
+/// A subnet's id; an unknown name was reported as an error, and a scenario
+/// with errors is never returned, so its placeholder is never read.
+fn subnet_id(subnets: &Subnets, name: &str) -> SubnetId {
+    subnets.ids.get(name).copied().unwrap_or(SubnetId(u32::MAX))
+}
+
 impl Validator {
     /// A max_pods within what the mode accepts (itself within [`MAX_PODS_RANGE`]).
     pub(super) fn max_pods(&mut self, p: &FieldPath, v: u64, mode: &Mode) -> u32 {
@@ -297,6 +303,8 @@ impl Validator {
             name: rp.name.clone(),
             count: rp.count.min(MAX_NODES_PER_POOL) as u32,
             vnet_subnet: rp.vnet_subnet.clone(),
+            vnet_subnet_id: subnet_id(subnets, &rp.vnet_subnet),
+            pod_subnet_id: pod_subnet.as_deref().map(|name| subnet_id(subnets, name)),
             pod_subnet,
             max_pods,
             max_surge,

@@ -57,6 +57,9 @@ impl Validator {
                 }
                 found
             };
+            // Unknown names were reported as errors; their placeholders are never read.
+            let cluster_id = |found: Option<usize>| ClusterId(found.map_or(u32::MAX, |i| i as u32));
+            let workload_id = |name: &str| WorkloadId(known.workloads.get(name).map_or(u32::MAX, |&i| i as u32));
             let deployment = |v: &mut Self, pn: FieldPath, name: &str, action: &str| match known
                 .workloads
                 .get(name)
@@ -71,7 +74,7 @@ impl Validator {
             };
             let action = if let Some(a) = &e.scale_pool {
                 let pa = p.key("scale_pool");
-                cluster(self, pa.key("cluster"), &a.cluster);
+                let cluster_id = cluster_id(cluster(self, pa.key("cluster"), &a.cluster));
                 if a.count > MAX_NODES_PER_POOL {
                     self.err(
                         &pa.key("count"),
@@ -80,15 +83,16 @@ impl Validator {
                 }
                 Action::ScalePool {
                     cluster: a.cluster.clone(),
+                    cluster_id,
                     pool: a.pool.clone(),
                     count: a.count.min(MAX_NODES_PER_POOL) as u32,
                 }
             } else if let Some(a) = &e.upgrade_pool {
-                cluster(self, p.key("upgrade_pool").key("cluster"), &a.cluster);
-                Action::UpgradePool { cluster: a.cluster.clone(), pool: a.pool.clone() }
+                let cluster_id = cluster_id(cluster(self, p.key("upgrade_pool").key("cluster"), &a.cluster));
+                Action::UpgradePool { cluster: a.cluster.clone(), cluster_id, pool: a.pool.clone() }
             } else if let Some(a) = &e.remove_pool {
-                cluster(self, p.key("remove_pool").key("cluster"), &a.cluster);
-                Action::RemovePool { cluster: a.cluster.clone(), pool: a.pool.clone() }
+                let cluster_id = cluster_id(cluster(self, p.key("remove_pool").key("cluster"), &a.cluster));
+                Action::RemovePool { cluster: a.cluster.clone(), cluster_id, pool: a.pool.clone() }
             } else if let Some(a) = &e.add_pool {
                 let pa = p.key("add_pool");
                 let Some(ci) = cluster(self, pa.key("cluster"), &a.cluster) else { continue };
@@ -98,15 +102,15 @@ impl Validator {
                     self.err(&pa.key("pool").key("name"), "a pool name must not be empty");
                 }
                 let pool = self.pool(&a.pool, &pa.key("pool"), &ctx, known.subnets, pool_uses);
-                Action::AddPool { cluster: a.cluster.clone(), pool }
+                Action::AddPool { cluster: a.cluster.clone(), cluster_id: ClusterId(ci as u32), pool }
             } else if let Some(a) = &e.scale_workload {
                 let pa = p.key("scale_workload");
                 deployment(self, pa.key("name"), &a.name, "scale_workload");
                 let replicas = self.replicas(&pa.key("replicas"), a.replicas);
-                Action::ScaleWorkload { name: a.name.clone(), replicas }
+                Action::ScaleWorkload { name: a.name.clone(), workload: workload_id(&a.name), replicas }
             } else if let Some(a) = &e.rollout {
                 deployment(self, p.key("rollout").key("name"), &a.name, "rollout");
-                Action::Rollout { name: a.name.clone() }
+                Action::Rollout { name: a.name.clone(), workload: workload_id(&a.name) }
             } else {
                 unreachable!("exactly one action was found above")
             };
@@ -158,9 +162,9 @@ impl Validator {
         let refs = sorted.iter().filter_map(|(at, i, action)| {
             let (key, cluster, pool) = match action {
                 Action::ScalePool { cluster, pool, .. } => ("scale_pool", cluster, pool),
-                Action::UpgradePool { cluster, pool } => ("upgrade_pool", cluster, pool),
-                Action::RemovePool { cluster, pool } => ("remove_pool", cluster, pool),
-                Action::AddPool { cluster, pool } => ("add_pool", cluster, &pool.name),
+                Action::UpgradePool { cluster, pool, .. } => ("upgrade_pool", cluster, pool),
+                Action::RemovePool { cluster, pool, .. } => ("remove_pool", cluster, pool),
+                Action::AddPool { cluster, pool, .. } => ("add_pool", cluster, &pool.name),
                 Action::ScaleWorkload { .. } | Action::Rollout { .. } => return None,
             };
             // An unknown cluster is reported already.

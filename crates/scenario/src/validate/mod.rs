@@ -229,6 +229,8 @@ struct PoolUse {
 struct Subnets {
     /// First prefix per name (None when it did not parse).
     by_name: HashMap<String, Option<Ipv4Net>>,
+    /// Each subnet's index in `network.subnets` (those whose prefix parsed).
+    ids: HashMap<String, SubnetId>,
     /// The names, for messages.
     list: String,
 }

@@ -31,7 +31,14 @@ impl Validator {
                 }
             }
             let kind = self.workload_kind(w, &p);
-            out.push(Workload { name: w.name.clone(), cluster: w.cluster.clone(), pool: w.pool.clone(), kind });
+            let cluster_id = ClusterId(known.clusters.get(w.cluster.as_str()).map_or(u32::MAX, |&i| i as u32));
+            out.push(Workload {
+                name: w.name.clone(),
+                cluster: w.cluster.clone(),
+                cluster_id,
+                pool: w.pool.clone(),
+                kind,
+            });
         }
         out
     }
