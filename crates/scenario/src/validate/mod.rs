@@ -17,7 +17,7 @@ use std::path::Path;
 
 use ipnet::Ipv4Net;
 
-use crate::diag::{Diagnostic, FieldPath, LoadError, Severity};
+use crate::diag::{Diagnostic, FieldPath, LoadError, Location, Severity};
 use crate::duration::{format_duration, parse_duration};
 use crate::model::*;
 use crate::raw::*;
@@ -102,25 +102,20 @@ fn too_large() -> String {
     format!("the file is larger than {} MiB, the limit for a scenario", yaml::MAX_BYTES / (1024 * 1024))
 }
 
+fn diagnostic(file: &str, severity: Severity, path: String, message: String, location: Option<Location>) -> Diagnostic {
+    Diagnostic { severity, file: file.to_owned(), path, message, location }
+}
+
 /// Validates scenario text; `file_label` names it in diagnostics.
 pub fn parse_str(text: &str, file_label: &str, overrides: &Overrides) -> Result<Loaded, LoadError> {
-    let diag = |severity, path: String, message: String, location| Diagnostic {
-        severity,
-        file: file_label.to_owned(),
-        path,
-        message,
-        location,
+    let fatal = |path: String, message: String, location| LoadError {
+        errors: vec![diagnostic(file_label, Severity::Error, path, message, location)],
+        warnings: Vec::new(),
     };
     if text.len() > yaml::MAX_BYTES {
-        return Err(LoadError {
-            errors: vec![diag(Severity::Error, String::new(), too_large(), None)],
-            warnings: Vec::new(),
-        });
+        return Err(fatal(String::new(), too_large(), None));
     }
-    let raw = yaml::parse(text).map_err(|f| LoadError {
-        errors: vec![diag(Severity::Error, f.path, f.message, f.location)],
-        warnings: Vec::new(),
-    })?;
+    let raw = yaml::parse(text).map_err(|f| fatal(f.path, f.message, f.location))?;
 
     check(&raw, Some(text), file_label, overrides)
 }
@@ -136,13 +131,7 @@ pub fn validate(scenario: &Scenario, file_label: &str) -> Result<Loaded, LoadErr
 
 /// The rules over a parsed document; `text`, when there is one, gives positions.
 fn check(raw: &RawScenario, text: Option<&str>, file_label: &str, overrides: &Overrides) -> Result<Loaded, LoadError> {
-    let diag = |severity, path: String, message: String, location| Diagnostic {
-        severity,
-        file: file_label.to_owned(),
-        path,
-        message,
-        location,
-    };
+    let diag = |severity, path, message, location| diagnostic(file_label, severity, path, message, location);
     let mut v = Validator { overrides: *overrides, errors: Vec::new(), warnings: Vec::new() };
     let scenario = v.scenario(raw);
 
