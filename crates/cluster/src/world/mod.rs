@@ -385,6 +385,9 @@ impl<'s> World<'s> {
 
     /// Tells timed modes the time before an event's calls.
     fn clock(&mut self) {
+        if self.timed.is_empty() {
+            return;
+        }
         let now = self.sim.now().as_millis();
         for &cluster in &self.timed {
             self.clusters[cluster].allocator.set_now(now);
@@ -393,6 +396,9 @@ impl<'s> World<'s> {
 
     /// Schedules the wakes timed modes asked for during the last event.
     fn schedule_wakes(&mut self) {
+        if self.timed.is_empty() {
+            return;
+        }
         let mut wakes = std::mem::take(&mut self.scratch_wakes);
         for &cluster in &self.timed {
             self.clusters[cluster].allocator.take_wakes(&mut wakes);
