@@ -18,17 +18,14 @@ impl Validator {
         for (i, e) in raw.iter().enumerate() {
             let p = root.index(i);
             let at = self.duration(&p.key("at"), &e.at);
-            let names: Vec<&str> = [
+            let names = present([
                 ("scale_pool", e.scale_pool.is_some()),
                 ("upgrade_pool", e.upgrade_pool.is_some()),
                 ("add_pool", e.add_pool.is_some()),
                 ("remove_pool", e.remove_pool.is_some()),
                 ("scale_workload", e.scale_workload.is_some()),
                 ("rollout", e.rollout.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(n, is)| is.then_some(n))
-            .collect();
+            ]);
             match names.len() {
                 1 => {}
                 0 => {

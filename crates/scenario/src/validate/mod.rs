@@ -170,6 +170,12 @@ pub fn find_allocator(s: &str) -> Result<&'static Mode, UnknownAllocator> {
 #[error("unknown allocator `{0}`; valid allocators: {names}", names = modes::names())]
 pub struct UnknownAllocator(pub String);
 
+/// The keys of a one-of mapping (an event's action, a lifetime's kind) that
+/// the document wrote, in the order given.
+fn present<const N: usize>(keys: [(&'static str, bool); N]) -> Vec<&'static str> {
+    keys.into_iter().filter_map(|(key, written)| written.then_some(key)).collect()
+}
+
 /// Names for a message: `a, b, c` (at most 20), or `none`.
 fn list<'a, I>(names: I) -> String
 where

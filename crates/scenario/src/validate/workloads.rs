@@ -142,15 +142,12 @@ impl Validator {
                 None => 1,
             }
         };
-        let given: Vec<&str> = [
+        let given = present([
             ("fixed", l.fixed.is_some()),
             ("exponential", l.exponential.is_some()),
             ("uniform", l.uniform.is_some()),
             ("lognormal", l.lognormal.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, is)| is.then_some(k))
-        .collect();
+        ]);
         if given.len() != 1 {
             let found = if given.is_empty() { "none".to_owned() } else { given.join(" and ") };
             self.err(
