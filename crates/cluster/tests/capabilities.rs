@@ -190,9 +190,9 @@ duration: 1h
 sample_every: 1m
 timing: {{node_drain: 1m}}
 network:
-  address_space: [10.0.0.0/16]
+  address_space: [10.1.0.0/16]
   subnets:
-    nodes: 10.0.0.0/24
+    nodes: 10.1.0.0/24
 clusters:
   - name: c
     settings: {settings}
@@ -283,7 +283,7 @@ fn settings_are_checked_against_the_modes_keys() {
     let dynamic = Overrides { allocator: Some(modes::named("dynamic")), seed: None };
     let text = yaml("{block: 26}")
         .replace("max_pods: 30}", "max_pods: 30, pod_subnet: pods}")
-        .replace("    nodes: 10.0.0.0/24\n", "    nodes: 10.0.0.0/24\n    pods: 10.0.1.0/24\n");
+        .replace("    nodes: 10.1.0.0/24\n", "    nodes: 10.1.0.0/24\n    pods: 10.1.1.0/24\n");
     let e = parse_str(&text, "prefixes.yaml", &dynamic).unwrap_err().to_string();
     assert!(e.contains("unknown setting `block` for the dynamic allocator; its settings: none"), "{e}");
 }

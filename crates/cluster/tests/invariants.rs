@@ -147,7 +147,7 @@ fn extreme_times_and_counts_do_not_overflow() {
     let max = scenario::MAX_DURATION;
     let yaml = format!(
         "name: edges\nseed: {}\nduration: {max}\nsample_every: {}\n\
-         network:\n  address_space: [10.0.0.0/8]\n  subnets: {{nodes: 10.0.0.0/24, pods: 10.1.0.0/16}}\n\
+         network:\n  address_space: [10.0.0.0/12]\n  subnets: {{nodes: 10.0.0.0/24, pods: 10.1.0.0/16}}\n\
          clusters:\n  - name: c\n    service_cidr: 192.168.0.0/16\n    node_pools: [{{name: p, count: 2, vnet_subnet: nodes, pod_subnet: pods, max_pods: 250, max_surge: \"100%\", autoscale: {{min: 2, max: 3}}}}]\n\
          workloads:\n  - {{name: web, cluster: c, kind: deployment, replicas: 600}}\n\
          \x20 - {{name: jobs, cluster: c, kind: churn, arrivals_per_hour: 1e7, lifetime: {{fixed: {max}}}, start: {}, end: {max}}}\n\

@@ -25,7 +25,7 @@ fn count(r: &Replay, kind: &str) -> usize {
     r.events.iter().filter(|e| e.kind.as_str() == kind).count()
 }
 
-const NET: &str = "network:\n  address_space: [10.0.0.0/16]\n  subnets: {nodes: 10.0.0.0/22, pods: 10.0.16.0/20}\n";
+const NET: &str = "network:\n  address_space: [10.1.0.0/16]\n  subnets: {nodes: 10.1.0.0/22, pods: 10.1.16.0/20}\n";
 
 fn scenario(allocator: &str, body: &str) -> String {
     format!("name: t\nduration: 1d\nsample_every: 1h\nallocator: {allocator}\n{NET}{body}")
@@ -78,7 +78,7 @@ fn host_network_daemonsets_take_no_pod_ip() {
 #[test]
 fn dynamic_waiting_pods_start_when_another_cluster_returns_addresses() {
     let yaml = "name: t\nduration: 1d\nsample_every: 1h\nallocator: dynamic\n\
-        network:\n  address_space: [10.0.0.0/16]\n  subnets: {na: 10.0.0.0/24, nb: 10.0.1.0/24, pods: 10.0.2.0/26}\n\
+        network:\n  address_space: [10.1.0.0/16]\n  subnets: {na: 10.1.0.0/24, nb: 10.1.1.0/24, pods: 10.1.2.0/26}\n\
         clusters:\n  - name: a\n    node_pools: [{name: pa, count: 2, vnet_subnet: na, pod_subnet: pods}]\n\
         \x20 - name: b\n    node_pools: [{name: pb, count: 1, vnet_subnet: nb, pod_subnet: pods}]\n\
         workloads: [{name: web, cluster: b, kind: deployment, replicas: 20}]\n\

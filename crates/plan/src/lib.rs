@@ -801,6 +801,7 @@ duration: 1h
 network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24, pods: 10.0.1.0/24}}
 clusters:
   - name: d
+    service_cidr: 192.168.0.0/16
     node_pools: [{name: p, count: 15, vnet_subnet: nodes, pod_subnet: pods}]
 ";
         let scenario = scenario::parse_str(yaml, "t.yaml", &scenario::Overrides::default()).unwrap().scenario;

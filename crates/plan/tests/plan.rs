@@ -60,6 +60,7 @@ allocator: node-subnet
 network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24}}
 clusters:
   - name: prod
+    service_cidr: 192.168.0.0/16
     node_pools: [{name: user, count: 50, vnet_subnet: nodes, max_pods: 30, max_surge: 1}]
 events:
   - {at: 1h, upgrade_pool: {cluster: prod, pool: user}}
@@ -98,6 +99,7 @@ allocator: kubenet
 network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24}}
 clusters:
   - name: k
+    service_cidr: 192.168.0.0/16
     node_pools: [{name: p, count: 252, vnet_subnet: nodes}]
 ";
     let plan = check(yaml, "nodes", 252, 23);
@@ -117,6 +119,7 @@ allocator: overlay
 network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/22}}
 clusters:
   - name: o
+    service_cidr: 192.168.0.0/16
     node_pools: [{name: p, count: 300, vnet_subnet: nodes}]
 ";
     let plan = check(yaml, "o/pod-cidr", 300 * 256, 15);
@@ -136,6 +139,7 @@ allocator: static-block
 network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24, pods: 10.0.1.0/24}}
 clusters:
   - name: s
+    service_cidr: 192.168.0.0/16
     node_pools: [{name: p, count: 10, vnet_subnet: nodes, pod_subnet: pods, max_pods: 30}]
 ";
     let plan = check(yaml, "pods", 320, 23);
@@ -158,6 +162,7 @@ allocator: dynamic
 network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24, pods: 10.0.1.0/24}}
 clusters:
   - name: d
+    service_cidr: 192.168.0.0/16
     node_pools: [{name: p, count: 15, vnet_subnet: nodes, pod_subnet: pods}]
 ";
     let plan = check(yaml, "pods", 255, 23);
@@ -179,6 +184,7 @@ allocator: kubenet
 network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/23}}
 clusters:
   - name: k
+    service_cidr: 192.168.0.0/16
     pod_cidr: 10.244.0.0/15
     node_pools: [{name: a, count: 400, vnet_subnet: nodes}]
 events:
@@ -203,6 +209,7 @@ duration: 1d
 network: {address_space: [10.20.0.0/16], subnets: {nodes: 10.20.0.0/26, pods: 10.20.4.0/24}}
 clusters:
   - name: prod
+    service_cidr: 192.168.0.0/16
     max_pods: 30
     node_pools:
       - {name: system, count: 2, vnet_subnet: nodes, pod_subnet: pods}
@@ -385,7 +392,7 @@ fn a_static_block_subnet_beyond_a_slash_12_has_no_prefix_and_does_not_fit() {
     let yaml = format!(
         "name: huge\nduration: 1m\nallocator: static-block\n\
          network: {{address_space: [10.0.0.0/8], subnets: {{nodes: 10.0.0.0/20, pods: 10.16.0.0/12}}}}\n\
-         clusters:\n  - name: s\n    max_pods: 250\n    node_pools:\n{}",
+         clusters:\n  - name: s\n    service_cidr: 192.168.0.0/16\n    max_pods: 250\n    node_pools:\n{}",
         pools.concat()
     );
     let plan = plan_one(&yaml, PlanOptions::default());

@@ -21,6 +21,7 @@ duration: 2h
 network: {{address_space: [{address_space}], subnets: {{'n<1> & "x''s"': 10.0.0.0/26}}}}
 clusters:
   - name: c
+    service_cidr: 192.168.0.0/16
     node_pools: [{{name: p, count: 10, vnet_subnet: 'n<1> & "x''s"', max_pods: 30}}]
 workloads:
   - {{name: web, cluster: c, kind: deployment, replicas: 400}}

@@ -7,7 +7,7 @@ fn load(text: &str) -> scenario::Scenario {
     parse_str(text, "limits.yaml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}")).scenario
 }
 
-const NET: &str = "network:\n  address_space: [10.0.0.0/8]\n  subnets: {nodes: 10.0.0.0/20, pods: 10.1.0.0/16}\n\
+const NET: &str = "network:\n  address_space: [10.0.0.0/8]\n  subnets: {nodes: 10.2.0.0/20, pods: 10.1.0.0/16}\n\
     clusters:\n  - name: c\n    node_pools: [{name: p, count: 3, vnet_subnet: nodes, pod_subnet: pods}]\n";
 
 fn exceeded(text: &str) -> Vec<String> {

@@ -250,7 +250,7 @@ duration: 1d
 
 network:
   address_space:
-    - 10.0.0.0/8
+    - 10.0.0.0/12
   subnets:
     nodes: 10.1.0.0/24  # the node subnet
     pods: \"10.2.0.0/16\"
@@ -310,7 +310,7 @@ fn allocator_replaced_and_inserted() {
 const FLOW: &str = "\
 name: flow style
 duration: 1d
-network: {address_space: [10.0.0.0/8], subnets: {nodes: 10.1.0.0/24, pods: '10.2.0.0/16'}}
+network: {address_space: [10.0.0.0/12], subnets: {nodes: 10.1.0.0/24, pods: '10.2.0.0/16'}}
 clusters:
   - {name: a, allocator: kubenet, node_pools: [{name: p, count: 2, vnet_subnet: nodes}]}
   - {name: b, allocator: overlay, pod_cidr: \"100.70.0.0/16\",
@@ -338,7 +338,7 @@ fn flow_mappings() {
 
 #[test]
 fn whole_document_in_flow_style() {
-    let text = "{name: x, duration: 1d, network: {address_space: [10.0.0.0/8], subnets: {n: 10.1.0.0/24, p: 10.2.0.0/16}},\n clusters: [{name: c, node_pools: [{name: p, count: 1, vnet_subnet: n, pod_subnet: p}]}]}\n";
+    let text = "{name: x, duration: 1d, network: {address_space: [10.0.0.0/12], subnets: {n: 10.1.0.0/24, p: 10.2.0.0/16}},\n clusters: [{name: c, node_pools: [{name: p, count: 1, vnet_subnet: n, pod_subnet: p}]}]}\n";
     let edits = Edits {
         subnets: vec![("p".into(), net("10.2.0.0/20"))],
         pod_cidrs: vec![(0, net("100.64.0.0/16"))],
@@ -382,7 +382,7 @@ fn name_last_in_a_block_cluster() {
 name: x
 duration: 1d
 network:
-  address_space: [10.0.0.0/8]
+  address_space: [10.0.0.0/12]
   subnets: {n: 10.1.0.0/24}
 clusters:
   - node_pools:
@@ -582,7 +582,7 @@ impl Gen {
         if let Some((a, q)) = self.allocator {
             t.push_str(&format!("allocator: {}  # default\n", quoted(q, a.name)));
         }
-        t.push_str("network:\n  address_space: [10.0.0.0/8]\n");
+        t.push_str("network:\n  address_space: [10.0.0.0/12]\n");
         let subnet = |i: usize| format!("10.{}.0.0/16", i + 1);
         if self.flow_subnets {
             let items: Vec<String> = self

@@ -93,7 +93,10 @@ const ERRORS: &[Case] = &[
     ("overlay pod_cidr in 169.254.0.0/16", &[("  - name: c1\n", "  - name: c1\n    allocator: overlay\n    pod_cidr: 169.254.0.0/16\n")], "", &["pod_cidr", "169.254.0.0/16"]),
     ("service_cidr in 192.0.2.0/24", &[("  - name: c1\n", "  - name: c1\n    service_cidr: 192.0.2.0/24\n    dns_service_ip: 192.0.2.10\n")], "", &["service_cidr", "192.0.2.0/24"]),
     // Service CIDR and DNS.
-    ("service_cidr inside the VNet", &[("  - name: c1\n", "  - name: c1\n    service_cidr: 10.1.128.0/17\n")], "", &["clusters[0].service_cidr", "overlaps the VNet"]),
+    ("service_cidr overlapping a subnet", &[("  - name: c1\n", "  - name: c1\n    service_cidr: 10.1.0.0/20\n    dns_service_ip: 10.1.0.10\n")], "", &["clusters[0].service_cidr", "service_cidr 10.1.0.0/20 overlaps subnet `nodes` (10.1.0.0/24)", "ServiceCidrOverlapExistingSubnetsCidr", "like 192.168.0.0/16"]),
+    ("default service_cidr overlapping a subnet", &[("[10.1.0.0/16]", "[10.0.0.0/8]"), ("pods: 10.1.16.0/20", "pods: 10.0.16.0/20")], "", &["clusters[0].service_cidr", "the default service_cidr 10.0.0.0/16 overlaps subnet `pods` (10.0.16.0/20)", "ServiceCidrOverlapExistingSubnetsCidr"]),
+    ("kubenet pod_cidr inside the VNet", &[("[10.1.0.0/16]", "[10.1.0.0/16, 10.244.0.0/16]"), ("  - name: c1\n", "  - name: c1\n    allocator: kubenet\n")], "", &["clusters[0].pod_cidr", "pod_cidr 10.244.0.0/16 overlaps the VNet's address space (10.244.0.0/16)", "NetworkProfileCIDROverlapVNET"]),
+    ("overlay pod_cidr inside the VNet", &[("  - name: c1\n", "  - name: c1\n    allocator: overlay\n    pod_cidr: 10.1.128.0/17\n")], "", &["clusters[0].pod_cidr", "pod_cidr 10.1.128.0/17 overlaps the VNet's address space (10.1.0.0/16)", "NetworkProfileCIDROverlapVNET", "like the default 10.244.0.0/16"]),
     ("service_cidr overlapping the kubenet pod_cidr", &[("  - name: c1\n", "  - name: c1\n    allocator: kubenet\n    service_cidr: 10.244.0.0/20\n")], "", &["service_cidr", "overlaps the pod_cidr 10.244.0.0/16"]),
     ("dns outside the service_cidr", &[("  - name: c1\n", "  - name: c1\n    dns_service_ip: 10.1.0.10\n")], "", &["dns_service_ip", "outside the service_cidr 10.0.0.0/16"]),
     ("dns at the network address", &[("  - name: c1\n", "  - name: c1\n    dns_service_ip: 10.0.0.0\n")], "", &["dns_service_ip", "network or first address"]),
@@ -320,22 +323,25 @@ fn warnings() {
         assert_eq!(l.scenario.clusters[0].node_pools[0].pod_subnet, None);
     }
 
-    // The default service_cidr inside the VNet: a warning (scenario.md's example).
+    // A service CIDR in the VNet's address space but in no subnet: AKS accepts it
+    // (real clusters run so): a warning, for the default as for an explicit one.
     check_warning(
         &edit(&[("[10.1.0.0/16]", "[10.0.0.0/8]")], ""),
-        &["clusters[0].service_cidr", "default service_cidr 10.0.0.0/16 overlaps"],
+        &[
+            "clusters[0].service_cidr",
+            "the default service_cidr 10.0.0.0/16 lies in the VNet's address space (10.0.0.0/8) outside every subnet",
+            "AKS accepts",
+        ],
     );
-    // A kubenet pod_cidr inside the VNet.
     check_warning(
         &edit(
-            &[
-                ("[10.1.0.0/16]", "[10.1.0.0/16, 10.244.0.0/16]"),
-                ("  - name: c1\n", "  - name: c1\n    allocator: kubenet\n"),
-            ],
+            &[("  - name: c1\n", "  - name: c1\n    service_cidr: 10.1.128.0/17\n    dns_service_ip: 10.1.128.10\n")],
             "",
         ),
-        &["pod_cidr", "overlaps the VNet"],
+        &["clusters[0].service_cidr", "service_cidr 10.1.128.0/17 lies in the VNet's address space (10.1.0.0/16)"],
     );
+    // Under modes that use no pod CIDR, an unused pod_cidr inside the VNet is not checked.
+    assert!(ok(&edit(&[("  - name: c1\n", "  - name: c1\n    pod_cidr: 10.1.128.0/17\n")], "")).warnings.is_empty());
     // The base scenario has none.
     assert!(ok(BASE).warnings.is_empty());
 }
@@ -557,12 +563,23 @@ events:
     assert_eq!((s.seed, s.duration, s.sample_every), (7, 30 * 86_400, 3_600));
     assert_eq!(s.clusters[0].node_pools[1].autoscale, Some(Autoscale { min: 5, max: 40 }));
     assert_eq!(s.events.len(), 2);
-    // Only the defaulted service CIDR inside 10.0.0.0/8 is worth a warning.
+    // Only the defaulted service CIDR inside 10.0.0.0/8 (in no subnet) is worth a warning.
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
-    // Under every allocator too.
+    // Under every allocator that carves no pod CIDR too. Kubenet and overlay
+    // carve the default 10.244.0.0/16, which lies in the example's 10.0.0.0/8:
+    // AKS refuses that, and so does podip, naming AKS's error.
     for k in modes::ALL {
-        parse_str(yaml, "example", &Overrides { allocator: Some(k), seed: None })
-            .unwrap_or_else(|e| panic!("{k}: {e}"));
+        let loaded = parse_str(yaml, "example", &Overrides { allocator: Some(k), seed: None });
+        match k.pod_cidr {
+            None => drop(loaded.unwrap_or_else(|e| panic!("{k}: {e}"))),
+            Some(_) => {
+                let e = loaded.unwrap_err().to_string();
+                assert!(e.contains("clusters[0].pod_cidr") && e.contains("NetworkProfileCIDROverlapVNET"), "{k}: {e}");
+                let fixed = yaml.replace("  - name: prod\n", "  - name: prod\n    pod_cidr: 100.64.0.0/16\n");
+                parse_str(&fixed, "example", &Overrides { allocator: Some(k), seed: None })
+                    .unwrap_or_else(|e| panic!("{k}: {e}"));
+            }
+        }
     }
 }
 

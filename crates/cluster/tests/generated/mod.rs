@@ -108,7 +108,7 @@ pub fn yaml(case: &Case) -> String {
     let clusters: Vec<usize> = std::iter::once(case.allocator).chain(case.second).collect();
     let mut out = format!(
         "name: generated\nseed: {}\nduration: {HOURS}h\nsample_every: 30m\n\
-         network:\n  address_space: [10.0.0.0/8]\n  subnets:\n    n0: 10.0.0.0/{}\n    n1: 10.0.1.0/{}\n    p0: 10.1.0.0/{}\n    p1: 10.2.0.0/{}\nclusters:\n",
+         network:\n  address_space: [10.0.0.0/12]\n  subnets:\n    n0: 10.0.0.0/{}\n    n1: 10.0.1.0/{}\n    p0: 10.1.0.0/{}\n    p1: 10.2.0.0/{}\nclusters:\n",
         case.seed, case.node_prefixes[0], case.node_prefixes[1], case.pod_prefixes[0], case.pod_prefixes[1]
     )
     .to_string();
@@ -119,7 +119,7 @@ pub fn yaml(case: &Case) -> String {
     for (c, &allocator) in clusters.iter().enumerate() {
         write!(
             out,
-            "  - name: c{c}\n    allocator: {}\n    scheduler: {}\n    pod_cidr: 10.{}.0.0/{}\n    node_pools:\n",
+            "  - name: c{c}\n    allocator: {}\n    scheduler: {}\n    pod_cidr: 10.{}.0.0/{}\n    service_cidr: 192.168.0.0/16\n    node_pools:\n",
             ALLOCATORS[allocator],
             ["spread", "pack", "random"][case.scheduler],
             100 + c,

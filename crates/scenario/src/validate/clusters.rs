@@ -10,6 +10,13 @@ fn subnet_id(subnets: &Subnets, name: &str) -> SubnetId {
     subnets.ids.get(name).copied().unwrap_or(SubnetId(u32::MAX))
 }
 
+/// `, like 192.168.0.0/16` when that range is free of subnets and the pod CIDR.
+fn suggest_service_cidr(subnets: &Subnets, pod_cidr: Option<Ipv4Net>) -> &'static str {
+    let candidate: Ipv4Net = "192.168.0.0/16".parse().expect("constant prefix");
+    let free = subnets.overlapping(candidate).is_none() && pod_cidr.is_none_or(|pod| !overlaps(pod, candidate));
+    if free { ", like 192.168.0.0/16" } else { "" }
+}
+
 impl Validator {
     /// A max_pods within what the mode accepts (itself within [`MAX_PODS_RANGE`]).
     pub(super) fn max_pods(&mut self, p: &FieldPath, v: u64, mode: &Mode) -> u32 {
@@ -51,12 +58,23 @@ impl Validator {
             if net.prefix_len() > unit {
                 self.err(&pp, format!("pod_cidr {net} is smaller than /{unit}; it is carved into a /{unit} per node"));
             }
-            // Decision: AKS refuses a pod CIDR inside the VNet, but model.md does not
-            // list it and nothing simulated depends on it: a warning.
+            // AKS refuses a pod CIDR that shares addresses with the VNet:
+            // `NetworkProfileCIDROverlapVNET`, "NetworkProfile CIDR … overlaps with
+            // reserved VNET CIDR …" (docs/model.md, "Pod and service CIDRs").
             if let Some(s) = vnet.overlapping(net) {
-                self.warn(
+                // The same words whether pod_cidr was written or defaulted, so a
+                // planned file that writes it out fails as its source did.
+                let like = if net != default_pod_cidr && vnet.overlapping(default_pod_cidr).is_none() {
+                    format!(", like the default {DEFAULT_POD_CIDR}")
+                } else {
+                    String::new()
+                };
+                self.err(
                     &pp,
-                    format!("pod_cidr {net} overlaps the VNet's address space ({s}); AKS would refuse this"),
+                    format!(
+                        "pod_cidr {net} overlaps the VNet's address space ({s}): AKS refuses this \
+                         (NetworkProfileCIDROverlapVNET); set pod_cidr to a range outside the VNet{like}"
+                    ),
                 );
             }
         }
@@ -68,21 +86,27 @@ impl Validator {
         };
         if let Some(svc) = service_cidr {
             self.forbidden(&psvc, "service_cidr", svc);
-            if let Some(s) = vnet.overlapping(svc) {
-                if rc.service_cidr.is_some() {
-                    self.err(&psvc, format!("service_cidr {svc} overlaps the VNet's address space ({s})"));
-                } else {
-                    // Decision: the default 10.0.0.0/16 lies inside the common VNet
-                    // 10.0.0.0/8 (scenario.md's own example), which must validate;
-                    // nothing simulated uses the service range, so only warn.
-                    self.warn(
-                        &psvc,
-                        format!(
-                            "the default service_cidr {svc} overlaps the VNet's address space ({s}); \
-                             AKS would refuse this: set service_cidr to a range outside the VNet"
-                        ),
-                    );
-                }
+            // AKS refuses a service CIDR sharing an address with any subnet of the VNet,
+            // the default 10.0.0.0/16 as an explicit one, and accepts one that lies in
+            // the address space outside every subnet (model.md).
+            let which = if rc.service_cidr.is_some() { "service_cidr" } else { "the default service_cidr" };
+            if let Some((name, subnet)) = subnets.overlapping(svc) {
+                self.err(
+                    &psvc,
+                    format!(
+                        "{which} {svc} overlaps subnet `{name}` ({subnet}): AKS refuses this \
+                         (ServiceCidrOverlapExistingSubnetsCidr); set service_cidr to a range no subnet uses{}",
+                        suggest_service_cidr(subnets, allocator.pod_cidr.and(pod_cidr))
+                    ),
+                );
+            } else if let Some(s) = vnet.overlapping(svc) {
+                self.warn(
+                    &psvc,
+                    format!(
+                        "{which} {svc} lies in the VNet's address space ({s}) outside every subnet: AKS accepts \
+                         this, but a subnet created there later would conflict with the cluster's services"
+                    ),
+                );
             }
             if allocator.pod_cidr.is_some()
                 && let Some(pod) = pod_cidr

@@ -228,11 +228,18 @@ struct Subnets {
     ids: HashMap<String, SubnetId>,
     /// The names, for messages.
     list: String,
+    /// The subnets whose prefix parsed, in file order (for overlap checks).
+    nets: Vec<(String, Ipv4Net)>,
 }
 
 impl Subnets {
     fn known(&self) -> &str {
         &self.list
+    }
+
+    /// The first subnet, in file order, sharing an address with `net`.
+    fn overlapping(&self, net: Ipv4Net) -> Option<&(String, Ipv4Net)> {
+        self.nets.iter().find(|(_, subnet)| overlaps(*subnet, net))
     }
 }
 

@@ -102,7 +102,8 @@ impl Validator {
             let texts: Vec<String> = space.iter().map(ToString::to_string).collect();
             list(texts.iter().map(String::as_str))
         };
-        let mut subnets = Subnets { by_name: HashMap::new(), ids: HashMap::new(), list: String::new() };
+        let mut subnets =
+            Subnets { by_name: HashMap::new(), ids: HashMap::new(), list: String::new(), nets: Vec::new() };
         let mut names = Vec::new();
         let mut out = Vec::new();
         let mut parsed = Vec::new();
@@ -128,6 +129,7 @@ impl Validator {
             self.forbidden(&pn, &format!("subnet `{name}`"), net);
             parsed.push((i, net));
             subnets.ids.insert(name.clone(), SubnetId(out.len() as u32));
+            subnets.nets.push((name.clone(), net));
             out.push(Subnet { name: name.clone(), prefix: net });
         }
         for (later, earlier) in overlapping_pairs(&parsed) {
