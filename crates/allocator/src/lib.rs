@@ -18,7 +18,7 @@ mod mode;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use mode::{Build, Finding, InUse, MaxPods, Mode, PoolFacts, Role, Setting, SettingSpec, Settings};
+pub use mode::{Build, Finding, InUse, MaxPods, Mode, PoolFacts, PreCheck, Role, Setting, SettingSpec, Settings};
 pub use net::{AddressSpace, Granularity, Ipv4Net, RangeId, SubnetRules};
 
 /// A node, numbered in creation order across the whole simulation.

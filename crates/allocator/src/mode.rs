@@ -55,6 +55,11 @@ pub struct Mode {
     /// the mode has its own words for it (`1 + max_pods 30`); `None` leaves it
     /// to the planner's generic ones (`node IP`, `2 /28 blocks`).
     pub holding: fn(each: u64) -> Option<String>,
+    /// What the cloud's pre-check of a scale operation counts for each new node
+    /// of this max_pods, when it has one (AKS: node-subnet and static-block), so
+    /// a failure can be told in the cloud's words; `None` for modes whose nodes
+    /// take their pod addresses later.
+    pub prechecked: fn(max_pods: u32) -> Option<PreCheck>,
     /// An allocator for the nodes of one cluster.
     pub build: fn(&Build<'_>) -> Box<dyn Allocator>,
 }
@@ -79,6 +84,7 @@ impl Mode {
             check_pool: |_| Vec::new(),
             check_pod_subnet: |_, _| Vec::new(),
             holding: |_| None,
+            prechecked: |_| None,
             build,
         }
     }
@@ -123,6 +129,32 @@ pub enum Role {
     PodSubnet,
     /// The cluster's `pod_cidr`.
     PodCidr,
+}
+
+/// What AKS's pre-check of a scale operation counts for one new node: the
+/// addresses it pre-allocates in one of the pool's ranges. AKS refuses the
+/// operation with `InsufficientSubnetSize: Pre-allocated IPs N exceeds IPs
+/// available M in Subnet Cidr P` when nodes × `per_node` exceeds the free ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreCheck {
+    pub range: Role,
+    pub per_node: u64,
+}
+
+impl PreCheck {
+    /// AKS's words for an operation of `nodes` new nodes against a range with
+    /// `free` addresses: its error when the count exceeds them; otherwise what
+    /// the pre-check passed, so the reader knows the failure came later.
+    pub fn words(self, nodes: u32, free: u64, prefix: Ipv4Net) -> String {
+        let wanted = u64::from(nodes) * self.per_node;
+        if wanted > free {
+            format!(
+                "InsufficientSubnetSize: Pre-allocated IPs {wanted} exceeds IPs available {free} in Subnet Cidr {prefix}"
+            )
+        } else {
+            format!("AKS's pre-check passes (pre-allocated IPs {wanted} of {free} available in {prefix})")
+        }
+    }
 }
 
 /// What a node has in use in one range, beyond its own node IP.

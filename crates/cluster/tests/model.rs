@@ -400,3 +400,53 @@ fn churn_draws_the_first_gap_then_each_arrivals_lifetime_and_next_gap() {
         assert_eq!(pool(&r, minute * 60, "p").pods_running, expected, "pods running at minute {minute}");
     }
 }
+
+/// AKS's pre-check in its own words, with the figures of the errors planners
+/// see: static-block's "Pre-allocated IPs 160 exceeds IPs available 59 in Subnet
+/// Cidr 10.6.0.0/26" (10 nodes × one /28 in a /26) and node-subnet's AKS#456,
+/// "Pre-allocated IPs 310 exceeds IPs available 251" (10 nodes × 31 in a /24).
+#[test]
+fn failed_scale_operations_carry_akss_pre_check_figures() {
+    let detail = |allocator: &str, network: &str, pool: &str| {
+        let yaml = format!(
+            "name: t\nduration: 1h\nallocator: {allocator}\nnetwork:\n  address_space: [10.6.0.0/16]\n  subnets: {network}\n\
+             clusters:\n  - name: c\n    node_pools: [{pool}]\n"
+        );
+        let r = check(&yaml);
+        assert_eq!(r.events.len(), 1, "{:?}", r.events);
+        r.events[0].detail.clone()
+    };
+    let d = detail(
+        "static-block",
+        "{nodes: 10.6.1.0/24, pods: 10.6.0.0/26}",
+        "{name: p, count: 10, vnet_subnet: nodes, pod_subnet: pods, max_pods: 15}",
+    );
+    assert!(
+        d.ends_with(
+            "; InsufficientSubnetSize: Pre-allocated IPs 160 exceeds IPs available 59 in Subnet Cidr 10.6.0.0/26"
+        ),
+        "{d}"
+    );
+    let d = detail("node-subnet", "{nodes: 10.6.0.0/24}", "{name: p, count: 10, vnet_subnet: nodes, max_pods: 30}");
+    assert!(
+        d.ends_with(
+            "; InsufficientSubnetSize: Pre-allocated IPs 310 exceeds IPs available 251 in Subnet Cidr 10.6.0.0/24"
+        ),
+        "{d}"
+    );
+    // Three nodes of one block fit AKS's count (48 of 59) but not the /26's two
+    // usable /28s: the detail says the pre-check passes, not AKS's error.
+    let d = detail(
+        "static-block",
+        "{nodes: 10.6.1.0/24, pods: 10.6.0.0/26}",
+        "{name: p, count: 3, vnet_subnet: nodes, pod_subnet: pods, max_pods: 15}",
+    );
+    assert!(d.ends_with("; AKS's pre-check passes (pre-allocated IPs 48 of 59 available in 10.6.0.0/26)"), "{d}");
+    // Dynamic nodes take their pod addresses after creation: no pre-check words.
+    let d = detail(
+        "dynamic",
+        "{nodes: 10.6.0.0/29, pods: 10.6.1.0/24}",
+        "{name: p, count: 4, vnet_subnet: nodes, pod_subnet: pods}",
+    );
+    assert!(d.ends_with("no node created"), "{d}");
+}

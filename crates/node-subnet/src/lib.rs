@@ -6,8 +6,8 @@
 //! in use on the node subnet. Deleting the node returns the whole reservation.
 
 use allocator::{
-    AddressSpace, Allocator, Build, Failure, FailureKind, InUse, MaxPods, Mode, NodeId, NodeSpec, NodeTable, RangeId,
-    Role, Update, return_node_ip, take_node_ip,
+    AddressSpace, Allocator, Build, Failure, FailureKind, InUse, MaxPods, Mode, NodeId, NodeSpec, NodeTable, PreCheck,
+    RangeId, Role, Update, return_node_ip, take_node_ip,
 };
 
 /// The node subnet cannot hold 1 + max_pods more addresses.
@@ -21,6 +21,8 @@ pub static MODE: Mode = Mode {
     failures: &[NODE_RESERVATION_EXHAUSTED],
     in_use: |running| InUse { range: Role::NodeSubnet, min: running, max: running },
     holding: |each| Some(format!("1 + max_pods {}", each - 1)),
+    // AKS#456: "Pre-allocated IPs 310 exceeds IPs available 251" = 10 × (1 + 30) in a /24.
+    prechecked: |max_pods| Some(PreCheck { range: Role::NodeSubnet, per_node: 1 + u64::from(max_pods) }),
     ..Mode::base("node-subnet", |_: &Build<'_>| Box::new(NodeSubnet::new()))
 };
 
@@ -124,6 +126,19 @@ mod tests {
     use allocator::testkit::{check_run, ops};
     use net::{AddressRange, Granularity};
     use proptest::prelude::*;
+
+    /// AKS#456: 10 nodes at max_pods 30 in a fresh /24.
+    #[test]
+    fn pre_check_counts_one_plus_max_pods_per_node() {
+        let check = (MODE.prechecked)(30).unwrap();
+        assert_eq!(check, PreCheck { range: Role::NodeSubnet, per_node: 31 });
+        assert_eq!(
+            check.words(10, 251, "10.240.0.0/24".parse().unwrap()),
+            "InsufficientSubnetSize: Pre-allocated IPs 310 exceeds IPs available 251 in Subnet Cidr 10.240.0.0/24"
+        );
+        // 8 nodes fit (248 ≤ 251): the pre-check passes.
+        assert!(check.words(8, 251, "10.240.0.0/24".parse().unwrap()).starts_with("AKS's pre-check passes"));
+    }
 
     fn setup(prefix: &str, max_pods: u32) -> (NodeSubnet, AddressSpace, NodeSpec) {
         let mut space = AddressSpace::new();

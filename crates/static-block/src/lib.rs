@@ -7,7 +7,7 @@
 
 use allocator::{
     AddressSpace, Allocator, Build, Failure, FailureKind, Finding, Granularity, InUse, Ipv4Net, MaxPods, Mode, NodeId,
-    NodeSpec, NodeTable, PoolFacts, RangeId, Role, Update, return_node_ip, take_node_ip,
+    NodeSpec, NodeTable, PoolFacts, PreCheck, RangeId, Role, Update, return_node_ip, take_node_ip,
 };
 
 /// Not enough free aligned /28 blocks.
@@ -25,6 +25,11 @@ pub static MODE: Mode = Mode {
     in_use: |running| InUse { range: Role::PodSubnet, min: 1 + running, max: 1 + running },
     check_pool,
     check_pod_subnet,
+    // "Pre-allocated IPs 160 exceeds IPs available 59 in Subnet Cidr 10.6.0.0/26": 10 nodes
+    // of one block each in a /26 (64 − 5): the blocks' addresses, counted against all free ones.
+    prechecked: |max_pods| {
+        Some(PreCheck { range: Role::PodSubnet, per_node: u64::from(blocks_for(max_pods)) * BLOCK_SIZE })
+    },
     ..Mode::base("static-block", |_: &Build<'_>| Box::new(StaticBlock::new()))
 };
 
@@ -203,6 +208,19 @@ mod tests {
     use allocator::testkit::{check_run, ops};
     use net::AddressRange;
     use proptest::prelude::*;
+
+    /// AKS's figure: 10 nodes of one block (max_pods 15) in a /26 = 160 against 64 − 5.
+    #[test]
+    fn pre_check_counts_the_blocks_addresses() {
+        assert_eq!((MODE.prechecked)(15), Some(PreCheck { range: Role::PodSubnet, per_node: 16 }));
+        assert_eq!((MODE.prechecked)(30).unwrap().per_node, 32);
+        assert_eq!((MODE.prechecked)(250).unwrap().per_node, 256);
+        let words = (MODE.prechecked)(15).unwrap().words(10, 59, "10.6.0.0/26".parse().unwrap());
+        assert_eq!(
+            words,
+            "InsufficientSubnetSize: Pre-allocated IPs 160 exceeds IPs available 59 in Subnet Cidr 10.6.0.0/26"
+        );
+    }
 
     fn setup(node_prefix: &str, pod_prefix: &str, max_pods: u32) -> (StaticBlock, AddressSpace, NodeSpec) {
         let mut space = AddressSpace::new();

@@ -15,6 +15,29 @@ pub(super) enum Creation {
 }
 
 impl World<'_> {
+    /// The cloud's pre-check of an operation of `count` new nodes that failed
+    /// on the range it checks, in the cloud's words, against that range's free
+    /// addresses before the operation (its nodes are undone by now).
+    fn precheck_words(
+        &self,
+        cluster: usize,
+        spec: &NodeSpec,
+        count: u32,
+        failure: &allocator::Failure,
+    ) -> Option<String> {
+        let check = (self.scenario.clusters[cluster].allocator.prechecked)(spec.max_pods)?;
+        let range = match check.range {
+            Role::NodeSubnet => spec.node_subnet,
+            Role::PodSubnet => spec.pod_subnet?,
+            Role::PodCidr => return None,
+        };
+        if failure.range != Some(range) || self.space[range].is_unconstrained() {
+            return None;
+        }
+        let r = &self.space[range];
+        Some(check.words(count, r.free(), r.prefix()))
+    }
+
     /// Create `count` nodes in `pool` as one atomic operation: all or none.
     pub(super) fn create_nodes(&mut self, pool: usize, count: u32, how: Creation, operation: &str) -> bool {
         if count == 0 {
@@ -39,13 +62,17 @@ impl World<'_> {
                 } else {
                     EventKind::Allocation(failure.kind)
                 };
-                let detail = format!(
+                let mut detail = format!(
                     "{operation}: {} of {count} new node(s) failed: {} (wanted {}, available {}); no node created",
                     i + 1,
                     failure.kind,
                     failure.wanted,
                     failure.available
                 );
+                if let Some(words) = self.precheck_words(cluster, &spec, count, &failure) {
+                    detail.push_str("; ");
+                    detail.push_str(&words);
+                }
                 if self.log_pool_failure(pool, kind, &failure, detail) {
                     self.tracker.nodes_failed += u64::from(count);
                 }
