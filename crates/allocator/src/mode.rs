@@ -42,7 +42,10 @@ pub struct Mode {
     /// that range has in use for the node with `running` pods: the model's
     /// invariant check compares every range against these bounds.
     pub in_use: fn(running: u64) -> InUse,
-    /// The keys of `clusters[].settings` the mode reads, with their defaults.
+    /// The cluster key holding the mode's settings block (`dynamic` for
+    /// `clusters[].dynamic: {…}`); `None` when the mode has no settings.
+    pub settings_key: Option<&'static str>,
+    /// The keys of the mode's settings block, with their defaults.
     pub settings: &'static [SettingSpec],
     /// Checks a cluster's settings (types, ranges, unknown keys are checked
     /// before, from [`Self::settings`]).
@@ -79,6 +82,7 @@ impl Mode {
             windows: true,
             failures: &[],
             in_use: |running| InUse { range: Role::NodeSubnet, min: running, max: running },
+            settings_key: None,
             settings: &[],
             check_settings: |_| Vec::new(),
             check_pool: |_| Vec::new(),

@@ -1,6 +1,6 @@
 //! A mode that exists only here, replayed through the whole model, to prove the
 //! trait and the pools carry what the five Azure modes do not use: settings of
-//! its own (`clusters[].settings`), time (an attach delay before a node's pods
+//! its own (a `clusters[].prefixes` block), time (an attach delay before a node's pods
 //! get IPs; a release delay for addresses a deleted node keeps), aligned
 //! prefixes of any length next to single addresses in one subnet (AWS prefix
 //! delegation, Calico's /26 blocks), another cloud's reserved addresses (GCP's
@@ -28,6 +28,7 @@ static PREFIXES: Mode = Mode {
     max_pods: MaxPods { default: 30, min: 10, max: 60 },
     subnet_rules: SubnetRules::GCP,
     failures: &[PREFIX_EXHAUSTED],
+    settings_key: Some("prefixes"),
     settings: &[
         SettingSpec { key: "block", default: "28", help: "prefix length of each node's block" },
         SettingSpec { key: "attach_delay_s", default: "0", help: "seconds before a node's block takes pods" },
@@ -195,7 +196,7 @@ network:
     nodes: 10.1.0.0/24
 clusters:
   - name: c
-    settings: {settings}
+    prefixes: {settings}
     node_pools:
       - {{name: p, count: 3, vnet_subnet: nodes, max_pods: 30}}
 workloads:
@@ -274,16 +275,24 @@ fn a_deleted_node_keeps_its_block_until_released() {
 fn settings_are_checked_against_the_modes_keys() {
     let overrides = Overrides { allocator: Some(&PREFIXES), seed: None };
     let e = parse_str(&yaml("{blok: 26}"), "prefixes.yaml", &overrides).unwrap_err().to_string();
-    assert!(e.contains("clusters[0].settings.blok"), "{e}");
+    assert!(e.contains("clusters[0].prefixes.blok"), "{e}");
     assert!(e.contains("unknown setting `blok` for the test-prefixes allocator"), "{e}");
     assert!(e.contains("block, attach_delay_s, release_delay_s"), "{e}");
     let e = parse_str(&yaml("{block: 31}"), "prefixes.yaml", &overrides).unwrap_err().to_string();
-    assert!(e.contains("clusters[0].settings.block") && e.contains("from 24 to 30"), "{e}");
-    // A registered mode has no settings: any key is an error naming none.
+    assert!(e.contains("clusters[0].prefixes.block") && e.contains("from 24 to 30"), "{e}");
+    // The mode's block is no key at all when the mode is neither registered
+    // nor the one being parsed for: an unknown key, with its position and the
+    // keys a cluster may hold.
     let dynamic = Overrides { allocator: Some(modes::named("dynamic")), seed: None };
     let text = yaml("{block: 26}")
         .replace("max_pods: 30}", "max_pods: 30, pod_subnet: pods}")
         .replace("    nodes: 10.1.0.0/24\n", "    nodes: 10.1.0.0/24\n    pods: 10.1.1.0/24\n");
     let e = parse_str(&text, "prefixes.yaml", &dynamic).unwrap_err().to_string();
-    assert!(e.contains("unknown setting `block` for the dynamic allocator; its settings: none"), "{e}");
+    assert!(e.contains("clusters[0]: unknown key `prefixes`; valid keys here: `name`"), "{e}");
+    assert!(e.contains("`dynamic`") && e.contains("at line 12 column 5"), "{e}");
+    // Another mode's block is ignored with a warning (one file, many modes).
+    let text = text.replace("    prefixes: {block: 26}\n", "    prefixes: {block: 26}\n    dynamic: {}\n");
+    let loaded = parse_str(&text, "prefixes.yaml", &overrides).unwrap();
+    assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].to_string().contains("`dynamic` settings are ignored by the test-prefixes allocator"));
 }

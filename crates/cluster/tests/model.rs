@@ -450,3 +450,24 @@ fn failed_scale_operations_carry_akss_pre_check_figures() {
     );
     assert!(d.ends_with("no node created"), "{d}");
 }
+
+/// The bundled scarcity scenario: two identical clusters, one following subnet
+/// scarcity. The batches' slack runs the plain one out of pod addresses first;
+/// the scarce one runs pods on every address but its nodes' primaries.
+#[test]
+fn subnet_scarcity_runs_out_later() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/dynamic-scarcity.yaml");
+    let r = check(&std::fs::read_to_string(path).unwrap());
+    let first_wait = |cluster: &str| {
+        let index = r.pools.iter().position(|p| p.cluster == cluster).unwrap() as u32;
+        let s = r.cluster.iter().find(|s| s.pool == index && s.pods_waiting_ip > 0).unwrap();
+        (s.time_s / 3600, s.pods_running)
+    };
+    // Day 6's scale-up to 340: 330 run; 507 − 20 primaries = 487 run at day 10.
+    assert_eq!(first_wait("plain"), (6 * 24, 330));
+    assert_eq!(first_wait("scarce"), (10 * 24, 487));
+    // While marked, the scarce subnet holds demand + 1 per node, + primaries.
+    let day9 = 9 * 86_400 + 7_200;
+    assert_eq!((util(&r, day9, "pods-plain").allocated, util(&r, day9, "pods-scarce").allocated), (500, 500));
+    assert_eq!(util(&r, day9, "pods-scarce").in_use, 480);
+}

@@ -16,10 +16,21 @@
 //! `create_node`, and retries short nodes (`reconcile`, creation order) whenever
 //! their subnet gets addresses back; a short node also retries whenever its own
 //! demand changes (`pod_bound`, `pod_unbound`).
+//!
+//! With `clusters[].dynamic.scarcity` set, the allocator also follows each of
+//! its pod subnets' exhaustion mark ([`scarcity`]): while a subnet is marked,
+//! its nodes' targets are demand + 1 (CNS v2's batch 1, buffer 1). The mark is
+//! re-evaluated whenever one of the cluster's nodes changes what it holds; when
+//! it flips, every node of the cluster on that subnet is woken at once to
+//! settle to its new target (the model's `Wake`).
+
+pub mod scarcity;
+
+use scarcity::Scarcity;
 
 use allocator::{
-    AddressSpace, Allocator, Build, Failure, FailureKind, Granularity, InUse, MaxPods, Mode, NodeId, NodeSpec,
-    NodeTable, RangeId, Request, Role, Update, return_node_ip, take_node_ip,
+    AddressSpace, Allocator, Build, Failure, FailureKind, Finding, Granularity, InUse, MaxPods, Mode, NodeId, NodeSpec,
+    NodeTable, RangeId, Request, Role, SettingSpec, Settings, Update, Wake, return_node_ip, take_node_ip,
 };
 
 /// Addresses per pool-monitor batch.
@@ -39,8 +50,24 @@ pub static MODE: Mode = Mode {
     // is granted: always when it runs pods.
     in_use: |running| InUse { range: Role::PodSubnet, min: running + u64::from(running > 0), max: running + 1 },
     holding,
-    ..Mode::base("dynamic", |_: &Build<'_>| Box::new(Dynamic::new()))
+    settings_key: Some("dynamic"),
+    settings: &[SettingSpec {
+        key: scarcity::KEY,
+        default: "off",
+        help: "subnet scarcity: {upper: \"95%\", lower: \"90%\"}; above upper every node's target is demand + 1 until below lower",
+    }],
+    check_settings,
+    ..Mode::base("dynamic", build)
 };
+
+fn check_settings(settings: &Settings) -> Vec<Finding> {
+    Scarcity::from_settings(settings).err().into_iter().collect()
+}
+
+fn build(build: &Build<'_>) -> Box<dyn Allocator> {
+    let scarcity = Scarcity::from_settings(build.settings).expect("checked by check_settings");
+    Box::new(Dynamic { scarcity, ..Dynamic::default() })
+}
 
 /// A node's holding in its pod subnet: its primary and its batches of 16, or
 /// fewer when max_pods caps the last batch. A single address is its node IP.
@@ -69,10 +96,36 @@ pub fn target_for(demand: u32, max_pods: u32) -> u32 {
     (BATCH_SIZE * batches).min(max_pods.min(MAX_TARGET))
 }
 
+/// The target while the node's pod subnet is marked exhausted: CNS v2 with
+/// batch 1 and buffer 1, `1 × ceil(1 + demand / 1)` = demand + 1, capped alike.
+pub fn scarce_target_for(demand: u32, max_pods: u32) -> u32 {
+    demand.saturating_add(1).min(max_pods.min(MAX_TARGET))
+}
+
 /// The dynamic allocator for the nodes of one cluster.
 #[derive(Debug, Default)]
 pub struct Dynamic {
     nodes: NodeTable<NodeState>,
+    /// Subnet scarcity, when the scenario turns it on.
+    scarcity: Option<Scarcity>,
+    /// Each pod subnet the cluster's nodes use and its mark (scarcity only; a
+    /// handful of entries).
+    marks: Vec<Mark>,
+    /// The simulated time (scarcity only: the mode is timed then).
+    now_ms: u64,
+    /// Nodes to settle after a mark flipped, for `take_wakes`.
+    wakes: Vec<Wake>,
+}
+
+/// One pod subnet's exhaustion mark, as this cluster follows it.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    subnet: RangeId,
+    exhausted: bool,
+    /// When it last changed.
+    changed_ms: Option<u64>,
+    /// A wake is due to look again (the mark wanted to change too soon).
+    recheck: bool,
 }
 
 #[derive(Debug)]
@@ -88,12 +141,18 @@ struct NodeState {
     demand: u32,
     /// Pods holding one of `held`'s pod addresses.
     started: u32,
+    /// Whether its pod subnet was marked exhausted when it last settled.
+    scarce: bool,
 }
 
 impl NodeState {
     /// Units the node wants in all: its primary plus its target.
     fn wanted(&self) -> u32 {
-        1 + target_for(self.demand, self.max_pods)
+        1 + if self.scarce {
+            scarce_target_for(self.demand, self.max_pods)
+        } else {
+            target_for(self.demand, self.max_pods)
+        }
     }
 
     fn held(&self) -> u32 {
@@ -159,6 +218,60 @@ impl Dynamic {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// With scarcity: whether `subnet` is marked exhausted.
+    fn marked(&self, subnet: RangeId) -> bool {
+        self.marks.iter().any(|m| m.subnet == subnet && m.exhausted)
+    }
+
+    /// Settle a node under its subnet's current mark, then look at the subnet.
+    fn settle(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
+        if self.scarcity.is_none() {
+            return self.nodes.get_mut(node).settle(space);
+        }
+        let subnet = self.nodes.get(node).pod_subnet;
+        let scarce = self.marked(subnet);
+        let state = self.nodes.get_mut(node);
+        state.scarce = scarce;
+        let update = state.settle(space);
+        self.observe(subnet, space);
+        update
+    }
+
+    /// Re-evaluate `subnet`'s mark (scarcity only). When it flips, every node of
+    /// the cluster on the subnet is woken at once, in creation order, to settle
+    /// to its new target; a flip due sooner than `interval` after the last one
+    /// waits for a wake at that time, which looks again.
+    fn observe(&mut self, subnet: RangeId, space: &AddressSpace) {
+        let Some(scarcity) = self.scarcity else { return };
+        let i = match self.marks.iter().position(|m| m.subnet == subnet) {
+            Some(i) => i,
+            None => {
+                self.marks.push(Mark { subnet, exhausted: false, changed_ms: None, recheck: false });
+                self.marks.len() - 1
+            }
+        };
+        let range = &space[subnet];
+        let mark = self.marks[i];
+        if scarcity.exhausted(mark.exhausted, range.allocated(), range.usable()) == mark.exhausted {
+            return;
+        }
+        let nodes = &self.nodes;
+        let on_subnet = || nodes.iter().filter(|(_, s)| s.pod_subnet == subnet).map(|(node, _)| node);
+        let allowed_ms = mark.changed_ms.map_or(0, |t| t + scarcity.interval_ms);
+        if self.now_ms < allowed_ms {
+            if !mark.recheck
+                && let Some(node) = on_subnet().next()
+            {
+                self.marks[i].recheck = true;
+                self.wakes.push(Wake { node, after_ms: allowed_ms - self.now_ms });
+            }
+            return;
+        }
+        self.wakes.extend(on_subnet().map(|node| Wake { node, after_ms: 0 }));
+        self.marks[i] =
+            Mark { subnet, exhausted: !mark.exhausted, changed_ms: Some(self.now_ms), recheck: mark.recheck };
+    }
 }
 
 impl Allocator for Dynamic {
@@ -177,6 +290,7 @@ impl Allocator for Dynamic {
             held: Vec::with_capacity(1 + MAX_TARGET as usize),
             demand: 0,
             started: 0,
+            scarce: false,
         };
         self.nodes.insert(node, state);
         Ok(())
@@ -192,6 +306,7 @@ impl Allocator for Dynamic {
             subnet.give_back(unit);
         }
         return_node_ip(state.node_subnet, state.node_ip, space);
+        self.observe(state.pod_subnet, space);
     }
 
     fn held_in(&self, node: NodeId, range: RangeId) -> u64 {
@@ -203,14 +318,39 @@ impl Allocator for Dynamic {
         !self.nodes.get(node).held.is_empty()
     }
 
+    fn timed(&self) -> bool {
+        self.scarcity.is_some()
+    }
+
+    fn set_now(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    fn take_wakes(&mut self, into: &mut Vec<Wake>) {
+        into.append(&mut self.wakes);
+    }
+
+    /// A mark flipped (the node settles to its new target), or a mark wanted to
+    /// flip too soon (every subnet is looked at again).
+    fn wake(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
+        for i in 0..self.marks.len() {
+            if std::mem::take(&mut self.marks[i].recheck) {
+                self.observe(self.marks[i].subnet, space);
+            }
+        }
+        if !self.nodes.contains(node) {
+            return Update::default();
+        }
+        self.settle(node, space)
+    }
+
     fn reconcile(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
-        self.nodes.get_mut(node).settle(space)
+        self.settle(node, space)
     }
 
     fn pod_bound(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
-        let state = self.nodes.get_mut(node);
-        state.demand += 1;
-        state.settle(space)
+        self.nodes.get_mut(node).demand += 1;
+        self.settle(node, space)
     }
 
     fn pod_unbound(&mut self, node: NodeId, had_ip: bool, space: &mut AddressSpace) -> Update {
@@ -220,7 +360,7 @@ impl Allocator for Dynamic {
             state.started -= 1;
             space[state.pod_subnet].unbind(1);
         }
-        state.settle(space)
+        self.settle(node, space)
     }
 }
 

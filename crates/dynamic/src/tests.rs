@@ -338,3 +338,80 @@ proptest! {
         }
     }
 }
+
+/// CNS v2's target in both states of the subnet: batches of 16 with a buffer
+/// of half a batch normally; batch 1, buffer 1 (demand + 1) while exhausted.
+#[test]
+fn targets_normal_and_under_scarcity() {
+    for (demand, normal, scarce) in [(0, 16, 1), (8, 16, 9), (9, 32, 10), (24, 32, 25), (25, 48, 26), (249, 250, 250)] {
+        assert_eq!((target_for(demand, 250), scarce_target_for(demand, 250)), (normal, scarce), "demand {demand}");
+    }
+    // Capped at max_pods, not rounded to a batch, in both states.
+    assert_eq!((target_for(30, 30), scarce_target_for(30, 30)), (30, 30));
+    assert_eq!(scarce_target_for(u32::MAX, 250), 250);
+}
+
+/// With scarcity on, a subnet crossing the upper threshold wakes every node
+/// on it, and each settles to demand + 1, returning its surplus at once.
+#[test]
+fn a_marked_subnet_wakes_its_nodes_and_they_release_the_surplus() {
+    let mut s = setup("10.0.0.0/24", "10.0.1.0/25", 250); // 123 usable
+    s.dynamic.scarcity = Some(Scarcity { upper: 8000, lower: 2500, interval_ms: 60_000 });
+    assert!(s.dynamic.timed());
+    for id in 0..3 {
+        s.node(id);
+        s.bind(id, 10);
+    }
+    let pods = s.spec.pod_subnet.unwrap();
+    // Node 2's 9th pod takes it to 3 × (1 + 32) = 99 of 123 = 80.5 % > 80 %:
+    // marked. Its 10th pod already settles under the mark (1 + 11); nodes 0 and
+    // 1 keep 33 until woken.
+    assert_eq!(s.space[pods].allocated(), 33 + 33 + 12);
+    let mut wakes = Vec::new();
+    s.dynamic.take_wakes(&mut wakes);
+    assert_eq!(wakes, (0..3).map(|n| Wake { node: NodeId(n), after_ms: 0 }).collect::<Vec<_>>());
+    for w in &wakes {
+        let update = s.dynamic.wake(w.node, &mut s.space);
+        assert_eq!((update.started, update.short), (0, false));
+    }
+    // Each node now holds 1 + (10 + 1): 36 = 29 %, above 25 %: still marked.
+    assert_eq!(s.space[pods].allocated(), 36);
+    s.dynamic.take_wakes(&mut wakes);
+    assert_eq!(wakes.len(), 3, "no new wakes");
+    // Down to 5 pods a node at t = 30 s: 3 × 7 = 21 = 17 % < 25 %, but the mark
+    // changed less than a minute ago: a wake looks again at 60 s.
+    s.dynamic.set_now(30_000);
+    for id in 0..3 {
+        for _ in 0..5 {
+            s.dynamic.pod_unbound(NodeId(id), true, &mut s.space);
+        }
+    }
+    assert_eq!(s.space[pods].allocated(), 21);
+    let mut later = Vec::new();
+    s.dynamic.take_wakes(&mut later);
+    assert_eq!(later, [Wake { node: NodeId(0), after_ms: 30_000 }]);
+    // At 60 s the mark clears and all three are woken to regrow to 16.
+    s.dynamic.set_now(60_000);
+    s.dynamic.wake(NodeId(0), &mut s.space);
+    later.clear();
+    s.dynamic.take_wakes(&mut later);
+    assert_eq!(later.len(), 3);
+    for w in &later {
+        s.dynamic.wake(w.node, &mut s.space);
+    }
+    assert_eq!(s.space[pods].allocated(), 3 * 17);
+}
+
+/// Without the option nothing of it runs: the mode is not timed.
+#[test]
+fn scarcity_is_off_by_default() {
+    let mut s = setup("10.0.0.0/24", "10.0.1.0/26", 250);
+    assert!(!s.dynamic.timed());
+    s.node(0);
+    s.node(1);
+    s.node(2); // 3 × 17 = 51 of 59: 86 %, no mark
+    let mut wakes = Vec::new();
+    s.dynamic.take_wakes(&mut wakes);
+    assert!(wakes.is_empty());
+    assert_eq!(s.space[s.spec.pod_subnet.unwrap()].allocated(), 51);
+}

@@ -49,8 +49,12 @@ fn cluster(c: &Cluster) -> RawCluster {
             Scheduler::Pack => RawScheduler::Pack,
             Scheduler::Random => RawScheduler::Random,
         }),
-        settings: (!c.settings.0.is_empty())
-            .then(|| c.settings.0.iter().map(|(key, value)| (key.clone(), RawSetting::of(value))).collect()),
+        mode_settings: match c.allocator.settings_key {
+            Some(key) if !c.settings.0.is_empty() => {
+                vec![(key, c.settings.0.iter().map(|(name, value)| (name.clone(), RawSetting::of(value))).collect())]
+            }
+            _ => Vec::new(),
+        },
         node_pools: c.node_pools.iter().map(pool).collect(),
     }
 }

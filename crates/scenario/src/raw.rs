@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use allocator::Mode;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
@@ -92,7 +93,7 @@ impl<'de> Deserialize<'de> for OrderedMap {
 /// A mode named in the file: any of the `modes` registry's, checked while
 /// parsing so an unknown name gets serde's "expected one of" with its position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RawAllocator(pub &'static allocator::Mode);
+pub(crate) struct RawAllocator(pub &'static Mode);
 
 impl<'de> Deserialize<'de> for RawAllocator {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -113,7 +114,7 @@ impl<'de> Deserialize<'de> for RawAllocator {
     }
 }
 
-/// A value under `clusters[].settings`: a scalar or a nested mapping.
+/// A value in a cluster's mode block (`clusters[].dynamic`): a scalar or a nested mapping.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum RawSetting {
@@ -198,8 +199,11 @@ pub(crate) struct RawNetwork {
     pub subnets: OrderedMap,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A cluster. Besides its fixed keys it may hold one block per mode, under
+/// the mode's [`Mode::settings_key`] (`dynamic: {scarcity: …}`): the block of
+/// the mode the cluster runs applies, the others are ignored with a warning,
+/// so one file serves `podip compare` across modes.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RawCluster {
     pub name: String,
     pub allocator: Option<RawAllocator>,
@@ -208,8 +212,138 @@ pub(crate) struct RawCluster {
     pub service_cidr: Option<String>,
     pub dns_service_ip: Option<String>,
     pub scheduler: Option<RawScheduler>,
-    pub settings: Option<BTreeMap<String, RawSetting>>,
+    /// `(settings key, block)` in file order.
+    pub mode_settings: Vec<(&'static str, BTreeMap<String, RawSetting>)>,
     pub node_pools: Vec<RawPool>,
+}
+
+const CLUSTER_KEYS: [&str; 8] =
+    ["name", "allocator", "max_pods", "pod_cidr", "service_cidr", "dns_service_ip", "scheduler", "node_pools"];
+
+thread_local! {
+    /// A mode outside the registry that this thread is parsing for (an
+    /// `--allocator` given in code, as tests do), so its settings key is known.
+    static EXTRA_MODE: std::cell::Cell<Option<&'static Mode>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `parse` with `mode`'s settings key known besides the registry's.
+pub(crate) fn with_mode_known<T>(mode: Option<&'static Mode>, parse: impl FnOnce() -> T) -> T {
+    let before = EXTRA_MODE.replace(mode);
+    let out = parse();
+    EXTRA_MODE.set(before);
+    out
+}
+
+/// The settings key `key` names, if a mode (registered, or the one being
+/// parsed for) has it.
+fn mode_settings_key(key: &str) -> Option<&'static str> {
+    let extra = EXTRA_MODE.get();
+    modes::ALL.iter().copied().chain(extra).find_map(|m| m.settings_key.filter(|k| *k == key))
+}
+
+/// Every key a cluster may hold, for the unknown-key message.
+fn cluster_keys() -> &'static [&'static str] {
+    static KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut keys = CLUSTER_KEYS.to_vec();
+        keys.extend(modes::ALL.iter().filter_map(|m| m.settings_key));
+        keys
+    });
+    &KEYS
+}
+
+/// A cluster key, checked while the key is read so an unknown one is reported
+/// at its own position (as derived structs do).
+enum ClusterKey {
+    Field(&'static str),
+    Mode(&'static str),
+}
+
+impl<'de> Deserialize<'de> for ClusterKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl Visitor<'_> for Key {
+            type Value = ClusterKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a cluster key")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<ClusterKey, E> {
+                if let Some(field) = CLUSTER_KEYS.iter().find(|k| **k == key) {
+                    return Ok(ClusterKey::Field(field));
+                }
+                mode_settings_key(key).map(ClusterKey::Mode).ok_or_else(|| E::unknown_field(key, cluster_keys()))
+            }
+        }
+        d.deserialize_identifier(Key)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawCluster {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Cluster;
+        impl<'de> Visitor<'de> for Cluster {
+            type Value = RawCluster;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a cluster mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCluster, A::Error> {
+                fn set<T, E: de::Error>(slot: &mut Option<T>, key: &'static str, value: T) -> Result<(), E> {
+                    if slot.is_some() {
+                        return Err(E::duplicate_field(key));
+                    }
+                    *slot = Some(value);
+                    Ok(())
+                }
+                let (mut name, mut allocator, mut max_pods, mut pod_cidr) = (None, None, None, None);
+                let (mut service_cidr, mut dns_service_ip, mut scheduler, mut node_pools) = (None, None, None, None);
+                let mut mode_settings: Vec<(&'static str, BTreeMap<String, RawSetting>)> = Vec::new();
+                while let Some(key) = map.next_key::<ClusterKey>()? {
+                    match key {
+                        ClusterKey::Field("name") => set(&mut name, "name", map.next_value()?)?,
+                        // Optional keys written empty (`pod_cidr:`) read as absent, as derived ones do.
+                        ClusterKey::Field("allocator") => {
+                            set(&mut allocator, "allocator", map.next_value::<Option<RawAllocator>>()?)?
+                        }
+                        ClusterKey::Field("max_pods") => {
+                            set(&mut max_pods, "max_pods", map.next_value::<Option<u64>>()?)?
+                        }
+                        ClusterKey::Field("pod_cidr") => {
+                            set(&mut pod_cidr, "pod_cidr", map.next_value::<Option<String>>()?)?
+                        }
+                        ClusterKey::Field("service_cidr") => {
+                            set(&mut service_cidr, "service_cidr", map.next_value::<Option<String>>()?)?
+                        }
+                        ClusterKey::Field("dns_service_ip") => {
+                            set(&mut dns_service_ip, "dns_service_ip", map.next_value::<Option<String>>()?)?
+                        }
+                        ClusterKey::Field("scheduler") => {
+                            set(&mut scheduler, "scheduler", map.next_value::<Option<RawScheduler>>()?)?
+                        }
+                        ClusterKey::Field("node_pools") => set(&mut node_pools, "node_pools", map.next_value()?)?,
+                        ClusterKey::Field(other) => return Err(de::Error::unknown_field(other, cluster_keys())),
+                        ClusterKey::Mode(k) if mode_settings.iter().any(|(seen, _)| *seen == k) => {
+                            return Err(de::Error::duplicate_field(k));
+                        }
+                        ClusterKey::Mode(k) => {
+                            let block = map.next_value::<Option<BTreeMap<String, RawSetting>>>()?;
+                            mode_settings.push((k, block.unwrap_or_default()));
+                        }
+                    }
+                }
+                Ok(RawCluster {
+                    name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+                    allocator: allocator.flatten(),
+                    max_pods: max_pods.flatten(),
+                    pod_cidr: pod_cidr.flatten(),
+                    service_cidr: service_cidr.flatten(),
+                    dns_service_ip: dns_service_ip.flatten(),
+                    scheduler: scheduler.flatten(),
+                    mode_settings,
+                    node_pools: node_pools.ok_or_else(|| de::Error::missing_field("node_pools"))?,
+                })
+            }
+        }
+        d.deserialize_map(Cluster)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -119,13 +119,19 @@ pub fn yaml(case: &Case) -> String {
     for (c, &allocator) in clusters.iter().enumerate() {
         write!(
             out,
-            "  - name: c{c}\n    allocator: {}\n    scheduler: {}\n    pod_cidr: 10.{}.0.0/{}\n    service_cidr: 192.168.0.0/16\n    node_pools:\n",
+            "  - name: c{c}\n    allocator: {}\n    scheduler: {}\n    pod_cidr: 10.{}.0.0/{}\n    service_cidr: 192.168.0.0/16\n",
             ALLOCATORS[allocator],
             ["spread", "pack", "random"][case.scheduler],
             100 + c,
             case.pod_cidr
         )
         .unwrap();
+        // Half the dynamic clusters follow subnet scarcity, with thresholds low
+        // enough to flip in small subnets.
+        if ALLOCATORS[allocator] == "dynamic" && case.seed.is_multiple_of(2) {
+            out.push_str("    dynamic: {scarcity: {upper: \"60%\", lower: \"30%\", interval_s: 30}}\n");
+        }
+        out.push_str("    node_pools:\n");
         let mine: Vec<&Pool> = case.pools.iter().filter(|(pc, _)| *pc == c).map(|(_, p)| p).collect();
         // A cluster needs a pool: give it a one-node pool if the draw gave it none.
         let fallback = Pool { count: 1, max_pods: 30, node_subnet: c, pod_subnet: c, autoscale: None, surge: 1 };

@@ -438,6 +438,7 @@ const GOLDEN: &[(&str, &[&str])] = &[
     ("static-block-16n-1", &["run", "scenarios/static-block-16n-1.yaml"]),
     ("upgrade-blocked", &["run", "scenarios/upgrade-blocked.yaml"]),
     ("kubenet-27-upgrade", &["run", "scenarios/kubenet-27-upgrade.yaml", "--seed", "11"]),
+    ("dynamic-scarcity", &["run", "scenarios/dynamic-scarcity.yaml"]),
 ];
 
 /// The first few lines where `actual` differs from `expected`, numbered.

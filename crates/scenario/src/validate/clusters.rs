@@ -169,7 +169,7 @@ impl Validator {
             );
         }
 
-        let settings = self.settings(rc.settings.as_ref(), &p.key("settings"), allocator);
+        let settings = self.mode_settings(rc, p, allocator);
         Cluster {
             name: rc.name.clone(),
             allocator,
@@ -183,27 +183,30 @@ impl Validator {
         }
     }
 
-    /// `clusters[].settings`: only the mode's own keys, then the mode's checks.
-    pub(super) fn settings(
-        &mut self,
-        raw: Option<&BTreeMap<String, RawSetting>>,
-        p: &FieldPath,
-        mode: &Mode,
-    ) -> Settings {
-        let Some(raw) = raw else { return Settings::default() };
+    /// The cluster's mode blocks: the running mode's is checked (only its own
+    /// keys, then its checks) and applies; another mode's is ignored with a
+    /// warning, as a `pod_subnet` is, so one file serves `podip compare`.
+    pub(super) fn mode_settings(&mut self, rc: &RawCluster, p: &FieldPath, mode: &Mode) -> Settings {
         let mut settings = Settings::default();
-        for (key, value) in raw {
-            if mode.settings.iter().any(|spec| spec.key == key) {
-                settings.0.insert(key.clone(), value.to_setting());
-            } else {
-                let known = list(mode.settings.iter().map(|spec| spec.key));
-                self.err(
-                    &p.key(key),
-                    format!("unknown setting `{key}` for the {mode} allocator; its settings: {known}"),
-                );
+        for (key, raw) in &rc.mode_settings {
+            let pk = p.key(key);
+            if mode.settings_key != Some(*key) {
+                self.warn(&pk, format!("`{key}` settings are ignored by the {mode} allocator"));
+                continue;
             }
+            for (name, value) in raw {
+                if mode.settings.iter().any(|spec| spec.key == name) {
+                    settings.0.insert(name.clone(), value.to_setting());
+                } else {
+                    let known = list(mode.settings.iter().map(|spec| spec.key));
+                    self.err(
+                        &pk.key(name),
+                        format!("unknown setting `{name}` for the {mode} allocator; its settings: {known}"),
+                    );
+                }
+            }
+            self.findings(&pk, (mode.check_settings)(&settings));
         }
-        self.findings(p, (mode.check_settings)(&settings));
         settings
     }
 

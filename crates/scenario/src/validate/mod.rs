@@ -115,7 +115,8 @@ pub fn parse_str(text: &str, file_label: &str, overrides: &Overrides) -> Result<
     if text.len() > yaml::MAX_BYTES {
         return Err(fatal(String::new(), too_large(), None));
     }
-    let raw = yaml::parse(text).map_err(|f| fatal(f.path, f.message, f.location))?;
+    let raw = crate::raw::with_mode_known(overrides.allocator, || yaml::parse(text))
+        .map_err(|f| fatal(f.path, f.message, f.location))?;
 
     check(&raw, Some(text), file_label, overrides)
 }
