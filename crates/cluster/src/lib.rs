@@ -50,6 +50,9 @@ pub struct Options {
     /// Record who holds these ranges after these events ([`Replay::breakdowns`]),
     /// in any order.
     pub breakdowns: Vec<BreakdownAt>,
+    /// Log `pod-unschedulable` once per pod (in its life) instead of once per
+    /// episode of its workload (`--per-pod-unschedulable`).
+    pub per_pod_unschedulable: bool,
 }
 
 /// How far a replay has got, reported at every sample.

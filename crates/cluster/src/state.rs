@@ -363,6 +363,20 @@ pub struct WorkloadState {
     /// Live pods of deployments and daemonsets.
     pub pods: Vec<PodId>,
     pub pods_named: u64,
+    /// Its pods no node can take now.
+    pub unschedulable: u64,
+    /// The `pod-unschedulable` episode under way, while `unschedulable > 0`.
+    pub episode: Option<Episode>,
+}
+
+/// A workload's pods waiting for room, from the first until none waits: one
+/// `events.csv` row, written when it starts and completed when it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Episode {
+    /// The row in the replay's events.
+    pub event: usize,
+    /// The most of the workload's pods that waited at once.
+    pub most: u64,
 }
 
 /// The nodes short of addresses in one range, retried when it gets some back.

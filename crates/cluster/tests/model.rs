@@ -46,16 +46,36 @@ fn spread_places_evenly_and_scale_down_keeps_it_even() {
     assert_eq!(util(&r, 0, "nodes").allocated, 4 * 31);
 }
 
+/// Replay `yaml` with a `pod-unschedulable` row per pod (`--per-pod-unschedulable`).
+fn check_per_pod(yaml: &str) -> Replay {
+    let loaded = parse_str(yaml, "test.yaml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let options = Options { check_invariants: true, per_pod_unschedulable: true, ..Options::default() };
+    cluster::replay_with(&loaded.scenario, options, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
 fn pods_beyond_max_pods_are_unschedulable_once_and_placed_when_nodes_arrive() {
-    let r = check(&scenario(
+    let yaml = scenario(
         "kubenet",
         "clusters:\n  - name: c\n    node_pools: [{name: p, count: 2, vnet_subnet: nodes, max_pods: 10}]\n\
          workloads: [{name: web, cluster: c, kind: deployment, replicas: 25}]\n\
          events: [{at: 1h, scale_pool: {cluster: c, pool: p, count: 3}}]\n",
-    ));
+    );
+    let r = check(&yaml);
     assert_eq!(pool(&r, 0, "p").pods_unschedulable, 5);
-    assert_eq!(count(&r, "pod-unschedulable"), 5);
+    // One episode of the workload: from time 0 until the third node is ready
+    // at 1h 3m, 5 pods at most.
+    let rows: Vec<_> = r.events.iter().filter(|e| e.kind.as_str() == "pod-unschedulable").collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].time_s, rows[0].cluster.as_str(), rows[0].pool.as_str()), (0, "c", ""));
+    assert_eq!(
+        rows[0].detail,
+        "workload web: at most 5 pods at once found no eligible node with room (max_pods), for 3780 s"
+    );
+    // Behind the flag: a row per pod, the rest unchanged.
+    let per_pod = check_per_pod(&yaml);
+    assert_eq!(count(&per_pod, "pod-unschedulable"), 5);
+    assert_eq!((per_pod.utilization, per_pod.cluster), (r.utilization.clone(), r.cluster.clone()));
     // The third node is ready 3 minutes after 1h and takes the 5 waiting pods.
     assert_eq!(pool(&r, 2 * 3600, "p").pods_running, 25);
     assert_eq!(pool(&r, 2 * 3600, "p").pods_unschedulable, 0);
@@ -470,4 +490,42 @@ fn subnet_scarcity_runs_out_later() {
     let day9 = 9 * 86_400 + 7_200;
     assert_eq!((util(&r, day9, "pods-plain").allocated, util(&r, day9, "pods-scarce").allocated), (500, 500));
     assert_eq!(util(&r, day9, "pods-scarce").in_use, 480);
+}
+
+/// Episodes end when no pod of the workload waits, start again when one does,
+/// and one still open at the end says so; each workload has its own.
+#[test]
+fn unschedulable_episodes_per_workload() {
+    let r = check(&scenario(
+        "kubenet",
+        "clusters:\n  - name: c\n    node_pools:\n      - {name: p, count: 1, vnet_subnet: nodes, max_pods: 10}\n\
+         \x20     - {name: q, count: 1, vnet_subnet: nodes, max_pods: 10}\n\
+         workloads:\n  - {name: web, cluster: c, pool: p, kind: deployment, replicas: 12}\n\
+         \x20 - {name: api, cluster: c, pool: q, kind: deployment, replicas: 4}\n\
+         events:\n  - {at: 1h, scale_workload: {name: web, replicas: 10}}\n\
+         \x20 - {at: 2h, scale_workload: {name: web, replicas: 13}}\n\
+         \x20 - {at: 3h, scale_workload: {name: api, replicas: 11}}\n",
+    ));
+    let rows: Vec<(u64, &str, &str)> = r
+        .events
+        .iter()
+        .filter(|e| e.kind.as_str() == "pod-unschedulable")
+        .map(|e| (e.time_s, e.pool.as_str(), e.detail.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (0, "p", "workload web: at most 2 pods at once found no eligible node with room (max_pods), for 3600 s"),
+            (
+                7200,
+                "p",
+                "workload web: at most 3 pods at once found no eligible node with room (max_pods), until the end (3 still waiting)"
+            ),
+            (
+                10800,
+                "q",
+                "workload api: at most 1 pod at once found no eligible node with room (max_pods), until the end (1 still waiting)"
+            ),
+        ]
+    );
 }

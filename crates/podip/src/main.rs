@@ -45,6 +45,9 @@ struct RunOptions {
     /// Recheck every address count and pod's bookkeeping after every event (slow; for debugging podip).
     #[arg(long)]
     check_invariants: bool,
+    /// Log pod-unschedulable once per pod in events.csv, not once per episode of its workload.
+    #[arg(long)]
+    per_pod_unschedulable: bool,
     #[command(flatten)]
     limits: LimitOptions,
 }
@@ -81,6 +84,7 @@ impl LimitOptions {
 enum Command {
     /// Replay one scenario and write utilization.csv, cluster.csv, events.csv and summary.csv.
     Run {
+        /// The scenario file (YAML; docs/scenario-format.md).
         scenario: PathBuf,
         /// Use this allocator for every cluster.
         #[arg(long, value_parser = ModeParser)]
@@ -90,6 +94,7 @@ enum Command {
     },
     /// Replay one scenario once per allocator and print them side by side.
     Compare {
+        /// The scenario file (YAML; docs/scenario-format.md).
         scenario: PathBuf,
         /// Comma-separated allocators, e.g. node-subnet,dynamic,static-block.
         #[arg(long, value_delimiter = ',', required = true, value_parser = ModeParser)]
@@ -103,8 +108,12 @@ enum Command {
     Modes,
     /// Check scenarios without running them.
     Validate {
-        #[arg(required = true)]
+        /// Scenario files, or folders: every *.yaml and *.yml under them, in name order.
+        #[arg(required = true, value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
+        /// Validate as if every cluster used this allocator.
+        #[arg(long, value_parser = ModeParser)]
+        allocator: Option<&'static Mode>,
     },
 }
 
@@ -157,7 +166,7 @@ fn main() -> ExitCode {
 
 fn run_command(command: Command) -> Result<u8, Failure> {
     match command {
-        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Validate { scenarios, allocator } => validate(&scenarios, allocator),
         Command::Modes => {
             print!("{}", modes::table());
             Ok(0)
@@ -180,10 +189,23 @@ fn run_command(command: Command) -> Result<u8, Failure> {
     }
 }
 
-fn validate(paths: &[PathBuf]) -> Result<u8, Failure> {
-    let mut status = 0;
+fn validate(paths: &[PathBuf], allocator: Option<&'static Mode>) -> Result<u8, Failure> {
+    let mut files = Vec::new();
     for path in paths {
-        match scenario::load(path, &Overrides::default()) {
+        if path.is_dir() {
+            let found = scenario_files(path).map_err(|e| bad_input(anyhow!("{}: {e}", path.display())))?;
+            if found.is_empty() {
+                return Err(bad_input(anyhow!("{}: no scenarios (*.yaml, *.yml) in this folder", path.display())));
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let overrides = Overrides { allocator, seed: None };
+    let mut status = 0;
+    for path in &files {
+        match scenario::load(path, &overrides) {
             Ok(loaded) => {
                 for warning in &loaded.warnings {
                     eprintln!("{warning}");
@@ -202,6 +224,24 @@ fn validate(paths: &[PathBuf]) -> Result<u8, Failure> {
     Ok(status)
 }
 
+/// The *.yaml and *.yml files under `dir`, in path order (hidden entries skipped).
+fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            continue;
+        }
+        if path.is_dir() {
+            found.extend(scenario_files(&path)?);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
 /// Load the scenario once per allocator (the allocator changes validation and
 /// defaults; `None` keeps the file's own).
 fn load_each(
@@ -210,22 +250,51 @@ fn load_each(
     seed: Option<u64>,
 ) -> Result<Vec<scenario::Scenario>, Failure> {
     let mut scenarios = Vec::new();
-    // Each allocator can warn of its own (static-block's waste, an ignored
-    // pod_subnet); warnings common to all are printed once.
-    let mut warned = std::collections::BTreeSet::new();
+    let mut warnings = Vec::new();
     for &allocator in allocators {
         let overrides = Overrides { allocator, seed };
         let loaded = scenario::load(path, &overrides).map_err(|e| bad_input(anyhow!("{e}")))?;
-        for warning in &loaded.warnings {
-            let text = warning.to_string();
-            if !warned.contains(&text) {
-                eprintln!("{text}");
-                warned.insert(text);
-            }
-        }
+        warnings.extend(loaded.warnings.into_iter().map(|w| (allocator, w)));
         scenarios.push(loaded.scenario);
     }
+    for line in merged_warnings(&warnings) {
+        eprintln!("{line}");
+    }
     Ok(scenarios)
+}
+
+/// Warnings of one scenario loaded under several allocators, each printed once:
+/// those that differ only by the allocator's name become one line naming them
+/// all ("ignored by the node-subnet, kubenet and overlay allocators"), in the
+/// order first seen.
+fn merged_warnings(warnings: &[(Option<&'static Mode>, scenario::Diagnostic)]) -> Vec<String> {
+    const NAME: &str = "\u{0}";
+    // (the warning with the allocator's name replaced, the names it came with)
+    let mut groups: Vec<(scenario::Diagnostic, Vec<&'static str>)> = Vec::new();
+    for (allocator, warning) in warnings {
+        let mut template = warning.clone();
+        if let Some(mode) = allocator {
+            template.message = template.message.replace(mode.name, NAME);
+        }
+        let name = allocator.map(|m| m.name);
+        match groups.iter_mut().find(|(t, _)| *t == template) {
+            Some((_, names)) => names.extend(name.filter(|n| !names.contains(n))),
+            None => groups.push((template, name.into_iter().collect())),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(mut warning, names)| {
+            let joined = match names.as_slice() {
+                [] => String::new(),
+                [one] => (*one).to_string(),
+                [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+            };
+            let plural = if names.len() > 1 { format!("{joined} allocators") } else { format!("{joined} allocator") };
+            warning.message = warning.message.replace(&format!("{NAME} allocator"), &plural).replace(NAME, &joined);
+            warning.to_string()
+        })
+        .collect()
 }
 
 /// Load the scenario once per allocator, then replay them all, in parallel
@@ -251,7 +320,11 @@ fn replay_each(
 
     let started = Instant::now();
     let progress = Progress::new(&scenarios.iter().map(|s| s.duration).collect::<Vec<_>>());
-    let replay_options = cluster::Options { check_invariants: options.check_invariants, ..cluster::Options::default() };
+    let replay_options = cluster::Options {
+        check_invariants: options.check_invariants,
+        per_pod_unschedulable: options.per_pod_unschedulable,
+        ..cluster::Options::default()
+    };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<Result<Replay, cluster::ReplayError>>>> =
         scenarios.iter().map(|_| std::sync::Mutex::new(None)).collect();

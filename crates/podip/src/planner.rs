@@ -16,6 +16,7 @@ use crate::{Failure, LimitOptions, bad_input};
 /// `podip plan`'s own options (plan.md, "Command").
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
+    /// The scenario file (YAML; docs/scenario-format.md).
     pub scenario: PathBuf,
     /// Comma-separated allocators, one plan each [default: the scenario's own].
     #[arg(long, value_delimiter = ',', value_parser = crate::ModeParser)]

@@ -59,6 +59,8 @@ enum Event {
 
 pub(crate) struct World<'s> {
     scenario: &'s Scenario,
+    /// `Options::per_pod_unschedulable`: a row per pod instead of per episode.
+    per_pod_unschedulable: bool,
     sim: Simulation<Event>,
     space: AddressSpace,
     clusters: Vec<ClusterState>,
@@ -212,6 +214,7 @@ impl<'s> World<'s> {
             scratch_pods: Vec::new(),
             timed,
             scratch_wakes: Vec::new(),
+            per_pod_unschedulable: false,
             queued: 0,
             scratch_pools: Vec::new(),
         };
@@ -242,6 +245,8 @@ impl<'s> World<'s> {
                 kind,
                 pods: Vec::new(),
                 pods_named: 0,
+                unschedulable: 0,
+                episode: None,
             });
         }
         Ok(world)
@@ -263,6 +268,7 @@ impl<'s> World<'s> {
         progress: &mut dyn FnMut(crate::Progress),
     ) -> Result<Replay, ReplayError> {
         let check_invariants = options.check_invariants;
+        self.per_pod_unschedulable = options.per_pod_unschedulable;
         let scenario = self.scenario;
         let end = SimTime::from_secs(scenario.duration);
         // Snapshots asked for, taken in event order (`BreakdownAt::event`).
@@ -326,6 +332,7 @@ impl<'s> World<'s> {
             sample_at = sample_at.saturating_add(step).min(scenario.duration);
         }
         self.sim.advance_to(end);
+        self.close_unschedulable_episodes();
         let summary = self.tracker.finish(end, &self.space, &self.events);
         Ok(Replay {
             scenario_name: scenario.name.clone(),

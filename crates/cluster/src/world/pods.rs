@@ -107,15 +107,64 @@ impl World<'_> {
                 self.clusters[cluster].unschedulable.push_back((self.queued, pod));
             }
         }
-        if !p.logged_unschedulable {
-            p.logged_unschedulable = true;
-            let name = format!("{}-{}", self.workloads[workload].name, p.number);
-            let detail = format!("pod {name}: no eligible node has room (max_pods)");
-            self.log(EventKind::PodUnschedulable, restrict, None, None, detail, None);
-            if let Some(last) = self.events.last_mut()
-                && restrict.is_none()
-            {
-                last.cluster = self.clusters[cluster].name.clone();
+        let w = &mut self.workloads[workload];
+        w.unschedulable += 1;
+        if self.per_pod_unschedulable {
+            if !p.logged_unschedulable {
+                p.logged_unschedulable = true;
+                let detail = format!("pod {}-{}: no eligible node has room (max_pods)", w.name, p.number);
+                self.log_unschedulable(workload, detail);
+            }
+            return;
+        }
+        match &mut w.episode {
+            Some(episode) => episode.most = episode.most.max(w.unschedulable),
+            None => {
+                let event = self.events.len();
+                w.episode = Some(Episode { event, most: 1 });
+                // Completed when the episode ends (`end_episode`).
+                let detail = String::new();
+                self.log_unschedulable(workload, detail);
+            }
+        }
+    }
+
+    /// A `pod-unschedulable` row for `workload`: its pool if it is pinned to
+    /// one, else its cluster.
+    fn log_unschedulable(&mut self, workload: usize, detail: String) {
+        let restrict = self.workloads[workload].pool;
+        self.log(EventKind::PodUnschedulable, restrict, None, None, detail, None);
+        if restrict.is_none()
+            && let Some(last) = self.events.last_mut()
+        {
+            last.cluster = self.clusters[self.workloads[workload].cluster].name.clone();
+        }
+    }
+
+    /// The workload's episode ends: its row says when and how many waited.
+    fn end_episode(&mut self, workload: usize, still_waiting: bool) {
+        let now = self.now().as_secs();
+        let w = &mut self.workloads[workload];
+        let Some(episode) = w.episode.take() else { return };
+        let row = &mut self.events[episode.event];
+        let how_long = if still_waiting {
+            format!("until the end ({} still waiting)", w.unschedulable)
+        } else {
+            format!("for {} s", now - row.time_s)
+        };
+        let most = episode.most;
+        let pods = if most == 1 { "pod" } else { "pods" };
+        row.detail = format!(
+            "workload {}: at most {most} {pods} at once found no eligible node with room (max_pods), {how_long}",
+            w.name
+        );
+    }
+
+    /// At the end of the replay, episodes still under way are closed as such.
+    pub(super) fn close_unschedulable_episodes(&mut self) {
+        for workload in 0..self.workloads.len() {
+            if self.workloads[workload].episode.is_some() {
+                self.end_episode(workload, true);
             }
         }
     }
@@ -123,6 +172,12 @@ impl World<'_> {
     pub(super) fn clear_unschedulable(&mut self, pod: PodId) {
         let p = &self.pods[pod.0 as usize];
         let workload = p.workload();
+        let w = &mut self.workloads[workload];
+        w.unschedulable -= 1;
+        if w.unschedulable == 0 && w.episode.is_some() {
+            self.end_episode(workload, false);
+        }
+        let p = &self.pods[pod.0 as usize];
         self.pools[p.counted_pool()].unschedulable -= 1;
         self.clusters[self.workloads[workload].cluster].unschedulable_total -= 1;
         match self.workloads[workload].pool {

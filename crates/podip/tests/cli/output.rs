@@ -309,6 +309,104 @@ fn validate_prints_ok_or_located_errors() {
 }
 
 #[test]
+fn validate_takes_folders_and_an_allocator() {
+    let dir = scratch("validate-dir");
+    let nested = dir.join("more");
+    fs::create_dir(&nested).unwrap();
+    let a = write(&dir, "a.yaml", SMALL);
+    let b = write(&nested, "b.yml", SMALL);
+    write(&dir, "notes.txt", "not a scenario");
+    write(&dir, ".hidden.yaml", "not: [valid");
+    // Every *.yaml and *.yml under the folder, in name order; other files skipped.
+    let o = podip(&[&"validate", &dir]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("ok: {}\nok: {}\n", a.display(), b.display()));
+    // One bad file fails the run; the others are still reported.
+    write(&nested, "c.yaml", &SMALL.replace("count: 3", "count: -1"));
+    let o = podip(&[&"validate", &dir]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    assert!(stderr(&o).contains("c.yaml: clusters[0].node_pools[0].count"), "{}", stderr(&o));
+    // A folder with no scenario is an error, not a silent success.
+    let empty = dir.join("empty");
+    fs::create_dir(&empty).unwrap();
+    let o = podip(&[&"validate", &empty]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no scenarios (*.yaml, *.yml) in this folder"), "{}", stderr(&o));
+    // --allocator validates as a run with it would: kubenet ignores the pod subnet.
+    let o = podip(&[&"validate", &a, &"--allocator", &"kubenet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pod_subnet is ignored by the kubenet allocator"), "{}", stderr(&o));
+}
+
+/// Every subcommand that takes a scenario says what it is in its help.
+#[test]
+fn every_scenario_argument_has_a_help_line() {
+    for command in ["run", "compare", "plan", "validate"] {
+        let o = podip(&[&command, &"-h"]);
+        let help = stdout(&o);
+        let line = help.lines().find(|l| l.trim_start().starts_with("<SCENARIO")).unwrap_or_default();
+        assert!(line.to_lowercase().contains("scenario"), "`podip {command} -h` has no help for SCENARIO:\n{help}");
+    }
+}
+
+/// compare prints a warning that differs only by allocator once, naming them all.
+#[test]
+fn compare_merges_warnings_that_differ_only_by_allocator() {
+    let dir = scratch("merged-warnings");
+    let file = write(&dir, "s.yaml", SMALL);
+    let o = podip(&[
+        &"compare",
+        &file,
+        &"--allocators",
+        &"node-subnet,dynamic,kubenet,overlay",
+        &"--out",
+        &dir.join("out"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].ends_with(
+            "pod_subnet: pod_subnet is ignored by the node-subnet, kubenet and overlay allocators at line 12 column 70"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn pod_unschedulable_is_one_row_per_episode_unless_asked_per_pod() {
+    let dir = scratch("episodes");
+    let crowded = SMALL.replace("replicas: 40", "replicas: 800");
+    let file = write(&dir, "s.yaml", &crowded);
+    let rows = |extra: &[&str]| {
+        let out = dir.join(format!("out{}", extra.len()));
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"run", &file, &"--out", &out, &"--no-charts"];
+        for e in extra {
+            args.push(e);
+        }
+        let o = podip(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let events = fs::read_to_string(out.join("events.csv")).unwrap();
+        events.lines().filter(|l| l.contains(",pod-unschedulable,")).map(String::from).collect::<Vec<_>>()
+    };
+    // One row per workload whose pods waited: both wait from the start to the end.
+    let episodes = rows(&[]);
+    assert_eq!(episodes.len(), 2, "{episodes:?}");
+    assert!(
+        episodes[0].starts_with("0,dynamic,pod-unschedulable,c,,,,\"workload web: at most 50 pods at once"),
+        "{episodes:?}"
+    );
+    assert!(episodes[1].contains("workload jobs: at most"), "{episodes:?}");
+    assert!(episodes.iter().all(|r| r.contains("until the end")), "{episodes:?}");
+    // 3 nodes of 250 hold 750 (less the churn's); every pod beyond is one row per pod.
+    let per_pod = rows(&["--per-pod-unschedulable"]);
+    assert!(per_pod.len() >= 50, "{}", per_pod.len());
+    assert!(per_pod.iter().all(|r| r.contains(": no eligible node has room (max_pods)")));
+}
+
+#[test]
 fn oversized_files_and_alias_bombs_are_refused() {
     let dir = scratch("bombs");
     let big = write(&dir, "big.yaml", &format!("{SMALL}{}", "# padding\n".repeat(500_000)));
