@@ -4,6 +4,7 @@
 //! `--fail-on-exhaustion` was given; 2 bad input, usage or a write error
 //! (nothing written under a final name).
 
+mod importer;
 mod output;
 mod planner;
 mod table;
@@ -104,6 +105,9 @@ enum Command {
     },
     /// The smallest subnets and pod CIDRs that survive the scenario, per allocator, over many seeds.
     Plan(planner::PlanArgs),
+    /// Write a scenario from a real cluster's JSON.
+    #[command(subcommand)]
+    Import(importer::ImportCommand),
     /// List the networking modes (the registry), as a Markdown table.
     Modes,
     /// Check scenarios without running them.
@@ -172,6 +176,7 @@ fn run_command(command: Command) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Plan(args) => planner::run(args),
+        Command::Import(command) => importer::run(command),
         Command::Run { scenario, allocator, options } => {
             let (replays, out) = replay_each(&scenario, &[allocator], &options)?;
             finish(out, replays, &options, false)

@@ -4,9 +4,11 @@
 //! table, the charts, report.html (in a headless browser where one is
 //! installed) and the README's picture; `plan` covers `podip plan`'s files,
 //! exit statuses, determinism, planned scenarios and the README's example.
-//! `architecture` checks the codemap's dependency rules against `cargo metadata`.
+//! `import` covers `podip import aks` as a user runs it. `architecture` checks
+//! the codemap's dependency rules against `cargo metadata`.
 
 mod architecture;
 mod compare;
+mod import;
 mod output;
 mod plan;
