@@ -332,6 +332,9 @@ pub fn aks(
     let mut out = String::new();
     if let Some(schema) = &options.schema {
         writeln!(out, "# yaml-language-server: $schema={schema}").unwrap();
+        if !schema.contains("://") {
+            writeln!(out, "# (for editors; `podip schema > {schema}` writes it)").unwrap();
+        }
     }
     let kind = if arm { "an ARM managedClusters body" } else { "az aks show output" };
     writeln!(out, "# Imported by `podip import aks` from {label} ({kind}).").unwrap();

@@ -33,6 +33,11 @@ fn check(
     let pools = pools.map(|(l, t)| Input { label: l, text: t });
     let yaml = aks(Input { label: cluster.0, text: cluster.1 }, &vnets, pools, opts).unwrap_or_else(|e| panic!("{e}"));
     let loaded = parse_str(&yaml, "imported.yaml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    // It meets the schema its first line names.
+    let json = serde_json::to_value(serde_yaml::from_str::<serde_yaml::Value>(&yaml).unwrap()).unwrap();
+    let schema = jsonschema::draft202012::new(&scenario::schema()).unwrap();
+    let errors: Vec<String> = schema.iter_errors(&json).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}\n{yaml}");
     let replay = cluster::replay(&loaded.scenario).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     (yaml, replay)
 }

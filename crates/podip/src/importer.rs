@@ -39,6 +39,9 @@ pub struct AksArgs {
     /// Replace FILE if it exists.
     #[arg(long)]
     pub force: bool,
+    /// The `$schema` the file names for editors (write it with `podip schema > scenario.schema.json`).
+    #[arg(long, value_name = "URL|PATH", default_value = "scenario.schema.json")]
+    pub schema: String,
 }
 
 fn parse_subnet(s: &str) -> Result<(String, ipnet::Ipv4Net), String> {
@@ -50,9 +53,6 @@ fn parse_subnet(s: &str) -> Result<(String, ipnet::Ipv4Net), String> {
     }
     Ok((name.trim().to_string(), prefix))
 }
-
-/// Where editors find the scenario format's schema (`podip schema` prints it).
-pub const SCHEMA_URL: &str = "https://raw.githubusercontent.com/podip/podip/main/docs/scenario.schema.json";
 
 pub fn run(command: ImportCommand) -> Result<u8, Failure> {
     let ImportCommand::Aks(args) = command;
@@ -71,7 +71,7 @@ pub fn run(command: ImportCommand) -> Result<u8, Failure> {
         duration: args.duration.clone(),
         fill: args.fill,
         subnets: args.subnet.clone(),
-        schema: Some(SCHEMA_URL.to_string()),
+        schema: Some(args.schema.clone()),
     };
     let vnets: Vec<import::Input<'_>> = vnet_texts.iter().map(|(label, text)| import::Input { label, text }).collect();
     let pools = pools_text.as_ref().map(|(label, text)| import::Input { label, text });

@@ -110,6 +110,8 @@ enum Command {
     Import(importer::ImportCommand),
     /// List the networking modes (the registry), as a Markdown table.
     Modes,
+    /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors.
+    Schema,
     /// Check scenarios without running them.
     Validate {
         /// Scenario files, or folders: every *.yaml and *.yml under them, in name order.
@@ -173,6 +175,10 @@ fn run_command(command: Command) -> Result<u8, Failure> {
         Command::Validate { scenarios, allocator } => validate(&scenarios, allocator),
         Command::Modes => {
             print!("{}", modes::table());
+            Ok(0)
+        }
+        Command::Schema => {
+            print!("{}", scenario::schema_text());
             Ok(0)
         }
         Command::Plan(args) => planner::run(args),

@@ -82,3 +82,13 @@ fn bad_input_exits_2_and_writes_nothing() {
     assert!(stderr(&o).contains("is not NAME=CIDR"), "{}", stderr(&o));
     assert_eq!(names(&dir), ["bad.json"]);
 }
+
+#[test]
+fn podip_schema_prints_the_committed_schema() {
+    let o = podip(&[&"schema"]);
+    assert_eq!(o.status.code(), Some(0));
+    let committed =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/scenario.schema.json"))
+            .unwrap();
+    assert_eq!(stdout(&o), committed);
+}
