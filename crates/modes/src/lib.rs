@@ -8,7 +8,8 @@
 use allocator::Mode;
 
 /// Every mode, in the order scenarios' docs and the CLI's help list them.
-pub static ALL: [&Mode; 5] = [&node_subnet::MODE, &dynamic::MODE, &static_block::MODE, &kubenet::MODE, &overlay::MODE];
+pub static ALL: [&Mode; 6] =
+    [&node_subnet::MODE, &dynamic::MODE, &static_block::MODE, &kubenet::MODE, &overlay::MODE, &gke::MODE];
 
 /// The mode of clusters whose scenario names none (scenario.md).
 pub static DEFAULT: &Mode = &dynamic::MODE;

@@ -114,16 +114,16 @@ impl IndexPool {
         *self = grown;
     }
 
-    /// Take the lowest run of `len` free units (a power of two, at most 64)
+    /// Take the lowest run of `len` free units (a power of two)
     /// whose first unit `u` has `(u + offset) % len == 0`, all or none: an
     /// aligned prefix inside a range that also hands out single addresses (AWS
     /// /28 prefixes next to secondary IPs). A scan of level 0, O(capacity / 64):
     /// no mode calls it per pod.
     ///
     /// # Panics
-    /// If `len` is not a power of two in 1..=64.
+    /// If `len` is not a power of two.
     pub fn take_aligned_run(&mut self, len: u32, offset: u32) -> Option<u32> {
-        assert!(len.is_power_of_two() && len <= 64, "aligned runs are 1 to 64 units, a power of two, not {len}");
+        assert!(len.is_power_of_two(), "aligned runs are a power of two units, not {len}");
         let mut start = (len - offset % len) % len;
         while start + len <= self.capacity {
             if self.run_is_free(start, len) {
@@ -146,15 +146,19 @@ impl IndexPool {
 
     fn run_is_free(&self, start: u32, len: u32) -> bool {
         let level = &self.levels[0];
-        let (word, bit) = (start as usize / 64, start % 64);
-        let low = level[word] >> bit;
-        let mask = |n: u32| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
-        let in_first = (64 - bit).min(len);
-        if low & mask(in_first) != mask(in_first) {
-            return false;
+        let end = start + len;
+        let mut unit = start;
+        // Word by word: the run's bits in each must all be set (free).
+        while unit < end {
+            let (word, bit) = (unit as usize / 64, unit % 64);
+            let n = (64 - bit).min(end - unit);
+            let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+            if (level[word] >> bit) & mask != mask {
+                return false;
+            }
+            unit += n;
         }
-        let rest = len - in_first;
-        rest == 0 || level[word + 1] & mask(rest) == mask(rest)
+        true
     }
 
     fn mark_taken(&mut self, unit: u32) {
@@ -308,5 +312,27 @@ mod tests {
             for unit in std::mem::take(&mut held) { pool.give_back(unit); }
             prop_assert_eq!(pool.free(), capacity);
         }
+    }
+}
+
+#[cfg(test)]
+mod long_runs {
+    use super::*;
+
+    /// Runs longer than a word (a /24 of /28 units is 16, a /20 of addresses 4096).
+    #[test]
+    fn aligned_runs_span_words() {
+        let mut pool = IndexPool::new(1024);
+        assert_eq!(pool.take_lowest(), Some(0));
+        // 0 is taken: the first free aligned run of 256 starts at 256.
+        assert_eq!(pool.take_aligned_run(256, 0), Some(256));
+        assert_eq!(pool.take_aligned_run(512, 0), Some(512));
+        assert_eq!(pool.take_aligned_run(256, 0), None);
+        assert_eq!(pool.allocated(), 1 + 256 + 512);
+        pool.give_back_run(512, 512);
+        assert_eq!(pool.take_aligned_run(128, 0), Some(128));
+        // An offset shifts alignment: unit u is address offset + u.
+        let mut pool = IndexPool::new(300);
+        assert_eq!(pool.take_aligned_run(128, 4), Some(124));
     }
 }

@@ -303,16 +303,15 @@ impl AddressRange {
         true
     }
 
-    /// Take an aligned block of `units` single addresses (a power of two, at
-    /// most 64: a /28 is 16) from an address range, all or none, and return its
+    /// Take an aligned block of `units` units (a power of two: 16 single
+    /// addresses are a /28; 16 /28 units a /24), all or none, and return its
     /// first unit; `None` when no aligned block is wholly free although free
-    /// addresses may remain (AWS's `InsufficientCidrBlocks`).
+    /// units may remain (AWS's `InsufficientCidrBlocks`). Blocks are aligned
+    /// in addresses as well as units, since units are.
     ///
     /// # Panics
-    /// If the range hands out blocks rather than addresses, or `units` is not a
-    /// power of two in 1..=64.
+    /// If `units` is not a power of two.
     pub fn take_aligned(&mut self, units: u32) -> Option<u32> {
-        assert_eq!(self.granularity, Granularity::ADDRESS, "aligned blocks come from address ranges");
         // Unit u is address first_unit + u of the prefix.
         let offset = self.first_unit;
         let start = match self.pool.take_aligned_run(units, offset) {

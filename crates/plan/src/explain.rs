@@ -114,9 +114,7 @@ pub(crate) fn explain(
 
 /// Why one node of `allocator` holds `each` addresses of a range of `unit`.
 fn what(allocator: Option<&Mode>, unit: RangeKind, each: u64) -> String {
-    if unit != RangeKind::PodCidr
-        && let Some(words) = allocator.and_then(|mode| (mode.holding)(each))
-    {
+    if let Some(words) = allocator.and_then(|mode| (mode.holding)(each)) {
         return words;
     }
     match (unit, allocator) {
@@ -153,7 +151,7 @@ mod tests {
 
     #[test]
     fn each_mode_says_what_a_node_holds() {
-        let [node_subnet, dynamic, static_block, kubenet, overlay] = modes::ALL;
+        let [node_subnet, dynamic, static_block, kubenet, overlay, gke] = modes::ALL;
         assert_eq!(what(Some(node_subnet), RangeKind::SubnetAddresses, 31), "1 + max_pods 30");
         assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 1), "node IP");
         assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 17), "1 primary + 1 batch of 16");
@@ -162,6 +160,7 @@ mod tests {
         assert_eq!(what(Some(static_block), RangeKind::SubnetBlocks, 32), "2 /28 blocks");
         assert_eq!(what(Some(kubenet), RangeKind::PodCidr, 256), "a /24");
         assert_eq!(what(Some(overlay), RangeKind::SubnetAddresses, 1), "node IP");
+        assert_eq!(what(Some(gke), RangeKind::PodCidr, 64), "a /26 node range");
     }
 
     #[test]

@@ -59,7 +59,7 @@ fn cluster() -> Value {
         "name": {"type": "string"},
         "allocator": allocator(),
         "max_pods": {"type": ["integer", "null"], "minimum": 0},
-        "pod_cidr": {"anyOf": [prefix("kubenet and overlay: carved into a range per node"), {"type": "null"}]},
+        "pod_cidr": {"anyOf": [prefix("kubenet, overlay and gke: carved into a range per node"), {"type": "null"}]},
         "service_cidr": {"anyOf": [prefix("the Kubernetes service range (validated, never allocated from)"), {"type": "null"}]},
         "dns_service_ip": {"type": ["string", "null"]},
         "scheduler": {"enum": ["spread", "pack", "random", null]},

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-const FIVE_ALLOCATORS: [&str; 5] = ["node-subnet", "dynamic", "static-block", "kubenet", "overlay"];
+const MODE_CRATES: [&str; 6] = ["node-subnet", "dynamic", "static-block", "kubenet", "overlay", "gke"];
 
 /// The codemap: each crate its row names → the names its last column allows.
 fn codemap(page: &str) -> BTreeMap<String, BTreeSet<String>> {
@@ -25,8 +25,9 @@ fn codemap(page: &str) -> BTreeMap<String, BTreeSet<String>> {
         let cells: Vec<&str> = line.split('|').collect();
         let (crates, may) = (cells[1], cells[cells.len() - 2]);
         let mut allowed: BTreeSet<String> = words(may).into_iter().collect();
-        if may.contains("the five allocators") {
-            allowed.extend(FIVE_ALLOCATORS.iter().map(|s| s.to_string()));
+        // "the mode crates": those the mode crates' row names (modes::ALL's crates).
+        if may.contains("the mode crates") {
+            allowed.extend(MODE_CRATES.iter().map(|s| s.to_string()));
         }
         if let Some((_, but)) = may.split_once("every crate above but") {
             let except = ticked(but.split(',').next().unwrap_or(""));
