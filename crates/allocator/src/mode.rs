@@ -247,6 +247,15 @@ impl Settings {
             )),
         }
     }
+
+    /// A true/false setting, `default` when absent.
+    pub fn bool(&self, key: &'static str, default: bool) -> Result<bool, Finding> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Setting::Bool(b)) => Ok(*b),
+            Some(other) => Err(Finding::error(key, format!("{key} must be true or false, not {other:?}"))),
+        }
+    }
 }
 
 #[cfg(test)]

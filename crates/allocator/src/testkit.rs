@@ -130,15 +130,16 @@ pub fn check_run(
 }
 
 /// The per-range count invariants.
-/// What the live nodes say they hold adds up to each range's `allocated`
-/// (`Allocator::held_in`, which `podip plan`'s breakdowns rest on).
+/// What the live nodes say they hold, and what the mode retains for nodes
+/// already deleted, adds up to each range's `allocated` (`Allocator::held_in`
+/// and `retained`, which `podip plan`'s breakdowns rest on).
 pub fn check_held(
     allocator: &dyn Allocator,
     space: &AddressSpace,
     live: impl Iterator<Item = NodeId> + Clone,
 ) -> Result<(), String> {
     for (id, range) in space.iter() {
-        let held: u64 = live.clone().map(|node| allocator.held_in(node, id)).sum();
+        let held: u64 = live.clone().map(|node| allocator.held_in(node, id)).sum::<u64>() + allocator.retained(id);
         if held != range.allocated() {
             return Err(format!("{}: nodes hold {held} but {} are allocated", range.name(), range.allocated()));
         }

@@ -137,6 +137,30 @@ impl IndexPool {
         None
     }
 
+    /// Like [`Self::take_aligned_run`], but the first free run at or after the
+    /// aligned start nearest `from` (rounded down), wrapping round to the
+    /// pool's start: a caller's own, deterministic order of runs (Calico's
+    /// blocks from a per-host seed).
+    pub fn take_aligned_run_from(&mut self, len: u32, offset: u32, from: u32) -> Option<u32> {
+        assert!(len.is_power_of_two(), "aligned runs are a power of two units, not {len}");
+        let first = (len - offset % len) % len;
+        if first + len > self.capacity {
+            return None;
+        }
+        let runs = (self.capacity - first) / len;
+        let begin = from.saturating_sub(first) / len % runs;
+        for k in 0..runs {
+            let start = first + (begin + k) % runs * len;
+            if self.run_is_free(start, len) {
+                for unit in start..start + len {
+                    self.mark_taken(unit);
+                }
+                return Some(start);
+            }
+        }
+        None
+    }
+
     /// Return a run taken by [`Self::take_aligned_run`].
     pub fn give_back_run(&mut self, start: u32, len: u32) {
         for unit in start..start + len {
@@ -334,5 +358,16 @@ mod long_runs {
         // An offset shifts alignment: unit u is address offset + u.
         let mut pool = IndexPool::new(300);
         assert_eq!(pool.take_aligned_run(128, 4), Some(124));
+    }
+
+    #[test]
+    fn runs_from_a_start_wrap_round() {
+        let mut pool = IndexPool::new(256);
+        assert_eq!(pool.take_aligned_run_from(64, 0, 130), Some(128));
+        assert_eq!(pool.take_aligned_run_from(64, 0, 130), Some(192));
+        assert_eq!(pool.take_aligned_run_from(64, 0, 250), Some(0), "wraps to the start");
+        assert_eq!(pool.take_aligned_run_from(64, 0, 0), Some(64));
+        assert_eq!(pool.take_aligned_run_from(64, 0, 0), None);
+        assert_eq!(pool.allocated(), 256);
     }
 }

@@ -329,6 +329,24 @@ impl AddressRange {
         start
     }
 
+    /// [`Self::take_aligned`] starting the search at unit `from` (wrapping
+    /// round); an unconstrained range grows as `take_aligned` does.
+    pub fn take_aligned_from(&mut self, units: u32, from: u32) -> Option<u32> {
+        let offset = self.first_unit;
+        let start = match self.pool.take_aligned_run_from(units, offset, from) {
+            None if self.grows => {
+                let capacity = self.pool.capacity();
+                self.pool.grow(capacity.saturating_mul(2).max(capacity + 2 * units).max(64));
+                self.pool.take_aligned_run_from(units, offset, from)
+            }
+            start => start,
+        };
+        if self.grows {
+            self.high_water = self.high_water.max(self.pool.allocated());
+        }
+        start
+    }
+
     /// Return a block taken by [`Self::take_aligned`].
     pub fn give_back_aligned(&mut self, start: u32, units: u32) {
         self.pool.give_back_run(start, units);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-const MODE_CRATES: [&str; 6] = ["node-subnet", "dynamic", "static-block", "kubenet", "overlay", "gke"];
+const MODE_CRATES: [&str; 7] = ["node-subnet", "dynamic", "static-block", "kubenet", "overlay", "gke", "calico"];
 
 /// The codemap: each crate its row names → the names its last column allows.
 fn codemap(page: &str) -> BTreeMap<String, BTreeSet<String>> {

@@ -172,9 +172,9 @@ fn exit_statuses_follow_the_contract() {
     let o = podip(&[&"run", &dir.join("missing.yaml"), &"--out", &dir.join("e")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing.yaml"), "{}", stderr(&o));
-    let o = podip(&[&"run", &small, &"--allocator", &"calico", &"--out", &dir.join("e")]);
+    let o = podip(&[&"run", &small, &"--allocator", &"flannel", &"--out", &dir.join("e")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown allocator \"calico\""), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unknown allocator \"flannel\""), "{}", stderr(&o));
     let o = podip(&[&"run", &small, &"--frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!dir.join("e").exists());
@@ -537,6 +537,7 @@ const GOLDEN: &[(&str, &[&str])] = &[
     ("upgrade-blocked", &["run", "scenarios/upgrade-blocked.yaml"]),
     ("kubenet-27-upgrade", &["run", "scenarios/kubenet-27-upgrade.yaml", "--seed", "11"]),
     ("dynamic-scarcity", &["run", "scenarios/dynamic-scarcity.yaml"]),
+    ("pod-ranges-compare", &["compare", "scenarios/pod-ranges-compare.yaml", "--allocators", "overlay,gke,calico"]),
 ];
 
 /// The first few lines where `actual` differs from `expected`, numbered.

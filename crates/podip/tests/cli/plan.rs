@@ -203,7 +203,7 @@ fn exit_statuses_follow_the_contract() {
         (vec![scenario.to_str().unwrap(), "--headroom", "1.234"], "--headroom"),
         (vec![scenario.to_str().unwrap(), "--seeds", "0"], "--seeds"),
         (vec![scenario.to_str().unwrap(), "--jobs", "0"], "--jobs"),
-        (vec![scenario.to_str().unwrap(), "--allocators", "calico"], "unknown allocator"),
+        (vec![scenario.to_str().unwrap(), "--allocators", "flannel"], "unknown allocator"),
         (vec![scenario.to_str().unwrap(), "--max-events", "1000"], "too large to run"),
     ] {
         let out = dir.join("bad-out");
