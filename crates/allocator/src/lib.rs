@@ -190,6 +190,13 @@ pub trait Allocator: fmt::Debug + Send {
         0
     }
 
+    /// Addresses each claim of `range` takes when the mode claims it in
+    /// blocks of its own size (Calico's IPAM blocks), so reports can count
+    /// blocks per node; `None` otherwise.
+    fn claim_unit(&self, _range: RangeId) -> Option<u64> {
+        None
+    }
+
     /// Whether the mode acts on its own clock. Only then does the model call
     /// [`Self::set_now`] before each call, [`Self::take_wakes`] after it, and
     /// [`Self::wake`] when a wake is due; other modes cost nothing for it.

@@ -412,6 +412,10 @@ impl Allocator for Calico {
         orphans * u64::from(self.config.block_addresses())
     }
 
+    fn claim_unit(&self, range: RangeId) -> Option<u64> {
+        (range == self.pool).then(|| u64::from(self.config.block_addresses()))
+    }
+
     fn accepts_pods(&self, _node: NodeId) -> bool {
         true
     }

@@ -35,6 +35,9 @@ pub struct RangeInfo {
     pub name: String,
     pub prefix: Ipv4Net,
     pub is_vnet_subnet: bool,
+    /// Addresses per claim when a mode claims the range in blocks of its own
+    /// (`Allocator::claim_unit`: Calico's IPAM blocks).
+    pub block: Option<u64>,
 }
 
 /// One node pool as outputs name it.

@@ -41,6 +41,7 @@ pub fn report_html(title: &str, replays: &[&Replay], charts: &[Chart], table: &s
 
     page.push_str("<h2>Address ranges</h2>\n");
     levels_table(&mut page, replays);
+    blocks_table(&mut page, replays);
 
     if !charts.is_empty() {
         page.push_str("<h2>Charts</h2>\n");
@@ -145,6 +146,74 @@ fn levels_table(page: &mut String, replays: &[&Replay]) {
             ];
             let _ = writeln!(page, "<tr>{}</tr>", cells.concat());
         }
+    }
+    page.push_str("</tbody>\n</table>\n");
+}
+
+/// Blocks claimed per node over a sample: (time, blocks claimed, nodes).
+pub fn blocks_per_node(replay: &Replay, range: usize) -> Vec<(u64, u64, u64)> {
+    let info = &replay.ranges[range];
+    let Some(block) = info.block.filter(|&b| b > 0) else { return Vec::new() };
+    // A pod CIDR is named `<cluster>/pod-cidr`: its nodes are that cluster's.
+    let cluster = info.name.strip_suffix("/pod-cidr").unwrap_or(&info.name);
+    let pools: Vec<u32> =
+        replay.pools.iter().enumerate().filter(|(_, p)| p.cluster == cluster).map(|(i, _)| i as u32).collect();
+    replay
+        .utilization
+        .iter()
+        .filter(|s| s.range as usize == range)
+        .map(|s| {
+            let nodes: u64 = replay
+                .cluster
+                .iter()
+                .filter(|c| c.time_s == s.time_s && pools.contains(&c.pool))
+                .map(|c| u64::from(c.nodes))
+                .sum();
+            (s.time_s, s.allocated / block, nodes)
+        })
+        .collect()
+}
+
+/// Where a mode claims a range in blocks (Calico), how many each node holds:
+/// blocks stay claimed after they empty, so this is where a leak shows.
+fn blocks_table(page: &mut String, replays: &[&Replay]) {
+    let mut rows = Vec::new();
+    for replay in replays {
+        for (i, info) in replay.ranges.iter().enumerate() {
+            let series = blocks_per_node(replay, i);
+            let Some(&(_, end_blocks, end_nodes)) = series.last() else { continue };
+            let per = |blocks: u64, nodes: u64| {
+                if nodes == 0 { "—".to_string() } else { format!("{:.2}", blocks as f64 / nodes as f64) }
+            };
+            let peak =
+                series.iter().filter(|s| s.2 > 0).max_by(|a, b| (a.1 * b.2).cmp(&(b.1 * a.2)).then(b.0.cmp(&a.0)));
+            let (peak_text, peak_at) = peak.map_or(("—".to_string(), "—".to_string()), |&(t, b, n)| {
+                (format!("{} ({b} on {n} nodes)", per(b, n)), human_time(t))
+            });
+            let cells = [
+                cell("", &info.name),
+                cell("", &replay.allocator),
+                cell("num", &info.block.unwrap_or(0).to_string()),
+                cell("num", &peak_text),
+                cell("num", &peak_at),
+                cell("num", &format!("{} ({end_blocks} on {end_nodes} nodes)", per(end_blocks, end_nodes))),
+            ];
+            rows.push(format!("<tr>{}</tr>", cells.concat()));
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    page.push_str(
+        "<h3>Blocks claimed per node</h3>\n<p class=\"note\">Ranges a mode claims in blocks of its own \
+         (Calico's IPAM blocks), sampled: claimed blocks ÷ the cluster's nodes. Empty blocks stay claimed \
+         until released, so a high count with few pods is a leak.</p>\n\
+         <table class=\"blocks\">\n<thead><tr><th>range</th><th>allocator</th><th>block (addresses)</th>\
+         <th>most per node</th><th>at</th><th>at the end</th></tr></thead>\n<tbody>\n",
+    );
+    for row in rows {
+        page.push_str(&row);
+        page.push('\n');
     }
     page.push_str("</tbody>\n</table>\n");
 }

@@ -30,7 +30,7 @@ use cluster::{EventRecord, Replay, Summary};
 
 pub use self::plan::{PLAN_CSV_FILES, plan_html};
 pub use chart::{Chart, charts};
-pub use html::{EVENTS_SHOWN, report_html};
+pub use html::{EVENTS_SHOWN, blocks_per_node, report_html};
 
 /// The CSV files a report may link to; they sit next to `report.html`.
 pub const CSV_FILES: [&str; 4] = ["summary.csv", "utilization.csv", "cluster.csv", "events.csv"];

@@ -15,7 +15,7 @@ const TRICKY: &str = r#"needs <24> & "more" 'room'"#;
 // ---------------------------------------------------------------- builders
 
 fn range(name: &str, prefix: &str, is_vnet_subnet: bool) -> RangeInfo {
-    RangeInfo { name: name.to_string(), prefix: prefix.parse().unwrap(), is_vnet_subnet }
+    RangeInfo { name: name.to_string(), prefix: prefix.parse().unwrap(), is_vnet_subnet, block: None }
 }
 
 fn pool(cluster: &str, pool: &str) -> PoolInfo {
@@ -741,4 +741,35 @@ fn human_time_reads_like_a_planner() {
     assert_eq!(human_time(4 * HOUR), "0d 04:00");
     assert_eq!(human_time(59), "0d 00:00:59");
     assert_eq!(human_time(DAY), "1d 00:00");
+}
+
+/// A Calico replay: report.html counts its blocks per node, and shows the
+/// blocks an emptied deployment leaves claimed.
+#[test]
+fn calico_blocks_per_node_are_shown() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/pod-ranges-compare.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let loaded = scenario::parse_str(&text, "p.yaml", &scenario::Overrides::default()).unwrap();
+    let replay = cluster::replay(&loaded.scenario).unwrap();
+    let range = replay.ranges.iter().position(|r| r.name == "c/pod-cidr").unwrap();
+    assert_eq!(replay.ranges[range].block, Some(64));
+    let series = report::blocks_per_node(&replay, range);
+    let at = |t: u64| *series.iter().find(|s| s.0 == t).unwrap();
+    // 500 pods on 10 nodes: a block each; 1000: two; emptied: one each stays claimed.
+    assert_eq!(at(3600), (3600, 10, 10));
+    assert_eq!(at(86_400 + 3600), (86_400 + 3600, 20, 10));
+    assert_eq!(at(2 * 86_400 + 3600), (2 * 86_400 + 3600, 10, 10));
+    let html = report_html("p", &[&replay], &[], "");
+    assert!(html.contains("<h3>Blocks claimed per node</h3>"), "no blocks table");
+    assert!(html.contains("<td class=\"num\">64</td>"), "the block size");
+    assert!(html.contains("2.00 (20 on 10 nodes)"), "the most per node");
+    // Other modes claim no blocks of their own: no table.
+    let overlay = scenario::parse_str(
+        &text,
+        "p.yaml",
+        &scenario::Overrides { allocator: Some(modes::named("overlay")), seed: None },
+    )
+    .unwrap();
+    let replay = cluster::replay(&overlay.scenario).unwrap();
+    assert!(!report_html("p", &[&replay], &[], "").contains("Blocks claimed per node"));
 }

@@ -340,10 +340,11 @@ impl<'s> World<'s> {
             ranges: self
                 .space
                 .iter()
-                .map(|(_, r)| RangeInfo {
+                .map(|(id, r)| RangeInfo {
                     name: r.name().to_string(),
                     prefix: r.prefix(),
                     is_vnet_subnet: r.kind() == net::RangeKind::VnetSubnet,
+                    block: self.clusters.iter().find_map(|c| c.allocator.claim_unit(id)),
                 })
                 .collect(),
             pools: self
