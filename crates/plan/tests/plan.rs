@@ -410,3 +410,43 @@ fn a_static_block_subnet_beyond_a_slash_12_has_no_prefix_and_does_not_fit() {
     // The node subnet must grow too, and alone would fit the VNet: no address space is named.
     assert_eq!(plan.needs_address_space, None);
 }
+
+/// GKE: 8 nodes at max_pods 110 take a /24 each: a /21 pod range, and a /22
+/// holds only 4 (other-clouds.md §3).
+#[test]
+fn gke_8_nodes_at_110_need_a_slash_21_pod_range() {
+    let yaml = "
+name: gke
+duration: 2h
+allocator: gke
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24}}
+clusters:
+  - name: g
+    service_cidr: 192.168.0.0/16
+    pod_cidr: 100.64.0.0/16
+    node_pools: [{name: p, count: 8, vnet_subnet: nodes}]
+";
+    check(yaml, "g/pod-cidr", 8 * 256, 21);
+}
+
+/// Calico: 4 nodes of 40 pods claim a /26 block each: a /24 pool.
+#[test]
+fn calico_4_nodes_of_a_block_each_need_a_slash_24_pool() {
+    let yaml = "
+name: calico
+duration: 2h
+allocator: calico
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24}}
+clusters:
+  - name: c
+    service_cidr: 192.168.0.0/16
+    pod_cidr: 100.64.0.0/16
+    node_pools: [{name: p, count: 4, vnet_subnet: nodes}]
+workloads:
+  - {name: web, cluster: c, kind: deployment, replicas: 160}
+";
+    let plan = check(yaml, "c/pod-cidr", 4 * 64, 24);
+    let r = plan.ranges.iter().find(|r| r.name == "c/pod-cidr").unwrap();
+    let e = r.explanation.as_ref().unwrap();
+    assert_eq!(e.terms[0].what, "64 addresses of claimed blocks");
+}
