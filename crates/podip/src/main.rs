@@ -7,6 +7,7 @@
 mod importer;
 mod output;
 mod planner;
+mod sweeper;
 mod table;
 
 use std::io::IsTerminal;
@@ -105,6 +106,8 @@ enum Command {
     },
     /// The smallest subnets and pod CIDRs that survive the scenario, per allocator, over many seeds.
     Plan(planner::PlanArgs),
+    /// Replay a scenario at every point of a product of axes (allocators, seeds, counts, prefixes, rates).
+    Sweep(sweeper::SweepArgs),
     /// Write a scenario from a real cluster's JSON.
     #[command(subcommand)]
     Import(importer::ImportCommand),
@@ -183,6 +186,7 @@ fn run_command(command: Command) -> Result<u8, Failure> {
         }
         Command::Plan(args) => planner::run(args),
         Command::Import(command) => importer::run(command),
+        Command::Sweep(args) => sweeper::run(args),
         Command::Run { scenario, allocator, options } => {
             let (replays, out) = replay_each(&scenario, &[allocator], &options)?;
             finish(out, replays, &options, false)

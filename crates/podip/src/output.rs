@@ -156,7 +156,7 @@ impl Drop for Staged {
     }
 }
 
-fn csv_bytes(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+pub(crate) fn csv_bytes(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header)?;
     for row in rows {
@@ -255,42 +255,45 @@ pub fn events_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
     )
 }
 
+/// summary.csv's columns.
+pub const SUMMARY_HEADER: [&str; 13] = [
+    "allocator",
+    "peak_allocated",
+    "peak_allocated_pct",
+    "peak_in_use",
+    "first_exhaustion_s",
+    "exhaustion_events",
+    "nodes_failed",
+    "pod_ip_waits",
+    "max_pods_waiting_ip",
+    "ip_efficiency_pct",
+    "busiest_range",
+    "first_80_pct_s",
+    "first_100_pct_s",
+];
+
+/// One replay's summary.csv row (and `podip sweep`'s figures).
+pub fn summary_fields(r: &Replay) -> Vec<String> {
+    let s = &r.summary;
+    vec![
+        r.allocator.clone(),
+        s.peak_allocated.to_string(),
+        format!("{:.2}", s.peak_allocated_pct),
+        s.peak_in_use.to_string(),
+        s.first_exhaustion_s.map(|t| t.to_string()).unwrap_or_default(),
+        s.exhaustion_events.to_string(),
+        s.nodes_failed.to_string(),
+        s.pod_ip_waits.to_string(),
+        s.max_pods_waiting_ip.to_string(),
+        s.ip_efficiency_pct.map(|p| format!("{p:.2}")).unwrap_or_default(),
+        s.busiest_range.clone().unwrap_or_default(),
+        s.first_80_pct_s.map(|t| t.to_string()).unwrap_or_default(),
+        s.first_100_pct_s.map(|t| t.to_string()).unwrap_or_default(),
+    ]
+}
+
 pub fn summary_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
-    csv_bytes(
-        &[
-            "allocator",
-            "peak_allocated",
-            "peak_allocated_pct",
-            "peak_in_use",
-            "first_exhaustion_s",
-            "exhaustion_events",
-            "nodes_failed",
-            "pod_ip_waits",
-            "max_pods_waiting_ip",
-            "ip_efficiency_pct",
-            "busiest_range",
-            "first_80_pct_s",
-            "first_100_pct_s",
-        ],
-        replays.iter().map(|r| {
-            let s = &r.summary;
-            vec![
-                r.allocator.clone(),
-                s.peak_allocated.to_string(),
-                format!("{:.2}", s.peak_allocated_pct),
-                s.peak_in_use.to_string(),
-                s.first_exhaustion_s.map(|t| t.to_string()).unwrap_or_default(),
-                s.exhaustion_events.to_string(),
-                s.nodes_failed.to_string(),
-                s.pod_ip_waits.to_string(),
-                s.max_pods_waiting_ip.to_string(),
-                s.ip_efficiency_pct.map(|p| format!("{p:.2}")).unwrap_or_default(),
-                s.busiest_range.clone().unwrap_or_default(),
-                s.first_80_pct_s.map(|t| t.to_string()).unwrap_or_default(),
-                s.first_100_pct_s.map(|t| t.to_string()).unwrap_or_default(),
-            ]
-        }),
-    )
+    csv_bytes(&SUMMARY_HEADER, replays.iter().map(|r| summary_fields(r)))
 }
 
 /// Write the four files of outputs.md for these replays into `dir`, and

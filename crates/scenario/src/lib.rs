@@ -32,6 +32,7 @@ mod model;
 mod raw;
 mod rewrite;
 mod schema;
+mod sweep;
 mod validate;
 mod yaml;
 
@@ -41,6 +42,7 @@ pub use estimate::{Estimate, LimitExceeded, Limits, estimate};
 pub use model::*;
 pub use rewrite::{Edits, RewriteError, rewrite};
 pub use schema::{schema, schema_text};
+pub use sweep::{Axis, MAX_POINTS, Sweep, SweepError, parse_sweep};
 pub use validate::{
     DEFAULT_MAX_SURGE, DEFAULT_POD_CIDR, DEFAULT_SAMPLE_EVERY, DEFAULT_SERVICE_CIDR, FORBIDDEN_RANGES, Loaded,
     MAX_DURATION, MAX_NODES_PER_CLUSTER, MAX_NODES_PER_POOL, MAX_PODS_RANGE, MAX_REPLICAS, MAX_SAMPLES, Overrides,

@@ -65,6 +65,12 @@ pub(crate) fn parse(text: &str) -> Result<RawScenario, ParseFailure> {
     if text.lines().all(blank) {
         return Err(ParseFailure { path: String::new(), message: EMPTY.to_owned(), location: None });
     }
+    parse_as::<RawScenario>(text)
+}
+
+/// Any other document of podip's (a sweep spec) read as `T`, with the same
+/// wording and positions for what is wrong.
+pub(crate) fn parse_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseFailure> {
     if let Some(location) = too_deep(text) {
         return Err(ParseFailure {
             path: String::new(),
@@ -72,7 +78,7 @@ pub(crate) fn parse(text: &str) -> Result<RawScenario, ParseFailure> {
             location: Some(location),
         });
     }
-    serde_yaml::from_str::<RawScenario>(text).map_err(|e| failure(&e))
+    serde_yaml::from_str::<T>(text).map_err(|e| failure(&e))
 }
 
 fn failure(e: &serde_yaml::Error) -> ParseFailure {

@@ -12,3 +12,4 @@ mod compare;
 mod import;
 mod output;
 mod plan;
+mod sweep;
