@@ -59,7 +59,7 @@ fn cluster() -> Value {
         "name": {"type": "string"},
         "allocator": allocator(),
         "max_pods": {"type": ["integer", "null"], "minimum": 0},
-        "pod_cidr": {"anyOf": [prefix("kubenet, overlay and gke: carved into a range per node"), {"type": "null"}]},
+        "pod_cidr": {"anyOf": [prefix("kubenet, overlay, gke and calico: the range carved per node (calico: its IP pool)"), {"type": "null"}]},
         "service_cidr": {"anyOf": [prefix("the Kubernetes service range (validated, never allocated from)"), {"type": "null"}]},
         "dns_service_ip": {"type": ["string", "null"]},
         "scheduler": {"enum": ["spread", "pack", "random", null]},
