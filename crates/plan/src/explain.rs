@@ -49,7 +49,7 @@ impl Explanation {
         let held: u64 = self.terms.iter().map(|t| u64::from(t.nodes) * t.each).sum::<u64>() + self.transient;
         match self.reserved {
             0 => format!("{} = {}", parts.join(" + "), thousands(held)),
-            5 => format!("{} + 5 reserved = {}", parts.join(" + "), thousands(held + 5)),
+            r @ (4 | 5) => format!("{} + {r} reserved = {}", parts.join(" + "), thousands(held + r)),
             r => format!("{} + {r} (first and last /28) = {}", parts.join(" + "), thousands(held + r)),
         }
     }
@@ -76,6 +76,7 @@ pub fn thousands(n: u64) -> String {
 pub fn reserved(unit: RangeKind) -> u64 {
     match unit {
         RangeKind::SubnetAddresses => 5,
+        RangeKind::GcpSubnetAddresses => 4,
         // 2^(32−p) − capacity(p) = 32 for every allowed p.
         RangeKind::SubnetBlocks => 32,
         RangeKind::PodCidr => 0,

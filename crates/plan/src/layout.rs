@@ -23,6 +23,8 @@ pub enum RangeKind {
     /// A VNet subnet handing out single addresses (node IPs, node-subnet reservations,
     /// dynamic batches): Azure reserves 5 addresses per subnet.
     SubnetAddresses,
+    /// A Google Cloud subnet handing out single addresses (gke's node IPs): 4 reserved.
+    GcpSubnetAddresses,
     /// A VNet subnet used as a static-block pod subnet: aligned /28 blocks, never the first
     /// or last /28 (they hold Azure's reserved addresses; model.md's assumption).
     SubnetBlocks,
@@ -32,6 +34,8 @@ pub enum RangeKind {
 
 /// Addresses Azure reserves in every VNet subnet (network, gateway, 2 × DNS, broadcast).
 const AZURE_RESERVED: u64 = 5;
+/// Addresses Google Cloud reserves in every subnet (network, gateway, second-to-last, broadcast).
+pub(crate) const GCP_RESERVED: u64 = 4;
 
 /// The prefix lengths a range of `kind` may have, largest range (shortest prefix) first.
 ///
@@ -39,7 +43,7 @@ const AZURE_RESERVED: u64 = 5;
 /// least a /28 (its unit); a pod CIDR must hold at least one /24.
 fn allowed_prefixes(kind: RangeKind) -> RangeInclusive<u8> {
     match kind {
-        RangeKind::SubnetAddresses => 0..=29,
+        RangeKind::SubnetAddresses | RangeKind::GcpSubnetAddresses => 0..=29,
         RangeKind::SubnetBlocks => 12..=28,
         RangeKind::PodCidr => 0..=24,
     }
@@ -53,7 +57,7 @@ fn size_of(p: u8) -> u64 {
 /// Addresses a range of `kind` can hand out at prefix length `p`, or None where the prefix is
 /// not allowed:
 /// - `SubnetAddresses`: 2^(32−p) − 5 for 0 ≤ p ≤ 29 (Azure reserves 5 per subnet; /29 is the
-///   smallest subnet);
+///   smallest subnet); `GcpSubnetAddresses`: 2^(32−p) − 4 (Google Cloud reserves 4);
 /// - `SubnetBlocks`: 16 × (2^(28−p) − 2) for 12 ≤ p ≤ 28 (static /28 blocks; the first and last
 ///   /28 hold reserved addresses and are never handed out, so a /27 and a /28 hand out nothing:
 ///   `Some(0)`, not a negative count); a /12 is the largest allowed;
@@ -65,6 +69,7 @@ pub fn capacity(kind: RangeKind, p: u8) -> Option<u64> {
     let size = size_of(p);
     Some(match kind {
         RangeKind::SubnetAddresses => size - AZURE_RESERVED,
+        RangeKind::GcpSubnetAddresses => size - GCP_RESERVED,
         RangeKind::SubnetBlocks => 16 * (size / 16).saturating_sub(2),
         // 256 × 2^(24−p) = 2^(32−p): every address of every /24 is usable.
         RangeKind::PodCidr => size,
@@ -314,6 +319,10 @@ mod tests {
         assert_eq!(capacity(SubnetAddresses, 0), Some((1 << 32) - 5));
         assert_eq!(capacity(SubnetAddresses, 33), None);
         assert_eq!(capacity(SubnetAddresses, 255), None);
+        // Google Cloud: 4 reserved, so a /29 holds 4 and a /27 holds 28.
+        assert_eq!((capacity(GcpSubnetAddresses, 29), capacity(GcpSubnetAddresses, 27)), (Some(4), Some(28)));
+        assert_eq!(smallest_prefix(GcpSubnetAddresses, 28), Some(27));
+        assert_eq!(smallest_prefix(SubnetAddresses, 28), Some(26));
 
         assert_eq!(capacity(SubnetBlocks, 28), Some(0));
         assert_eq!(capacity(SubnetBlocks, 27), Some(0));
@@ -363,7 +372,7 @@ mod tests {
 
     #[test]
     fn smallest_prefix_is_the_longest_prefix_that_holds_required() {
-        for kind in [SubnetAddresses, SubnetBlocks, PodCidr] {
+        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr] {
             let mut required: Vec<u64> = (0..=40).collect();
             for k in 0..=33u32 {
                 let pow = 1u64 << k;
@@ -387,7 +396,7 @@ mod tests {
 
     #[test]
     fn capacity_never_decreases_as_the_prefix_shortens() {
-        for kind in [SubnetAddresses, SubnetBlocks, PodCidr] {
+        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr] {
             let caps: Vec<u64> = allowed_prefixes(kind).rev().filter_map(|p| capacity(kind, p)).collect();
             assert!(caps.windows(2).all(|w| w[0] <= w[1]), "{kind:?}");
             assert_eq!(caps.len(), allowed_prefixes(kind).count());

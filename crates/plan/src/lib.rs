@@ -33,7 +33,7 @@ use scenario::{Action, Scenario};
 pub use explain::{Explanation, Term, thousands};
 use figures::{exhaustion_on, risk, unfixable};
 pub use figures::{nearest_rank, with_headroom};
-use layout::{Layout, RangeKind, Want};
+use layout::{GCP_RESERVED, Layout, RangeKind, Want};
 
 /// How to plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +139,7 @@ impl RangePlan {
     pub fn kind(&self) -> &'static str {
         match self.unit {
             RangeKind::PodCidr => "pod-cidr",
-            RangeKind::SubnetAddresses | RangeKind::SubnetBlocks => "vnet-subnet",
+            RangeKind::SubnetAddresses | RangeKind::GcpSubnetAddresses | RangeKind::SubnetBlocks => "vnet-subnet",
         }
     }
 }
@@ -739,7 +739,8 @@ impl Draft {
 /// subnet, at time zero or in an `add_pool`), in file order, then every
 /// kubenet or overlay cluster's pod CIDR. With what each hands out.
 fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)> {
-    let mut uses: Vec<(&str, bool)> = Vec::new(); // (subnet, as a static-block pod subnet)
+    // (subnet, as a static-block pod subnet, under Google Cloud's reservations)
+    let mut uses: Vec<(&str, bool, bool)> = Vec::new();
     let added = scenario.events.iter().filter_map(|e| match &e.action {
         Action::AddPool { cluster, pool, .. } => Some((cluster.as_str(), pool)),
         _ => None,
@@ -748,18 +749,26 @@ fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)
         scenario.clusters.iter().flat_map(|c| c.node_pools.iter().map(move |p| (c.name.as_str(), p))).chain(added);
     for (cluster, pool) in pools {
         let Some(c) = scenario.clusters.iter().find(|c| c.name == cluster) else { continue };
-        uses.push((pool.vnet_subnet.as_str(), false));
+        let gcp = c.allocator.subnet_rules.reserved() == GCP_RESERVED;
+        uses.push((pool.vnet_subnet.as_str(), false, gcp));
         if let Some(pod) = pool.pod_subnet.as_deref() {
-            uses.push((pod, c.allocator.pod_subnet.is_some_and(|unit| unit.unit_size() > 1)));
+            uses.push((pod, c.allocator.pod_subnet.is_some_and(|unit| unit.unit_size() > 1), gcp));
         }
     }
     let mut out = Vec::new();
     for (i, subnet) in scenario.network.subnets.iter().enumerate() {
-        let mine: Vec<bool> = uses.iter().filter(|(s, _)| *s == subnet.name).map(|&(_, b)| b).collect();
+        let mine: Vec<(bool, bool)> = uses.iter().filter(|u| u.0 == subnet.name).map(|u| (u.1, u.2)).collect();
         if mine.is_empty() {
             continue;
         }
-        let unit = if mine.contains(&true) { RangeKind::SubnetBlocks } else { RangeKind::SubnetAddresses };
+        // A subnet only Google Cloud modes use reserves 4; otherwise Azure's 5 (the larger).
+        let unit = if mine.iter().any(|u| u.0) {
+            RangeKind::SubnetBlocks
+        } else if mine.iter().all(|u| u.1) {
+            RangeKind::GcpSubnetAddresses
+        } else {
+            RangeKind::SubnetAddresses
+        };
         out.push((unit, Source::Subnet(i), subnet.name.clone(), subnet.prefix));
     }
     for (c, cluster) in scenario.clusters.iter().enumerate() {

@@ -450,3 +450,24 @@ workloads:
     let e = r.explanation.as_ref().unwrap();
     assert_eq!(e.terms[0].what, "64 addresses of claimed blocks");
 }
+
+/// A Google Cloud node subnet reserves 4: 28 GKE nodes fit a /27 (32 − 4),
+/// where Azure's 5 would need a /26.
+#[test]
+fn gke_node_subnets_are_sized_with_google_clouds_four_reserved() {
+    let yaml = "
+name: gke nodes
+duration: 2h
+allocator: gke
+network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24}}
+clusters:
+  - name: g
+    service_cidr: 192.168.0.0/16
+    pod_cidr: 100.64.0.0/16
+    max_pods: 30
+    node_pools: [{name: p, count: 28, vnet_subnet: nodes}]
+";
+    let plan = check(yaml, "nodes", 28, 27);
+    let r = plan.ranges.iter().find(|r| r.name == "nodes").unwrap();
+    assert!(r.explanation.as_ref().unwrap().sum().ends_with("+ 4 reserved = 32"), "{:?}", r.explanation);
+}
