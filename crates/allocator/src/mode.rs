@@ -207,7 +207,7 @@ impl Finding {
     }
 }
 
-/// One key of a mode's `clusters[].settings`.
+/// One key of a mode's settings block (`clusters[].<settings_key>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SettingSpec {
     pub key: &'static str,
@@ -216,7 +216,7 @@ pub struct SettingSpec {
     pub help: &'static str,
 }
 
-/// A value under `clusters[].settings`, as the scenario wrote it.
+/// A value in a mode's settings block, as the scenario wrote it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Setting {
     Bool(bool),

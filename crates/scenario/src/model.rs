@@ -84,7 +84,7 @@ pub struct Cluster {
     /// The networking mode (from the `modes` registry, or any descriptor an
     /// [`Overrides`](crate::Overrides) supplies).
     pub allocator: &'static Mode,
-    /// `clusters[].settings`, checked against the mode's keys.
+    /// The block of its mode's settings (`clusters[].<settings_key>`), checked against the mode's keys.
     pub settings: Settings,
     pub pod_cidr: Ipv4Net,
     pub service_cidr: Ipv4Net,
