@@ -41,7 +41,8 @@ fn setup(name: &str) -> (Box<dyn Allocator>, AddressSpace, NodeSpec) {
         "overlay" => (Box::new(overlay::Overlay::new(cidr)), false),
         _ => unreachable!("unknown allocator {name}"),
     };
-    let spec = NodeSpec { node_subnet, pod_subnet: uses_pod_subnet.then_some(pod_subnet), max_pods: MAX_PODS };
+    let spec =
+        NodeSpec { node_subnet, pod_subnet: uses_pod_subnet.then_some(pod_subnet), max_pods: MAX_PODS, machine: None };
     (allocator, space, spec)
 }
 

@@ -18,8 +18,8 @@ mod mode;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use mode::{Build, Finding, InUse, MaxPods, Mode, PoolFacts, PreCheck, Role, Setting, SettingSpec, Settings};
-pub use net::{AddressSpace, Granularity, Ipv4Net, RangeId, SubnetRules};
+pub use mode::{Build, Finding, InUse, Machine, Machines, MaxPods, Mode, PoolFacts, PreCheck, Role, Setting, SettingSpec, Settings};
+pub use net::{AddressRange, AddressSpace, Granularity, Ipv4Net, RangeId, SubnetRules};
 
 /// A node, numbered in creation order across the whole simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,6 +40,8 @@ pub struct NodeSpec {
     pub pod_subnet: Option<RangeId>,
     /// The most pods the node may run (host-network ones included).
     pub max_pods: u32,
+    /// The pool's machine, for modes with [`Mode::machines`] (always `Some` there).
+    pub machine: Option<Machine>,
 }
 
 /// Why an allocator could not supply addresses: a kind of `events.csv` that

@@ -30,6 +30,9 @@ pub struct Mode {
     /// `Some(unit)` when each pool draws pod IPs from a `pod_subnet` handing out
     /// that unit (single addresses, /28 blocks); the pool must name one.
     pub pod_subnet: Option<Granularity>,
+    /// Whether a pool may leave out its `pod_subnet` (its pods then take
+    /// addresses from the node subnet: AWS prefixes without a reservation).
+    pub pod_subnet_optional: bool,
     /// `Some(unit)` when the cluster's `pod_cidr` is carved into per-node ranges
     /// of that unit (/24s under kubenet and overlay).
     pub pod_cidr: Option<Granularity>,
@@ -58,6 +61,11 @@ pub struct Mode {
     /// the mode has its own words for it (`1 + max_pods 30`); `None` leaves it
     /// to the planner's generic ones (`node IP`, `2 /28 blocks`).
     pub holding: fn(each: u64) -> Option<String>,
+    /// Machine types whose network interfaces bound a node (AWS's ENIs): a
+    /// pool of the mode names one (`instance_type`) or writes its limits
+    /// (`eni`), and its max_pods defaults to and is capped by what the machine
+    /// holds; `None` for modes where the machine does not matter.
+    pub machines: Option<&'static Machines>,
     /// What the cloud's pre-check of a scale operation counts for each new node
     /// of this max_pods, when it has one (AKS: node-subnet and static-block), so
     /// a failure can be told in the cloud's words; `None` for modes whose nodes
@@ -78,6 +86,7 @@ impl Mode {
             max_pods: MaxPods { default: 110, min: 10, max: 250 },
             subnet_rules: SubnetRules::AZURE,
             pod_subnet: None,
+            pod_subnet_optional: false,
             pod_cidr: None,
             windows: true,
             failures: &[],
@@ -89,6 +98,7 @@ impl Mode {
             check_pod_subnet: |_, _| Vec::new(),
             holding: |_| None,
             prechecked: |_| None,
+            machines: None,
             build,
         }
     }
@@ -176,6 +186,43 @@ pub struct Build<'a> {
     pub pod_cidr: Option<RangeId>,
     /// The cluster's settings, already checked by [`Mode::check_settings`].
     pub settings: &'a Settings,
+}
+
+/// A machine's network interfaces, as a pool's `instance_type` or `eni` gives
+/// them: every node of the pool has these limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Machine {
+    /// Network interfaces it can attach (AWS: ENIs on network card 0).
+    pub interfaces: u32,
+    /// IPv4 addresses per interface, its primary included.
+    pub addresses_per_interface: u32,
+    /// vCPUs, when known (AWS's max-pods calculator caps by them).
+    pub vcpus: Option<u32>,
+}
+
+/// The machine types a mode knows, and what a machine allows.
+#[derive(Debug)]
+pub struct Machines {
+    /// Known types, by name, in the order help lists them.
+    pub types: &'static [(&'static str, Machine)],
+    /// Where the table comes from, for docs and messages.
+    pub source: &'static str,
+    /// The max_pods a pool of this machine defaults to and may not exceed.
+    pub max_pods: fn(Machine) -> MaxPods,
+    /// Why the machine allows at most that many pods (`3 ENIs × (10 − 1) + 2`).
+    pub limit_words: fn(Machine) -> String,
+}
+
+impl Machines {
+    /// The machine called `name`.
+    pub fn find(&self, name: &str) -> Option<Machine> {
+        self.types.iter().find(|(n, _)| *n == name).map(|&(_, m)| m)
+    }
+
+    /// The known names, comma-separated, for "expected one of …" messages.
+    pub fn names(&self) -> String {
+        self.types.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// What a pool rule sees of a node pool.

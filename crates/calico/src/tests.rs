@@ -19,7 +19,7 @@ fn setup(pool: &str, config: Config) -> Setup {
     let nodes =
         space.add(AddressRange::vnet_subnet("nodes", "10.0.0.0/24".parse().unwrap(), Granularity::ADDRESS).unwrap());
     let pool_id = space.add(AddressRange::pod_cidr("pool", pool.parse().unwrap(), Granularity::ADDRESS).unwrap());
-    let spec = NodeSpec { node_subnet: nodes, pod_subnet: None, max_pods: 250 };
+    let spec = NodeSpec { node_subnet: nodes, pod_subnet: None, max_pods: 250, machine: None };
     Setup { calico: Calico::new(pool_id, config), space, spec, pool: pool_id }
 }
 

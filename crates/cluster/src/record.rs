@@ -55,6 +55,8 @@ pub struct RangeSample {
     pub usable: u64,
     pub allocated: u64,
     pub in_use: u64,
+    /// Free aligned /28s ([`net::AddressRange::free_blocks`]): how fragmented the free addresses are.
+    pub free_blocks_28: u64,
 }
 
 /// A `cluster.csv` row (names in [`Replay::pools`]).

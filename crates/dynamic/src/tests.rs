@@ -17,7 +17,7 @@ fn setup(nodes: &str, pods: &str, max_pods: u32) -> Setup {
     let mut space = AddressSpace::new();
     let nodes = space.add(AddressRange::vnet_subnet("nodes", nodes.parse().unwrap(), Granularity::ADDRESS).unwrap());
     let pods = space.add(AddressRange::vnet_subnet("pods", pods.parse().unwrap(), Granularity::ADDRESS).unwrap());
-    let spec = NodeSpec { node_subnet: nodes, pod_subnet: Some(pods), max_pods };
+    let spec = NodeSpec { node_subnet: nodes, pod_subnet: Some(pods), max_pods, machine: None };
     Setup { dynamic: Dynamic::new(), space, spec }
 }
 

@@ -180,7 +180,7 @@ mod tests {
             AddressRange::subnet("nodes", nodes.parse().unwrap(), Granularity::ADDRESS, SubnetRules::GCP).unwrap(),
         );
         let p = space.add(AddressRange::pod_cidr("pods", pods.parse().unwrap(), UNIT).unwrap());
-        (space, NodeSpec { node_subnet: n, pod_subnet: None, max_pods: 110 }, p)
+        (space, NodeSpec { node_subnet: n, pod_subnet: None, max_pods: 110, machine: None }, p)
     }
 
     /// A /21 pod range holds 8 nodes at 110 and a /24 holds 4 at 30; the next fails whole.

@@ -210,7 +210,7 @@ mod tests {
         let node_subnet = space.add(nodes);
         let pod_cidr =
             space.add(AddressRange::pod_cidr("c1/pod-cidr", pod_cidr.parse().unwrap(), Granularity::SLASH24).unwrap());
-        (space, NodeSpec { node_subnet, pod_subnet: None, max_pods }, pod_cidr)
+        (space, NodeSpec { node_subnet, pod_subnet: None, max_pods, machine: None }, pod_cidr)
     }
 
     fn fill(alloc: &mut Kubenet, space: &mut AddressSpace, spec: &NodeSpec) -> (u32, Failure) {

@@ -8,7 +8,7 @@
 use allocator::Mode;
 
 /// Every mode, in the order scenarios' docs and the CLI's help list them.
-pub static ALL: [&Mode; 7] = [
+pub static ALL: [&Mode; 9] = [
     &node_subnet::MODE,
     &dynamic::MODE,
     &static_block::MODE,
@@ -16,6 +16,8 @@ pub static ALL: [&Mode; 7] = [
     &overlay::MODE,
     &gke::MODE,
     &calico::MODE,
+    &aws_vpc_cni::MODE,
+    &aws_vpc_cni::PREFIX_MODE,
 ];
 
 /// The mode of clusters whose scenario names none (scenario.md).

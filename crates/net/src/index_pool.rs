@@ -161,6 +161,31 @@ impl IndexPool {
         None
     }
 
+    /// How many aligned runs of `len` units (aligned as in
+    /// [`Self::take_aligned_run`]) are wholly free: the pool's fragmentation,
+    /// as a prefix-taking mode sees it. A scan of level 0 that skips full words.
+    ///
+    /// # Panics
+    /// If `len` is not a power of two.
+    pub fn free_aligned_runs(&self, len: u32, offset: u32) -> u32 {
+        assert!(len.is_power_of_two(), "aligned runs are a power of two units, not {len}");
+        let mut start = (len - offset % len) % len;
+        let mut runs = 0;
+        while start + len <= self.capacity {
+            if self.levels[0][start as usize / 64] == 0 {
+                // A full word: no run starting in it is free.
+                start = (start / 64 + 1) * 64;
+                start += (len - (start + offset) % len) % len;
+                continue;
+            }
+            if self.run_is_free(start, len) {
+                runs += 1;
+            }
+            start += len;
+        }
+        runs
+    }
+
     /// Return a run taken by [`Self::take_aligned_run`].
     pub fn give_back_run(&mut self, start: u32, len: u32) {
         for unit in start..start + len {

@@ -347,6 +347,22 @@ impl AddressRange {
         start
     }
 
+    /// Free aligned blocks of `prefix_len` (`free_blocks_28` in
+    /// utilization.csv: what AWS prefix delegation can still take). Units at
+    /// least that big count whole (a free /24 holds sixteen /28s); smaller
+    /// units count where an aligned block of them is wholly free. An
+    /// unconstrained range reports 0: it has no fixed size to fragment.
+    pub fn free_blocks(&self, prefix_len: u8) -> u64 {
+        if self.grows {
+            return 0;
+        }
+        let unit = self.granularity.prefix_len();
+        if unit <= prefix_len {
+            return u64::from(self.pool.free()) << (prefix_len - unit);
+        }
+        u64::from(self.pool.free_aligned_runs(1 << (unit - prefix_len), self.first_unit))
+    }
+
     /// Return a block taken by [`Self::take_aligned`].
     pub fn give_back_aligned(&mut self, start: u32, units: u32) {
         self.pool.give_back_run(start, units);
@@ -474,6 +490,45 @@ mod tests {
         assert_eq!(slash24.units_capacity(), 251);
         let slash29 = AddressRange::vnet_subnet("tiny", net("10.0.0.0/29"), Granularity::ADDRESS).unwrap();
         assert_eq!(slash29.usable(), 3);
+    }
+
+    #[test]
+    fn free_28s_count_only_wholly_free_aligned_blocks() {
+        // A /24 of single addresses: the first /28 holds .0–.3 and the last
+        // .255, so 14 of its 16 /28s can be handed out whole.
+        let mut r = AddressRange::subnet("nodes", net("10.0.0.0/24"), Granularity::ADDRESS, SubnetRules::AWS).unwrap();
+        assert_eq!(r.free_blocks(28), 14);
+        // .4–.15 fill the first /28 without touching another.
+        for _ in 0..12 {
+            r.take().unwrap();
+        }
+        assert_eq!(r.free_blocks(28), 14);
+        // .16 breaks the second: 235 addresses free, 13 /28s.
+        let sixteen = r.take().unwrap();
+        assert_eq!((r.free(), r.free_blocks(28)), (238, 13));
+        r.give_back(sixteen);
+        assert_eq!(r.free_blocks(28), 14);
+        // An aligned take is a /28: one fewer.
+        let start = r.take_aligned(16).unwrap();
+        assert_eq!(r.unit_net(start).addr().to_string(), "10.0.0.16");
+        assert_eq!(r.free_blocks(28), 13);
+        // Scattered single addresses: one in each of the 16 /28s leaves none free whole, with 235 addresses free.
+        let mut s = AddressRange::subnet("s", net("10.1.0.0/24"), Granularity::ADDRESS, SubnetRules::AWS).unwrap();
+        let all: Vec<u32> = std::iter::from_fn(|| s.take()).collect();
+        for &u in &all {
+            if s.unit_net(u).addr().octets()[3] % 16 != 7 {
+                s.give_back(u);
+            }
+        }
+        assert_eq!((s.units_free(), s.free_blocks(28)), (251 - 16, 0));
+        // Larger units count whole: a /28-block subnet's free blocks, a pod
+        // CIDR's free /24s × 16.
+        let blocks = AddressRange::vnet_subnet("pods", net("10.2.0.0/24"), Granularity::BLOCK28).unwrap();
+        assert_eq!(blocks.free_blocks(28), 14);
+        let mut cidr = AddressRange::pod_cidr("pod-cidr", net("10.244.0.0/16"), Granularity::SLASH24).unwrap();
+        cidr.take().unwrap();
+        assert_eq!(cidr.free_blocks(28), 255 * 16);
+        assert_eq!(cidr.clone().unconstrained().free_blocks(28), 0);
     }
 
     #[test]

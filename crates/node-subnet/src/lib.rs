@@ -144,7 +144,7 @@ mod tests {
         let mut space = AddressSpace::new();
         let range = AddressRange::vnet_subnet("nodes", prefix.parse().unwrap(), Granularity::ADDRESS).unwrap();
         let node_subnet = space.add(range);
-        (NodeSubnet::new(), space, NodeSpec { node_subnet, pod_subnet: None, max_pods })
+        (NodeSubnet::new(), space, NodeSpec { node_subnet, pod_subnet: None, max_pods, machine: None })
     }
 
     /// Create nodes until one fails; return how many fit and the failure.

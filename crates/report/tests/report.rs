@@ -85,7 +85,7 @@ fn samples(ranges: &[RangeInfo], pools: usize, seed: u64) -> (Vec<RangeSample>, 
         for (r, info) in ranges.iter().enumerate() {
             let usable = if info.is_vnet_subnet { 251 } else { 65_536 };
             let (allocated, in_use) = addresses(seed, r as u32, i);
-            utilization.push(RangeSample { time_s, range: r as u32, usable, allocated, in_use });
+            utilization.push(RangeSample { time_s, range: r as u32, usable, allocated, in_use, free_blocks_28: 0 });
         }
         for p in 0..pools as u32 {
             let nodes = seed as u32 / 10 + p + i as u32;
@@ -530,7 +530,7 @@ fn a_long_series_is_thinned_to_the_same_line() {
     // Every minute for two weeks, with a sawtooth so thinning has work to do.
     let samples = 14 * DAY / 60 + 1;
     a.utilization = (0..samples)
-        .map(|i| RangeSample { time_s: i * 60, range: 0, usable: 251, allocated: 100 + i % 97, in_use: 50 })
+        .map(|i| RangeSample { time_s: i * 60, range: 0, usable: 251, allocated: 100 + i % 97, in_use: 50, free_blocks_28: 0 })
         .collect();
     a.utilization[5000].allocated = 240;
     let charts = charts(&[&a]);

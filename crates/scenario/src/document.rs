@@ -75,6 +75,15 @@ fn pool(p: &NodePool) -> RawPool {
             Os::Linux => RawOs::Linux,
             Os::Windows => RawOs::Windows,
         }),
+        instance_type: p.instance_type.clone(),
+        eni: match (&p.instance_type, p.machine) {
+            (None, Some(m)) => Some(RawEni {
+                count: u64::from(m.interfaces),
+                ips: u64::from(m.addresses_per_interface),
+                vcpus: m.vcpus.map(u64::from),
+            }),
+            _ => None,
+        },
     }
 }
 

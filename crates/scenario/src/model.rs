@@ -141,6 +141,11 @@ pub struct NodePool {
     pub max_surge: Surge,
     pub autoscale: Option<Autoscale>,
     pub os: Os,
+    /// The `instance_type` written, if any.
+    pub instance_type: Option<String>,
+    /// Resolved from `instance_type` or `eni`: `Some` exactly when the
+    /// cluster's mode has [`Mode::machines`](allocator::Mode::machines).
+    pub machine: Option<allocator::Machine>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -357,6 +357,20 @@ pub(crate) struct RawPool {
     pub max_surge: Option<Scalar>,
     pub autoscale: Option<RawAutoscale>,
     pub os: Option<RawOs>,
+    /// Modes whose nodes are bounded by their machine (`Mode::machines`): a type it knows…
+    pub instance_type: Option<String>,
+    /// …or the machine's interface limits written out.
+    pub eni: Option<RawEni>,
+}
+
+/// `eni: {count: N, ips: M}`: interfaces per node and IPv4 addresses per
+/// interface (primary included); `vcpus` optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEni {
+    pub count: u64,
+    pub ips: u64,
+    pub vcpus: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -49,7 +49,13 @@ fn pool() -> Value {
             "max_pods": {"type": ["integer", "null"], "minimum": 0},
             "max_surge": {"type": ["integer", "string", "null"], "description": "a node count, or a percent of the pool like \"33%\""},
             "autoscale": nullable(object(&["min", "max"], json!({"min": count("fewest nodes"), "max": count("most nodes")}))),
-            "os": {"enum": ["linux", "windows", null]}
+            "os": {"enum": ["linux", "windows", null]},
+            "instance_type": {"type": ["string", "null"], "description": "aws-vpc-cni and aws-prefix: the EC2 instance type (its ENI limits)"},
+            "eni": nullable(object(&["count", "ips"], json!({
+                "count": {"type": "integer", "minimum": 1, "maximum": 64, "description": "ENIs per node"},
+                "ips": {"type": "integer", "minimum": 2, "maximum": 64, "description": "IPv4 addresses per ENI, its primary included"},
+                "vcpus": {"type": ["integer", "null"], "minimum": 1, "maximum": 1024}
+            })))
         }),
     )
 }

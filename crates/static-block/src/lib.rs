@@ -228,7 +228,7 @@ mod tests {
         let pods = AddressRange::vnet_subnet("pods", pod_prefix.parse().unwrap(), Granularity::BLOCK28).unwrap();
         let node_subnet = space.add(nodes);
         let pod_subnet = Some(space.add(pods));
-        (StaticBlock::new(), space, NodeSpec { node_subnet, pod_subnet, max_pods })
+        (StaticBlock::new(), space, NodeSpec { node_subnet, pod_subnet, max_pods, machine: None })
     }
 
     fn fill(alloc: &mut StaticBlock, space: &mut AddressSpace, spec: &NodeSpec) -> (u32, Failure) {

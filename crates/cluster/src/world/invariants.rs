@@ -228,9 +228,11 @@ impl World<'_> {
             let in_use = (cluster.allocator.in_use)(running);
             let range = match in_use.range {
                 Role::NodeSubnet => n.node_subnet,
-                Role::PodSubnet => {
-                    n.pod_subnet.ok_or_else(|| format!("a {} node without a pod subnet", cluster.name))?
-                }
+                Role::PodSubnet => match n.pod_subnet {
+                    Some(subnet) => subnet,
+                    None if cluster.allocator.pod_subnet_optional => n.node_subnet,
+                    None => return Err(format!("a {} node without a pod subnet", cluster.name)),
+                },
                 Role::PodCidr => {
                     pod_cidrs[pool.cluster].ok_or_else(|| format!("cluster {} has no pod CIDR range", cluster.name))?
                 }

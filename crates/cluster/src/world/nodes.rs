@@ -48,6 +48,7 @@ impl World<'_> {
             node_subnet: self.pools[pool].node_subnet,
             pod_subnet: self.pools[pool].pod_subnet,
             max_pods: self.pools[pool].spec.max_pods,
+            machine: self.pools[pool].spec.machine,
         };
         let first = self.nodes.len();
         for i in 0..count {

@@ -92,6 +92,7 @@ impl World<'_> {
                 usable: range.usable(),
                 allocated: range.allocated(),
                 in_use: range.in_use(),
+                free_blocks_28: range.free_blocks(28),
             });
         }
         for (i, pool) in self.pools.iter().enumerate() {

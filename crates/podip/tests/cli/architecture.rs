@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-const MODE_CRATES: [&str; 7] = ["node-subnet", "dynamic", "static-block", "kubenet", "overlay", "gke", "calico"];
+const MODE_CRATES: [&str; 8] =
+    ["node-subnet", "dynamic", "static-block", "kubenet", "overlay", "gke", "calico", "aws-vpc-cni"];
 
 /// The codemap: each crate its row names → the names its last column allows.
 fn codemap(page: &str) -> BTreeMap<String, BTreeSet<String>> {

@@ -41,7 +41,7 @@ impl Validator {
             Some(v) => self.max_pods(&p.key("max_pods"), v, allocator),
             None => allocator.max_pods.default,
         };
-        let ctx = ClusterCtx { name: rc.name.clone(), allocator, max_pods };
+        let ctx = ClusterCtx { name: rc.name.clone(), allocator, max_pods, max_pods_written: rc.max_pods.is_some() };
 
         // Pod CIDR: always well-formed; checked further only where it is used.
         let default_pod_cidr: Ipv4Net = DEFAULT_POD_CIDR.parse().expect("constant prefix");
@@ -254,6 +254,7 @@ impl Validator {
         }
         let pod_subnet = if alloc.pod_subnet.is_some() {
             match &rp.pod_subnet {
+                None if alloc.pod_subnet_optional => None,
                 None => {
                     self.err(
                         p,
@@ -282,9 +283,33 @@ impl Validator {
             }
             None
         };
-        let max_pods = match rp.max_pods {
-            Some(v) => self.max_pods(&p.key("max_pods"), v, alloc),
-            None => ctx.max_pods,
+        let (instance_type, machine) = self.machine(rp, p, alloc);
+        let max_pods = match (rp.max_pods, machine.zip(alloc.machines)) {
+            (Some(v), None) => self.max_pods(&p.key("max_pods"), v, alloc),
+            (None, None) => ctx.max_pods,
+            (written, Some((m, machines))) => {
+                let limits = (machines.max_pods)(m);
+                let (v, at) = match written {
+                    Some(v) => (v, p.key("max_pods")),
+                    None if ctx.max_pods_written => (u64::from(ctx.max_pods), p.key("max_pods")),
+                    None => (u64::from(limits.default), p.key("max_pods")),
+                };
+                if v > u64::from(limits.max) {
+                    let of = rp.instance_type.as_deref().map_or_else(|| "its eni limits".to_owned(), |t| t.to_owned());
+                    self.err(
+                        &at,
+                        format!(
+                            "max_pods {v} exceeds what {of} allows under the {alloc} allocator: {} ({})",
+                            limits.max,
+                            (machines.limit_words)(m)
+                        ),
+                    );
+                }
+                if v < u64::from(limits.min) {
+                    self.err(&at, format!("max_pods {v} is out of range: it must be at least {}", limits.min));
+                }
+                v.clamp(u64::from(limits.min), u64::from(limits.max)) as u32
+            }
         };
         let max_surge = match &rp.max_surge {
             None => DEFAULT_MAX_SURGE,
@@ -337,6 +362,78 @@ impl Validator {
             max_surge,
             autoscale,
             os,
+            instance_type,
+            machine,
+        }
+    }
+
+    /// The pool's machine, from `instance_type` or `eni`, under a mode whose
+    /// nodes it bounds; ignored (with a warning) under any other mode.
+    fn machine(&mut self, rp: &RawPool, p: &FieldPath, alloc: &Mode) -> (Option<String>, Option<allocator::Machine>) {
+        let Some(machines) = alloc.machines else {
+            for (written, key) in [(rp.instance_type.is_some(), "instance_type"), (rp.eni.is_some(), "eni")] {
+                if written {
+                    self.warn(&p.key(key), format!("{key} is ignored by the {alloc} allocator"));
+                }
+            }
+            return (None, None);
+        };
+        match (&rp.instance_type, rp.eni) {
+            (Some(_), Some(_)) => {
+                self.err(&p.key("eni"), "write instance_type or eni, not both".to_owned());
+                (None, None)
+            }
+            (None, None) => {
+                self.err(
+                    p,
+                    format!(
+                        "pool `{}` needs an instance_type (one of {}) or eni: {{count: N, ips: M}} under the {alloc} \
+                         allocator: its nodes' limits follow the machine",
+                        rp.name,
+                        machines.names()
+                    ),
+                );
+                (None, None)
+            }
+            (Some(name), None) => match machines.find(name) {
+                Some(m) => (Some(name.clone()), Some(m)),
+                None => {
+                    self.err(
+                        &p.key("instance_type"),
+                        format!(
+                            "unknown instance_type `{name}`; podip knows {} ({}); for another, write eni: {{count: N, ips: M}}",
+                            machines.names(),
+                            machines.source
+                        ),
+                    );
+                    (None, None)
+                }
+            },
+            (None, Some(eni)) => {
+                let pe = p.key("eni");
+                let mut ok = true;
+                if !(1..=64).contains(&eni.count) {
+                    self.err(&pe.key("count"), format!("eni count {} must be from 1 to 64", eni.count));
+                    ok = false;
+                }
+                if !(2..=64).contains(&eni.ips) {
+                    self.err(
+                        &pe.key("ips"),
+                        format!("eni ips {} must be from 2 to 64 (IPv4 addresses per ENI, its primary included)", eni.ips),
+                    );
+                    ok = false;
+                }
+                if eni.vcpus.is_some_and(|v| !(1..=1024).contains(&v)) {
+                    self.err(&pe.key("vcpus"), "eni vcpus must be from 1 to 1024".to_owned());
+                    ok = false;
+                }
+                let machine = allocator::Machine {
+                    interfaces: eni.count as u32,
+                    addresses_per_interface: eni.ips as u32,
+                    vcpus: eni.vcpus.map(|v| v as u32),
+                };
+                (None, ok.then_some(machine))
+            }
         }
     }
 

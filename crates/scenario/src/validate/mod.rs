@@ -210,6 +210,8 @@ struct ClusterCtx {
     name: String,
     allocator: &'static Mode,
     max_pods: u32,
+    /// Whether the cluster wrote its max_pods (else a machine's default wins).
+    max_pods_written: bool,
 }
 
 /// One pool, initial or added by an event, for the checks across pools.
