@@ -18,7 +18,9 @@ mod mode;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use mode::{Build, Finding, InUse, Machine, Machines, MaxPods, Mode, PoolFacts, PreCheck, Role, Setting, SettingSpec, Settings};
+pub use mode::{
+    Build, Finding, InUse, Machine, Machines, MaxPods, Mode, PoolFacts, PreCheck, Role, Setting, SettingSpec, Settings,
+};
 pub use net::{AddressRange, AddressSpace, Granularity, Ipv4Net, RangeId, SubnetRules};
 
 /// A node, numbered in creation order across the whole simulation.

@@ -207,6 +207,10 @@ pub struct Machines {
     pub types: &'static [(&'static str, Machine)],
     /// Where the table comes from, for docs and messages.
     pub source: &'static str,
+    /// The type a pool that names none gets (with a warning), an index into
+    /// [`Self::types`], and why that one.
+    pub default: usize,
+    pub default_why: &'static str,
     /// The max_pods a pool of this machine defaults to and may not exceed.
     pub max_pods: fn(Machine) -> MaxPods,
     /// Why the machine allows at most that many pods (`3 ENIs × (10 − 1) + 2`).

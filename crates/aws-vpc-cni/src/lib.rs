@@ -30,9 +30,9 @@
 use std::collections::VecDeque;
 
 use allocator::{
-    AddressRange, AddressSpace, Allocator, Build, Failure, FailureKind, Finding, Granularity, InUse, Machine, MaxPods, Mode, NodeId,
-    NodeSpec, NodeTable, RangeId, Request, Role, SettingSpec, Settings, SubnetRules, Update, Wake, return_node_ip,
-    take_node_ip,
+    AddressRange, AddressSpace, Allocator, Build, Failure, FailureKind, Finding, Granularity, InUse, Machine, MaxPods,
+    Mode, NodeId, NodeSpec, NodeTable, RangeId, Request, Role, SettingSpec, Settings, SubnetRules, Update, Wake,
+    return_node_ip, take_node_ip,
 };
 
 pub mod machines;
@@ -57,9 +57,17 @@ pub const PREFIX_IPS: u32 = 16;
 
 const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "warm_eni_target", default: "1", help: "ENIs' worth of free IPs to keep (secondary IPs)" },
-    SettingSpec { key: "warm_ip_target", default: "0", help: "free IPs to keep; with minimum_ip_target, overrides the others" },
+    SettingSpec {
+        key: "warm_ip_target",
+        default: "0",
+        help: "free IPs to keep; with minimum_ip_target, overrides the others",
+    },
     SettingSpec { key: "minimum_ip_target", default: "0", help: "IPs to hold however few pods run" },
-    SettingSpec { key: "warm_prefix_target", default: "1", help: "free /28 prefixes to keep (prefix delegation; the shipped manifest's 1)" },
+    SettingSpec {
+        key: "warm_prefix_target",
+        default: "1",
+        help: "free /28 prefixes to keep (prefix delegation; the shipped manifest's 1)",
+    },
     SettingSpec { key: "ip_cooldown", default: "30", help: "seconds a released pod IP stays unusable" },
 ];
 
@@ -427,13 +435,10 @@ impl Ipamd {
         let available = self.total(n) - u64::from(n.started);
         let warm_eni = !c.warm_ip_mode() && !c.prefix;
         let surplus = available >= u64::from(c.warm_eni_target + 1) * per_eni;
-        let candidate = n
-            .enis
-            .iter()
-            .enumerate()
-            .skip(1)
-            .rev()
-            .find(|(_, e)| if warm_eni { surplus && e.slots.iter().all(|s| s.unused()) } else { e.slots.is_empty() });
+        let candidate =
+            n.enis.iter().enumerate().skip(1).rev().find(|(_, e)| {
+                if warm_eni { surplus && e.slots.iter().all(|s| s.unused()) } else { e.slots.is_empty() }
+            });
         if let Some((i, eni)) = candidate {
             if now >= eni.attached_ms + MIN_ENI_LIFETIME_MS {
                 self.detach(node, i, space);
@@ -562,7 +567,8 @@ impl Allocator for Ipamd {
     /// come with the monitor's first pass ([`Self::reconcile`]).
     fn create_node(&mut self, node: NodeId, spec: &NodeSpec, space: &mut AddressSpace) -> Result<(), Failure> {
         let machine = spec.machine.expect("validation gives every pool of an AWS mode a machine");
-        let slots_from = if self.config.prefix { spec.pod_subnet.unwrap_or(spec.node_subnet) } else { spec.node_subnet };
+        let slots_from =
+            if self.config.prefix { spec.pod_subnet.unwrap_or(spec.node_subnet) } else { spec.node_subnet };
         let unit = space[slots_from].granularity().unit_size() as u32;
         let slot_units = self.slot_ips() / unit.min(self.slot_ips());
         let primary = take_node_ip(spec, space)?;

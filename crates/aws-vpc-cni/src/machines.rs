@@ -26,6 +26,10 @@ const fn machine(enis: u32, ips: u32, vcpus: u32) -> Machine {
     Machine { interfaces: enis, addresses_per_interface: ips, vcpus: Some(vcpus) }
 }
 
+/// m5.large: eksctl's default node type.
+const DEFAULT: usize = 3;
+const DEFAULT_WHY: &str = "eksctl's default node type";
+
 const SOURCE: &str = "the EC2 User Guide's IP addresses per network interface, as aws/amazon-vpc-cni-k8s \
                       misc/eni-max-pods.txt uses them";
 
@@ -36,6 +40,8 @@ const PODIP_LIMIT: u32 = 250;
 pub static SECONDARY: Machines = Machines {
     types: &TYPES,
     source: SOURCE,
+    default: DEFAULT,
+    default_why: DEFAULT_WHY,
     max_pods: |m| limits(eni_max_pods(m), PODIP_LIMIT),
     limit_words: |m| {
         format!(
@@ -52,6 +58,8 @@ pub static SECONDARY: Machines = Machines {
 pub static PREFIX: Machines = Machines {
     types: &TYPES,
     source: SOURCE,
+    default: DEFAULT,
+    default_why: DEFAULT_WHY,
     max_pods: |m| {
         let mut l = limits(prefix_max_pods(m), PODIP_LIMIT);
         l.default = l.default.min(calculator_cap(m));
@@ -142,5 +150,6 @@ mod tests {
         assert_eq!((SECONDARY.max_pods)(tiny), MaxPods { default: 5, min: 5, max: 5 });
         assert_eq!((PREFIX.max_pods)(tiny).default, 50);
         assert!(SECONDARY.names().starts_with("t3.small, t3.medium"));
+        assert_eq!(TYPES[DEFAULT].0, "m5.large");
     }
 }

@@ -36,9 +36,8 @@ fn config(prefix: bool, settings: &[(&str, i64)]) -> Config {
 
 fn sim(instance: &str, prefix: bool, settings: &[(&str, i64)], subnet: &str) -> Sim {
     let mut space = AddressSpace::new();
-    let nodes = space.add(
-        AddressRange::subnet("nodes", subnet.parse().unwrap(), Granularity::ADDRESS, SubnetRules::AWS).unwrap(),
-    );
+    let nodes = space
+        .add(AddressRange::subnet("nodes", subnet.parse().unwrap(), Granularity::ADDRESS, SubnetRules::AWS).unwrap());
     let machine = machines::SECONDARY.find(instance).unwrap();
     let table = if prefix { &machines::PREFIX } else { &machines::SECONDARY };
     let spec = NodeSpec {
@@ -187,7 +186,9 @@ fn warm_ip_and_minimum_ip_targets() {
 fn warm_ip_target_alone_from_the_readme() {
     // m5.4xlarge (29 an ENI): 30 pods with WARM_IP_TARGET 30 → 60 IPs;
     // with MINIMUM_IP_TARGET 30 and WARM_IP_TARGET 2 → 32.
-    for (settings, ips) in [(&[("warm_ip_target", 30)][..], 60), (&[("warm_ip_target", 2), ("minimum_ip_target", 30)], 32)] {
+    for (settings, ips) in
+        [(&[("warm_ip_target", 30)][..], 60), (&[("warm_ip_target", 2), ("minimum_ip_target", 30)], 32)]
+    {
         let mut s = sim("m5.4xlarge", false, settings, "10.0.0.0/24");
         let n = s.node();
         s.bind(n, 30);

@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn each_mode_says_what_a_node_holds() {
-        let [node_subnet, dynamic, static_block, kubenet, overlay, gke, calico] = modes::ALL;
+        let [node_subnet, dynamic, static_block, kubenet, overlay, gke, calico, _, aws_prefix] = modes::ALL;
         assert_eq!(what(Some(node_subnet), RangeKind::SubnetAddresses, 31), "1 + max_pods 30");
         assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 1), "node IP");
         assert_eq!(what(Some(dynamic), RangeKind::SubnetAddresses, 17), "1 primary + 1 batch of 16");
@@ -163,6 +163,7 @@ mod tests {
         assert_eq!(what(Some(overlay), RangeKind::SubnetAddresses, 1), "node IP");
         assert_eq!(what(Some(gke), RangeKind::PodCidr, 64), "a /26 node range");
         assert_eq!(what(Some(calico), RangeKind::PodCidr, 128), "128 addresses of claimed blocks");
+        assert_eq!(what(Some(aws_prefix), RangeKind::SubnetBlocks, 48), "3 /28 prefixes");
     }
 
     #[test]

@@ -181,12 +181,32 @@ pub fn utilization_csv(replays: &[&Replay]) -> Result<Vec<u8>> {
     for replay in replays {
         for s in &replay.utilization {
             let range = &replay.ranges[s.range as usize];
-            rows.push((s.time_s, &replay.allocator, &range.name, range.prefix, s.usable, s.allocated, s.in_use, s.free_blocks_28));
+            rows.push((
+                s.time_s,
+                &replay.allocator,
+                &range.name,
+                range.prefix,
+                s.usable,
+                s.allocated,
+                s.in_use,
+                s.free_blocks_28,
+            ));
         }
     }
     rows.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
     csv_bytes(
-        &["time_s", "allocator", "range", "prefix", "usable", "allocated", "in_use", "free", "allocated_pct", "free_blocks_28"],
+        &[
+            "time_s",
+            "allocator",
+            "range",
+            "prefix",
+            "usable",
+            "allocated",
+            "in_use",
+            "free",
+            "allocated_pct",
+            "free_blocks_28",
+        ],
         rows.into_iter().map(|(t, a, r, p, usable, allocated, in_use, blocks)| {
             vec![
                 t.to_string(),

@@ -530,7 +530,14 @@ fn a_long_series_is_thinned_to_the_same_line() {
     // Every minute for two weeks, with a sawtooth so thinning has work to do.
     let samples = 14 * DAY / 60 + 1;
     a.utilization = (0..samples)
-        .map(|i| RangeSample { time_s: i * 60, range: 0, usable: 251, allocated: 100 + i % 97, in_use: 50, free_blocks_28: 0 })
+        .map(|i| RangeSample {
+            time_s: i * 60,
+            range: 0,
+            usable: 251,
+            allocated: 100 + i % 97,
+            in_use: 50,
+            free_blocks_28: 0,
+        })
         .collect();
     a.utilization[5000].allocated = 240;
     let charts = charts(&[&a]);

@@ -386,6 +386,8 @@ fn resolves_defaults() {
             max_surge: Surge::Percent(10),
             autoscale: None,
             os: Os::Linux,
+            instance_type: None,
+            machine: None,
         }
     );
     assert_eq!(s.workloads[1].kind, WorkloadKind::DaemonSet { host_network: false });
@@ -571,6 +573,16 @@ events:
     for k in modes::ALL {
         let loaded = parse_str(yaml, "example", &Overrides { allocator: Some(k), seed: None });
         match k.pod_cidr {
+            // AWS: pools that name no instance_type are m5.large, which holds
+            // 29 pods with secondary IPs (250 with prefixes).
+            None if k.machines.is_some_and(|m| (m.max_pods)(m.find("m5.large").unwrap()).max < 110) => {
+                let e = loaded.unwrap_err().to_string();
+                assert!(e.contains("max_pods 30 exceeds what m5.large allows under the"), "{k}: {e}");
+                assert!(e.contains("3 ENIs × (10 IPv4 − 1)"), "{k}: {e}");
+                let fixed = yaml.replace("vnet_subnet: nodes,", "vnet_subnet: nodes, instance_type: m5.4xlarge,");
+                parse_str(&fixed, "example", &Overrides { allocator: Some(k), seed: None })
+                    .unwrap_or_else(|e| panic!("{k}: {e}"));
+            }
             None => drop(loaded.unwrap_or_else(|e| panic!("{k}: {e}"))),
             Some(_) => {
                 let e = loaded.unwrap_err().to_string();

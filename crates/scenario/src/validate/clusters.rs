@@ -295,7 +295,7 @@ impl Validator {
                     None => (u64::from(limits.default), p.key("max_pods")),
                 };
                 if v > u64::from(limits.max) {
-                    let of = rp.instance_type.as_deref().map_or_else(|| "its eni limits".to_owned(), |t| t.to_owned());
+                    let of = instance_type.as_deref().map_or_else(|| "its eni limits".to_owned(), |t| t.to_owned());
                     self.err(
                         &at,
                         format!(
@@ -384,16 +384,18 @@ impl Validator {
                 (None, None)
             }
             (None, None) => {
-                self.err(
+                let (name, machine) = machines.types[machines.default];
+                self.warn(
                     p,
                     format!(
-                        "pool `{}` needs an instance_type (one of {}) or eni: {{count: N, ips: M}} under the {alloc} \
-                         allocator: its nodes' limits follow the machine",
+                        "pool `{}` names no instance_type: {name} assumed ({}); its nodes' limits follow the machine, \
+                         so name it (one of {}) or write eni: {{count: N, ips: M}}",
                         rp.name,
+                        machines.default_why,
                         machines.names()
                     ),
                 );
-                (None, None)
+                (Some(name.to_owned()), Some(machine))
             }
             (Some(name), None) => match machines.find(name) {
                 Some(m) => (Some(name.clone()), Some(m)),
@@ -419,7 +421,10 @@ impl Validator {
                 if !(2..=64).contains(&eni.ips) {
                     self.err(
                         &pe.key("ips"),
-                        format!("eni ips {} must be from 2 to 64 (IPv4 addresses per ENI, its primary included)", eni.ips),
+                        format!(
+                            "eni ips {} must be from 2 to 64 (IPv4 addresses per ENI, its primary included)",
+                            eni.ips
+                        ),
                     );
                     ok = false;
                 }

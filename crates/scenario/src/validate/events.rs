@@ -94,7 +94,12 @@ impl Validator {
                 let pa = p.key("add_pool");
                 let Some(ci) = cluster(self, pa.key("cluster"), &a.cluster) else { continue };
                 let c = &clusters[ci];
-                let ctx = ClusterCtx { name: c.name.clone(), allocator: c.allocator, max_pods: c.max_pods, max_pods_written: true };
+                let ctx = ClusterCtx {
+                    name: c.name.clone(),
+                    allocator: c.allocator,
+                    max_pods: c.max_pods,
+                    max_pods_written: true,
+                };
                 if a.pool.name.trim().is_empty() {
                     self.err(&pa.key("pool").key("name"), "a pool name must not be empty");
                 }
