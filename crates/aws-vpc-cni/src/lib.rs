@@ -88,7 +88,13 @@ pub static PREFIX_MODE: Mode = Mode {
     pod_subnet: Some(Granularity::BLOCK28),
     pod_subnet_optional: true,
     in_use: |running| InUse { range: Role::PodSubnet, min: running, max: running },
-    holding: |each| (each >= 16 && each % 16 == 0).then(|| format!("{} /28 prefixes", each / 16)),
+    // In a reservation a node holds prefixes only; in its node subnet its
+    // ENIs' primaries too (fewer than 16: an instance has at most 15 ENIs).
+    holding: |each| match (each / 16, each % 16) {
+        (0, _) => None,
+        (prefixes, 0) => Some(format!("{prefixes} /28 prefixes")),
+        (prefixes, enis) => Some(format!("{enis} ENI primaries + {prefixes} /28 prefixes")),
+    },
     ..base("aws-prefix", |b| build(b, true))
 };
 

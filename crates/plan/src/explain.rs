@@ -164,6 +164,7 @@ mod tests {
         assert_eq!(what(Some(gke), RangeKind::PodCidr, 64), "a /26 node range");
         assert_eq!(what(Some(calico), RangeKind::PodCidr, 128), "128 addresses of claimed blocks");
         assert_eq!(what(Some(aws_prefix), RangeKind::SubnetBlocks, 48), "3 /28 prefixes");
+        assert_eq!(what(Some(aws_prefix), RangeKind::SubnetAddresses, 2 + 5 * 16), "2 ENI primaries + 5 /28 prefixes");
     }
 
     #[test]

@@ -538,6 +538,8 @@ const GOLDEN: &[(&str, &[&str])] = &[
     ("kubenet-27-upgrade", &["run", "scenarios/kubenet-27-upgrade.yaml", "--seed", "11"]),
     ("dynamic-scarcity", &["run", "scenarios/dynamic-scarcity.yaml"]),
     ("pod-ranges-compare", &["compare", "scenarios/pod-ranges-compare.yaml", "--allocators", "overlay,gke,calico"]),
+    ("aws-compare", &["compare", "scenarios/aws-compare.yaml", "--allocators", "aws-vpc-cni,aws-prefix"]),
+    ("aws-prefix-fragmentation", &["run", "scenarios/aws-prefix-fragmentation.yaml"]),
 ];
 
 /// The first few lines where `actual` differs from `expected`, numbered.
