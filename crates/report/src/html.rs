@@ -119,9 +119,12 @@ fn summary_table(page: &mut String, replays: &[&Replay]) {
 fn levels_table(page: &mut String, replays: &[&Replay]) {
     page.push_str(
         "<p class=\"note\">Every range of every allocator, VNet subnets and pod CIDRs; \
-         peaks and times are exact (tracked at every change, not read off the samples).</p>\n\
+         peaks and times are exact (tracked at every change, not read off the samples). \
+         Fewest free /28s: the sample with the fewest wholly free aligned /28 blocks, and the free addresses \
+         then: what AWS prefix delegation could still take (a prefix needs a free /28, not 16 free addresses).</p>\n\
          <table class=\"levels\">\n<thead><tr><th>range</th><th>allocator</th><th>usable</th>\
-         <th>peak allocated</th><th>passed 80 %</th><th>passed 100 %</th></tr></thead>\n<tbody>\n",
+         <th>peak allocated</th><th>passed 80 %</th><th>passed 100 %</th><th>fewest free /28s (sampled)</th>\
+         </tr></thead>\n<tbody>\n",
     );
     // Grouped by range (first-seen order), allocators in replay order.
     let per_replay: Vec<_> = replays.iter().map(|r| range_levels(r)).collect();
@@ -143,6 +146,12 @@ fn levels_table(page: &mut String, replays: &[&Replay]) {
                 cell("num", &format!("{}{pct}", level.peak_allocated)),
                 cell("num", &when(level.passed_80_s)),
                 cell("num", &when(level.passed_100_s)),
+                cell(
+                    "num",
+                    &level.fewest_free_28s.map_or("—".to_string(), |f| {
+                        format!("{} with {} addresses free, at {}", f.blocks, f.addresses, human_time(f.time_s))
+                    }),
+                ),
             ];
             let _ = writeln!(page, "<tr>{}</tr>", cells.concat());
         }

@@ -70,15 +70,33 @@ pub struct RangeLevels {
     /// When `allocated` first reached 80 % / 100 % of `usable` (exact).
     pub passed_80_s: Option<u64>,
     pub passed_100_s: Option<u64>,
+    /// The sample with the fewest free aligned /28s (the first, on a tie):
+    /// how fragmented the range got, beside its free addresses then.
+    pub fewest_free_28s: Option<FreeBlocks>,
+}
+
+/// A range's free aligned /28s and free addresses at one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeBlocks {
+    pub time_s: u64,
+    pub blocks: u64,
+    pub addresses: u64,
 }
 
 /// [`RangeLevels`] for every range of a replay, in the replay's range order,
 /// from the exact per-range figures of its summary.
 pub fn range_levels(replay: &Replay) -> Vec<RangeLevels> {
     let mut usable = vec![0u64; replay.ranges.len()];
+    let mut fewest: Vec<Option<FreeBlocks>> = vec![None; replay.ranges.len()];
     for sample in &replay.utilization {
         if let Some(u) = usable.get_mut(sample.range as usize) {
             *u = (*u).max(sample.usable);
+        }
+        if let Some(f) = fewest.get_mut(sample.range as usize)
+            && f.is_none_or(|f| sample.free_blocks_28 < f.blocks)
+        {
+            let addresses = sample.usable - sample.allocated;
+            *f = Some(FreeBlocks { time_s: sample.time_s, blocks: sample.free_blocks_28, addresses });
         }
     }
     replay
@@ -96,6 +114,7 @@ pub fn range_levels(replay: &Replay) -> Vec<RangeLevels> {
                 peak_allocated_pct: (usable > 0).then(|| 100.0 * exact.peak_allocated as f64 / usable as f64),
                 passed_80_s: exact.first_80_pct_s,
                 passed_100_s: exact.first_100_pct_s,
+                fewest_free_28s: fewest[i],
             }
         })
         .collect()

@@ -693,6 +693,10 @@ fn levels_table_dates_the_crossings() {
     let (mut a, b) = two_replays();
     // nodes in `dynamic`: 20 + 40 i of 251 → 220 (87.6 %) at 2 h... make 4 h full.
     a.utilization.iter_mut().filter(|s| s.range == 0 && s.time_s == 4 * HOUR).for_each(|s| s.allocated = 251);
+    // Free /28s: 9, 3, 3, 7 … in dynamic/nodes; the first of the fewest counts.
+    for (s, blocks) in a.utilization.iter_mut().filter(|s| s.range == 0).zip([9, 3, 3, 7, 8]) {
+        s.free_blocks_28 = blocks;
+    }
     let a = with_range_summaries(a);
     let html = page("levels", &[&a, &b], "");
     let doc = parse_html(&html);
@@ -700,9 +704,11 @@ fn levels_table_dates_the_crossings() {
     let names: Vec<_> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
     assert_eq!(names, [("nodes", "dynamic"), ("nodes", "kubenet"), ("pods", "dynamic"), ("c1/pod-cidr", "kubenet")]);
     // dynamic/nodes: 20, 60, 100, 140, 251 of 251.
-    assert_eq!(rows[0][2..], ["251", "251 (100.0 %)", "0d 04:00", "0d 04:00"]);
+    assert_eq!(rows[0][2..6], ["251", "251 (100.0 %)", "0d 04:00", "0d 04:00"]);
+    // At 1 h: 60 allocated, 191 free addresses but only 3 free /28s.
+    assert_eq!(rows[0][6], "3 with 191 addresses free, at 0d 01:00");
     // kubenet/nodes: 30, 70, 110, 150, 190: never 80 %.
-    assert_eq!(rows[1][2..], ["251", "190 (75.7 %)", "—", "—"]);
+    assert_eq!(rows[1][2..6], ["251", "190 (75.7 %)", "—", "—"]);
 }
 
 #[test]
