@@ -529,3 +529,25 @@ fn unschedulable_episodes_per_workload() {
         ]
     );
 }
+
+#[test]
+fn aws_nodes_hold_enis_in_their_subnet_and_prefixes_where_reserved() {
+    // Two t3.small nodes, 10 pods spread 5 and 5: under WARM_ENI_TARGET 1 each
+    // node has 3 ENIs (3 primaries) and 9 secondary IPs: 2 × 12 allocated, the
+    // 2 node IPs and 10 pod IPs in use.
+    let body = "clusters:\n  - name: c\n    service_cidr: 172.20.0.0/16\n    node_pools: [{name: p, count: 2, \
+                vnet_subnet: nodes, instance_type: t3.small}]\n\
+                workloads: [{name: web, cluster: c, kind: deployment, replicas: 10}]\n";
+    let r = check(&scenario("aws-vpc-cni", body));
+    let nodes = util(&r, 3600, "nodes");
+    assert_eq!((nodes.allocated, nodes.in_use), (24, 12));
+    assert_eq!(pool(&r, 3600, "p").pods_running, 10);
+    // With prefixes from a reservation (the pool's pod_subnet): one /28 each
+    // holds the 5 pods and, under 16 free, a second is kept warm.
+    let r = check(&scenario("aws-prefix", &body.replace("instance_type", "pod_subnet: pods, instance_type")));
+    let (nodes, pods) = (util(&r, 3600, "nodes"), util(&r, 3600, "pods"));
+    assert_eq!((nodes.allocated, nodes.in_use), (2, 2));
+    assert_eq!((pods.allocated, pods.in_use), (2 * 32, 10));
+    // The /20 reservation: 256 − 2 /28s, less the 4 taken.
+    assert_eq!(pods.free_blocks_28, 254 - 4);
+}

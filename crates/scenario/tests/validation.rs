@@ -421,6 +421,78 @@ fn max_pods_resolution() {
 }
 
 #[test]
+fn aws_pools_follow_their_machine() {
+    let aws = |mode: &str, pool: &str| {
+        edit(
+            &[("  - name: c1\n", &format!("  - name: c1\n    allocator: {mode}\n")[..]), ("pod_subnet: pods}", pool)],
+            "",
+        )
+    };
+    // max_pods defaults to the ENI formula: m5.large 29, t3.small 11; with
+    // prefixes the calculator's 110 (2 vCPUs) or 250 (over 30).
+    let max_pods = |mode: &str, pool: &str| ok(&aws(mode, pool)).scenario.clusters[0].node_pools[0].max_pods;
+    assert_eq!(max_pods("aws-vpc-cni", "instance_type: m5.large}"), 29);
+    assert_eq!(max_pods("aws-vpc-cni", "instance_type: t3.small}"), 11);
+    assert_eq!(max_pods("aws-vpc-cni", "eni: {count: 4, ips: 15}}"), 58);
+    assert_eq!(max_pods("aws-prefix", "instance_type: m5.large}"), 110);
+    assert_eq!(max_pods("aws-prefix", "instance_type: p3dn.24xlarge}"), 250);
+    assert_eq!(max_pods("aws-prefix", "eni: {count: 4, ips: 15, vcpus: 48}}"), 250);
+    // p3dn.24xlarge's 737 is above what podip's node model holds.
+    assert_eq!(max_pods("aws-vpc-cni", "instance_type: p3dn.24xlarge}"), 250);
+    let pool = ok(&aws("aws-vpc-cni", "instance_type: m5.large}")).scenario.clusters[0].node_pools[0].clone();
+    let m = pool.machine.unwrap();
+    assert_eq!((m.interfaces, m.addresses_per_interface, pool.instance_type.as_deref()), (3, 10, Some("m5.large")));
+
+    // More than the machine holds names the limit and its formula.
+    check(
+        &aws("aws-vpc-cni", "instance_type: m5.large, max_pods: 30}"),
+        &["node_pools[0].max_pods", "max_pods 30 exceeds what m5.large allows", "29 (3 ENIs × (10 IPv4 − 1) + 2 = 29)"],
+    )
+    .unwrap();
+    check(&aws("aws-prefix", "eni: {count: 1, ips: 2}, max_pods: 20}"), &["max_pods 20 exceeds", "its eni limits"])
+        .unwrap();
+    check(
+        &aws("aws-vpc-cni", "instance_type: m9.huge}"),
+        &["instance_type", "unknown instance_type `m9.huge`", "t3.small"],
+    )
+    .unwrap();
+    check(
+        &aws("aws-vpc-cni", "instance_type: m5.large, eni: {count: 3, ips: 10}}"),
+        &["node_pools[0].eni", "not both"],
+    )
+    .unwrap();
+    check(&aws("aws-vpc-cni", "eni: {count: 0, ips: 10}}"), &["eni.count", "from 1 to 64"]).unwrap();
+    check(&aws("aws-vpc-cni", "eni: {count: 2, ips: 1}}"), &["eni.ips", "from 2 to 64"]).unwrap();
+    check(
+        &aws("aws-vpc-cni", "eni: {count: 2, ips: 4, gpus: 1}}"),
+        &["node_pools[0].eni: unknown key `gpus`; valid keys here: `count`, `ips`, `vcpus`"],
+    )
+    .unwrap();
+    // None named: m5.large, with a warning saying so.
+    check_warning(&aws("aws-vpc-cni", "max_pods: 20}"), &["names no instance_type: m5.large assumed"]);
+    // Other modes ignore the fields, with a warning, so one file serves `compare`.
+    check_warning(
+        &edit(&[("pod_subnet: pods}", "pod_subnet: pods, instance_type: m5.large}")], ""),
+        &["instance_type is ignored by the dynamic allocator"],
+    );
+    // Settings: the block is checked; prefixes may name a reservation or not.
+    check(
+        &aws("aws-vpc-cni", "instance_type: m5.large}").replace(
+            "    allocator: aws-vpc-cni\n",
+            "    allocator: aws-vpc-cni\n    aws_vpc_cni: {warm_ip_target: -2}\n",
+        ),
+        &["warm_ip_target must be a whole number from 0 to 10000"],
+    )
+    .unwrap();
+    let reserved = ok(&aws("aws-prefix", "pod_subnet: pods, instance_type: m5.large}")).scenario;
+    assert_eq!(reserved.clusters[0].node_pools[0].pod_subnet.as_deref(), Some("pods"));
+    let plain = ok(&aws("aws-prefix", "instance_type: m5.large}")).scenario;
+    assert_eq!(plain.clusters[0].node_pools[0].pod_subnet, None);
+    // AWS has no Windows support in these modes.
+    check(&aws("aws-vpc-cni", "instance_type: m5.large, os: windows}"), &["does not support Windows"]).unwrap();
+}
+
+#[test]
 fn overrides() {
     let yaml = edit(&[("name: base", "name: base\nseed: 5")], "");
     let l = parse_str(&yaml, "x", &Overrides { allocator: Some(modes::named("kubenet")), seed: Some(9) }).unwrap();
