@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use net::{Granularity, Ipv4Net, RangeId, SubnetRules};
+use net::{AddressSpace, Granularity, Ipv4Net, RangeId, SubnetRules};
 
-use crate::{Allocator, FailureKind};
+use crate::{Allocator, Failure, FailureKind};
 
 /// One networking mode, described once.
 pub struct Mode {
@@ -61,6 +61,10 @@ pub struct Mode {
     /// the mode has its own words for it (`1 + max_pods 30`); `None` leaves it
     /// to the planner's generic ones (`node IP`, `2 /28 blocks`).
     pub holding: fn(each: u64) -> Option<String>,
+    /// The cloud's own words for a failure of the mode's (its API error or
+    /// the CNI's message, with what it reads of the range), appended to the
+    /// event's detail; `None` for none.
+    pub failure_words: fn(&Failure, &AddressSpace) -> Option<String>,
     /// Machine types whose network interfaces bound a node (AWS's ENIs): a
     /// pool of the mode names one (`instance_type`) or writes its limits
     /// (`eni`), and its max_pods defaults to and is capped by what the machine
@@ -99,6 +103,7 @@ impl Mode {
             holding: |_| None,
             prechecked: |_| None,
             machines: None,
+            failure_words: |_, _| None,
             build,
         }
     }

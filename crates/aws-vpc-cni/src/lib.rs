@@ -107,7 +107,29 @@ const fn base(name: &'static str, build: fn(&Build<'_>) -> Box<dyn Allocator>) -
         settings_key: Some("aws_vpc_cni"),
         settings: SETTINGS,
         check_settings,
+        failure_words,
         ..Mode::base(name, build)
+    }
+}
+
+/// EC2's errors and the CNI's message (other-clouds.md §1–2), for events.
+fn failure_words(failure: &Failure, space: &AddressSpace) -> Option<String> {
+    let retry = "ipamd asks again in 120 s";
+    if failure.kind == POD_IP_EXHAUSTED {
+        Some(format!(
+            "EC2: InsufficientFreeAddressesInSubnet: The specified subnet does not have enough free addresses to \
+             satisfy the request; {retry}"
+        ))
+    } else if failure.kind == INSUFFICIENT_CIDR_BLOCKS {
+        let blocks = failure.range.map_or(0, |r| space[r].free_blocks(28));
+        Some(format!(
+            "{blocks} free /28s; EC2: InsufficientCidrBlocks: The specified subnet does not have enough free cidr \
+             blocks to satisfy the request; {retry}"
+        ))
+    } else if failure.kind == ENI_LIMIT {
+        Some("CNI: add cmd: failed to assign an IP address to container (every ENI attached and full)".to_owned())
+    } else {
+        None
     }
 }
 

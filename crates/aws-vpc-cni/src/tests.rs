@@ -352,6 +352,9 @@ fn prefixes_fail_on_a_fragmented_subnet_with_free_addresses() {
     assert_eq!(f, (0, INSUFFICIENT_CIDR_BLOCKS));
     assert_eq!(s.subnet().free_blocks(28), 0);
     assert!(s.subnet().free() > 200);
+    let failure = Failure { kind: INSUFFICIENT_CIDR_BLOCKS, range: Some(subnet), wanted: 16, available: 234 };
+    let words = (PREFIX_MODE.failure_words)(&failure, &s.space).unwrap();
+    assert!(words.starts_with("0 free /28s; EC2: InsufficientCidrBlocks: "), "{words}");
     s.bind(n, 1);
     s.run(MINUTE);
     assert_eq!(s.started(n), 0);

@@ -245,10 +245,15 @@ impl World<'_> {
                     self.nodes[node.index()].ip_episode = true;
                     let pool = self.nodes[node.index()].pool();
                     let waiting = self.nodes[node.index()].waiting.len();
-                    let detail = format!(
+                    let mut detail = format!(
                         "node asked for {} more address(es), {} available; {waiting} pod(s) waiting",
                         failure.wanted, failure.available
                     );
+                    let cluster = &self.scenario.clusters[self.pools[pool].cluster];
+                    if let Some(words) = (cluster.allocator.failure_words)(&failure, &self.space) {
+                        detail.push_str("; ");
+                        detail.push_str(&words);
+                    }
                     let kind = EventKind::Allocation(failure.kind);
                     self.log(kind, Some(pool), Some(node), failure.range, detail, Some(failure.kind));
                 }
