@@ -70,6 +70,41 @@ impl IndexPool {
         Some(unit)
     }
 
+    /// Take the `n` lowest free units, appending them to `into` in ascending
+    /// order: what `n` calls of [`Self::take_lowest`] take, a word at a time.
+    ///
+    /// # Panics
+    /// If fewer than `n` units are free: callers check [`Self::free`] first.
+    pub fn take_lowest_many(&mut self, mut n: u32, into: &mut Vec<u32>) {
+        assert!(n <= self.free(), "{n} units asked of a pool with {} free", self.free());
+        let top = self.levels.len() - 1;
+        while n > 0 {
+            // The lowest level-0 word with a free unit.
+            let mut index = 0usize;
+            for level in (1..=top).rev() {
+                index = index * 64 + self.levels[level][index].trailing_zeros() as usize;
+            }
+            let mut word = self.levels[0][index];
+            let before = word.count_ones();
+            while n > 0 && word != 0 {
+                into.push((index * 64) as u32 + word.trailing_zeros());
+                word &= word - 1;
+                n -= 1;
+            }
+            self.allocated += before - word.count_ones();
+            self.levels[0][index] = word;
+            // An emptied word clears its bit in the levels above, as mark_taken does.
+            let mut up = index;
+            let mut level = 0;
+            while self.levels[level][up] == 0 && level < top {
+                level += 1;
+                let bit = up % 64;
+                up /= 64;
+                self.levels[level][up] &= !(1u64 << bit);
+            }
+        }
+    }
+
     /// Return a unit taken earlier.
     ///
     /// # Panics
@@ -360,6 +395,30 @@ mod tests {
             }
             for unit in std::mem::take(&mut held) { pool.give_back(unit); }
             prop_assert_eq!(pool.free(), capacity);
+        }
+
+        /// Taking n at once takes what n single takes would, in the same order,
+        /// with the summary levels left alike (every later answer agrees).
+        #[test]
+        fn many_at_once_is_many_single_takes(capacity in 1u32..20_000, ops in prop::collection::vec(any::<(u8, u16)>(), 0..200)) {
+            let (mut batched, mut single) = (IndexPool::new(capacity), IndexPool::new(capacity));
+            let mut held: Vec<u32> = Vec::new();
+            for (n, pick) in ops {
+                if n % 3 != 0 || held.is_empty() {
+                    let n = u32::from(n % 80).min(batched.free());
+                    let mut got = Vec::new();
+                    batched.take_lowest_many(n, &mut got);
+                    let expected: Vec<u32> = (0..n).map(|_| single.take_lowest().unwrap()).collect();
+                    prop_assert_eq!(&got, &expected);
+                    held.extend(got);
+                } else {
+                    let unit = held.swap_remove(pick as usize % held.len());
+                    batched.give_back(unit);
+                    single.give_back(unit);
+                }
+                prop_assert_eq!(&batched.levels, &single.levels);
+                prop_assert_eq!(batched.allocated(), single.allocated());
+            }
         }
     }
 }

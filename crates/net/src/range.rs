@@ -296,7 +296,7 @@ impl AddressRange {
             }
             self.grow_for(n);
         }
-        into.extend((0..n).map(|_| self.pool.take_lowest().expect("free count checked")));
+        self.pool.take_lowest_many(n, into);
         if self.grows {
             self.high_water = self.high_water.max(self.pool.allocated());
         }
