@@ -76,6 +76,7 @@ pub static MODE: Mode = Mode {
     cloud_name: "Amazon VPC CNI (secondary IPs)",
     summary: "ENIs from the node subnet, each with secondary IPs for pods, kept warm by ipamd's targets",
     machines: Some(&machines::SECONDARY),
+    failure_words: |f, space| failure_words(false, f, space),
     ..base("aws-vpc-cni", |b| build(b, false))
 };
 
@@ -85,14 +86,16 @@ pub static PREFIX_MODE: Mode = Mode {
     summary: "ENIs from the node subnet, each with aligned /28 prefixes for pods (from the pool's pod_subnet, a \
               prefix reservation, if it names one)",
     machines: Some(&machines::PREFIX),
+    failure_words: |f, space| failure_words(true, f, space),
     pod_subnet: Some(Granularity::BLOCK28),
     pod_subnet_optional: true,
     in_use: |running| InUse { range: Role::PodSubnet, min: running, max: running },
     // In a reservation a node holds prefixes only; in its node subnet its
-    // ENIs' primaries too (fewer than 16: an instance has at most 15 ENIs).
+    // ENIs' primaries too (fewer than 16: validation allows at most 15 ENIs).
     holding: |each| match (each / 16, each % 16) {
         (0, _) => None,
         (prefixes, 0) => Some(format!("{prefixes} /28 prefixes")),
+        (prefixes, 1) => Some(format!("1 ENI primary + {prefixes} /28 prefixes")),
         (prefixes, enis) => Some(format!("{enis} ENI primaries + {prefixes} /28 prefixes")),
     },
     ..base("aws-prefix", |b| build(b, true))
@@ -107,27 +110,31 @@ const fn base(name: &'static str, build: fn(&Build<'_>) -> Box<dyn Allocator>) -
         settings_key: Some("aws_vpc_cni"),
         settings: SETTINGS,
         check_settings,
-        failure_words,
         ..Mode::base(name, build)
     }
 }
 
 /// EC2's errors and the CNI's message (other-clouds.md §1–2), for events.
-fn failure_words(failure: &Failure, space: &AddressSpace) -> Option<String> {
+fn failure_words(prefix: bool, failure: &Failure, space: &AddressSpace) -> Option<String> {
     let retry = "ipamd asks again in 120 s";
-    if failure.kind == POD_IP_EXHAUSTED {
+    let blocks = failure.range.map_or(0, |r| space[r].free_blocks(28));
+    let cidr_blocks = "InsufficientCidrBlocks: The specified subnet does not have enough free cidr blocks to satisfy \
+                       the request";
+    if failure.kind == POD_IP_EXHAUSTED && prefix {
+        Some(format!("fewer than 16 addresses free; EC2: {cidr_blocks}; {retry}"))
+    } else if failure.kind == POD_IP_EXHAUSTED {
         Some(format!(
             "EC2: InsufficientFreeAddressesInSubnet: The specified subnet does not have enough free addresses to \
              satisfy the request; {retry}"
         ))
     } else if failure.kind == INSUFFICIENT_CIDR_BLOCKS {
-        let blocks = failure.range.map_or(0, |r| space[r].free_blocks(28));
-        Some(format!(
-            "{blocks} free /28s; EC2: InsufficientCidrBlocks: The specified subnet does not have enough free cidr \
-             blocks to satisfy the request; {retry}"
-        ))
+        Some(format!("{blocks} free /28s; EC2: {cidr_blocks}; {retry}"))
     } else if failure.kind == ENI_LIMIT {
-        Some("CNI: add cmd: failed to assign an IP address to container (every ENI attached and full)".to_owned())
+        Some(
+            "CNI: add cmd: failed to assign an IP address to container (every ENI attached and full; available \
+             counts IPs in their 30 s cooldown)"
+                .to_owned(),
+        )
     } else {
         None
     }
@@ -184,8 +191,9 @@ fn check_settings(settings: &Settings) -> Vec<Finding> {
         Err(finding) => vec![finding],
         Ok(c) if c.minimum_ip_target > 0 && c.warm_ip_target == 0 => vec![Finding::warning(
             "minimum_ip_target",
-            "minimum_ip_target without warm_ip_target: ipamd takes WARM_IP_TARGET as 0, so beyond the minimum no IP \
-             is kept warm and every pod waits for the next 5 s tick (the CNI README's note)",
+            "minimum_ip_target without warm_ip_target: ipamd takes WARM_IP_TARGET as 0, so once the minimum is held \
+             it never asks for another IP and pods beyond it wait for ever (the CNI README: \"This configuration will \
+             prevent future ENIs/IPs from being allocated\"); set warm_ip_target too",
         )],
         Ok(_) => Vec::new(),
     }
@@ -236,6 +244,9 @@ struct Node {
     next_tick: Option<u64>,
     last_decrease_ms: Option<u64>,
     backoff_until_ms: u64,
+    /// A failure was reported and no pod has started since: the next start
+    /// ends the episode, so the next failure is an event of its own.
+    failing: bool,
 }
 
 /// The allocator for the nodes of one cluster.
@@ -301,8 +312,10 @@ impl Ipamd {
         available.saturating_sub(u64::from(c.warm_ip_target)).min(total.saturating_sub(u64::from(c.minimum_ip_target)))
     }
 
+    /// Prefixes with no IP assigned (ipamd's free prefixes; IPs cooling in
+    /// them do not count as assigned, but keep them from being released).
     fn free_prefixes(n: &Node) -> u64 {
-        n.enis.iter().flat_map(|e| &e.slots).filter(|s| s.unused()).count() as u64
+        n.enis.iter().flat_map(|e| &e.slots).filter(|s| s.assigned == 0).count() as u64
     }
 
     /// `isDatastorePoolTooLow`.
@@ -337,10 +350,9 @@ impl Ipamd {
         }
     }
 
-    /// Take up to `want` slots for ENI `eni` of `node`, stopping at the
-    /// first the range cannot supply; the failure if it supplied none.
-    /// Secondary IPs come all at once or, with `retry_one`, as one (ipamd's
-    /// retry after an EC2 error on an attached ENI).
+    /// Take `want` slots for ENI `eni` of `node`, all or none as EC2 assigns
+    /// them, or, with `retry_one`, one after a refusal (ipamd's retry on an
+    /// attached ENI); the failure if the range gave none.
     fn take_slots(
         &mut self,
         node: NodeId,
@@ -352,31 +364,17 @@ impl Ipamd {
         let (prefix, slot_ips) = (self.config.prefix, self.slot_ips());
         let n = self.nodes.get_mut(node);
         let range = &mut space[n.slots_from];
-        let mut got = 0;
-        if n.slot_units == 1 {
-            let mut units = Vec::with_capacity(want);
-            // EC2 assigns the count asked or fails; ipamd then retries with one.
-            if range.take_many(want as u32, &mut units) || (retry_one && range.take_many(1, &mut units)) {
-                got = units.len();
-                n.enis[eni].slots.extend(units.into_iter().map(|start| Slot { start, assigned: 0, cooling: 0 }));
-            }
-        } else {
-            while got < want {
-                let Some(start) = range.take_aligned(n.slot_units) else { break };
-                n.enis[eni].slots.push(Slot { start, assigned: 0, cooling: 0 });
-                got += 1;
-            }
-        }
-        if got > 0 {
+        let mut units = Vec::with_capacity(want);
+        if take_all(range, n.slot_units, want, &mut units)
+            || (retry_one && take_all(range, n.slot_units, 1, &mut units))
+        {
+            n.enis[eni].slots.extend(units.into_iter().map(|start| Slot { start, assigned: 0, cooling: 0 }));
             return Ok(());
         }
-        let (free, units) = (range.free(), n.slot_units);
-        // Prefixes: free addresses but no aligned /28 is EC2's InsufficientCidrBlocks.
-        let kind = if prefix && units > 1 && free >= u64::from(PREFIX_IPS) {
-            INSUFFICIENT_CIDR_BLOCKS
-        } else {
-            POD_IP_EXHAUSTED
-        };
+        let free = range.free();
+        // A prefix refused while a /28's worth of addresses is free: EC2's
+        // InsufficientCidrBlocks (no aligned /28 whole, or fewer than asked).
+        let kind = if prefix && free >= u64::from(PREFIX_IPS) { INSUFFICIENT_CIDR_BLOCKS } else { POD_IP_EXHAUSTED };
         let wanted = want as u64 * u64::from(slot_ips);
         Err(Failure { kind, range: Some(n.slots_from), wanted, available: free })
     }
@@ -403,8 +401,10 @@ impl Ipamd {
         if n.enis.len() as u32 >= n.machine.interfaces {
             // Every ENI attached and full: only pods that wait make it an event.
             let waiting = n.demand - n.started;
+            // Available as ipamd counts it: cooling IPs included.
+            let available = self.total(n) - u64::from(n.started);
             let request = if waiting > 0 {
-                Request::Failed(Failure { kind: ENI_LIMIT, range: None, wanted: u64::from(waiting), available: 0 })
+                Request::Failed(Failure { kind: ENI_LIMIT, range: None, wanted: u64::from(waiting), available })
             } else {
                 Request::None
             };
@@ -463,18 +463,19 @@ impl Ipamd {
         let available = self.total(n) - u64::from(n.started);
         let warm_eni = !c.warm_ip_mode() && !c.prefix;
         let surplus = available >= u64::from(c.warm_eni_target + 1) * per_eni;
-        let candidate =
-            n.enis.iter().enumerate().skip(1).rev().find(|(_, e)| {
-                if warm_eni { surplus && e.slots.iter().all(|s| s.unused()) } else { e.slots.is_empty() }
-            });
-        if let Some((i, eni)) = candidate {
-            if now >= eni.attached_ms + MIN_ENI_LIFETIME_MS {
-                self.detach(node, i, space);
-                again_at = Some(now + 1);
-            } else {
-                let at = eni.attached_ms + MIN_ENI_LIFETIME_MS;
-                again_at = Some(again_at.map_or(at, |a: u64| a.min(at)));
-            }
+        let unused =
+            |e: &Eni| if warm_eni { surplus && e.slots.iter().all(|s| s.unused()) } else { e.slots.is_empty() };
+        // The minute is each ENI's own condition: the newest that meets it
+        // goes; if none does yet, look again when the first comes of age.
+        let of_age = |e: &Eni| now >= e.attached_ms + MIN_ENI_LIFETIME_MS;
+        let candidate = n.enis.iter().enumerate().skip(1).rev().find(|(_, e)| unused(e) && of_age(e)).map(|(i, _)| i);
+        if let Some(i) = candidate {
+            self.detach(node, i, space);
+            again_at = Some(now + 1);
+        } else if let Some(at) =
+            n.enis.iter().skip(1).filter(|e| unused(e)).map(|e| e.attached_ms + MIN_ENI_LIFETIME_MS).min()
+        {
+            again_at = Some(again_at.map_or(at, |a: u64| a.min(at)));
         }
         Decision { request: Request::None, again_at }
     }
@@ -578,8 +579,45 @@ impl Ipamd {
         if changed || started > 0 {
             self.tick_at(node, self.now_ms);
         }
-        Update { started, request: decision.request, short: false }
+        let n = self.nodes.get_mut(node);
+        let request = match decision.request {
+            Request::Failed(f) => {
+                n.failing = true;
+                Request::Failed(f)
+            }
+            // Waiting pods got addresses after a failure: it is over.
+            Request::None if n.failing && started > 0 => {
+                n.failing = false;
+                Request::Granted
+            }
+            other => {
+                n.failing &= other != Request::Granted;
+                other
+            }
+        };
+        Update { started, request, short: false }
     }
+}
+
+/// Take `count` slots of `units` units each (aligned runs when more than
+/// one), all or none.
+fn take_all(range: &mut AddressRange, units: u32, count: usize, into: &mut Vec<u32>) -> bool {
+    if units == 1 {
+        return range.take_many(count as u32, into);
+    }
+    let first = into.len();
+    for _ in 0..count {
+        match range.take_aligned(units) {
+            Some(start) => into.push(start),
+            None => {
+                for start in into.drain(first..) {
+                    range.give_back_aligned(start, units);
+                }
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn give_back(range: &mut AddressRange, start: u32, units: u32) {
@@ -616,6 +654,7 @@ impl Allocator for Ipamd {
                 next_tick: None,
                 last_decrease_ms: None,
                 backoff_until_ms: 0,
+                failing: false,
             },
         );
         Ok(())

@@ -49,7 +49,7 @@ pub static SECONDARY: Machines = Machines {
             m.interfaces,
             m.addresses_per_interface,
             eni_max_pods(m),
-            if eni_max_pods(m) > PODIP_LIMIT { format!(", and podip's limit of {PODIP_LIMIT}") } else { String::new() }
+            podip_limit_words(eni_max_pods(m))
         )
     },
 };
@@ -67,13 +67,19 @@ pub static PREFIX: Machines = Machines {
     },
     limit_words: |m| {
         format!(
-            "{} ENIs × ({} IPv4 − 1) × 16 + 2 = {}, and podip's limit of {PODIP_LIMIT}",
+            "{} ENIs × ({} IPv4 − 1) × 16 + 2 = {}{}",
             m.interfaces,
             m.addresses_per_interface,
-            prefix_max_pods(m)
+            prefix_max_pods(m),
+            podip_limit_words(prefix_max_pods(m))
         )
     },
 };
+
+/// ", and podip's limit of 250" where that is the tighter bound.
+fn podip_limit_words(formula: u32) -> String {
+    if formula > PODIP_LIMIT { format!(", and podip's limit of {PODIP_LIMIT}") } else { String::new() }
+}
 
 fn limits(formula: u32, cap: u32) -> MaxPods {
     let max = formula.min(cap);

@@ -20,8 +20,9 @@ struct Sim {
     wakes: BTreeMap<(u64, u64), NodeId>,
     seq: u64,
     next_node: u32,
-    /// Every failure reported, with its time.
+    /// Every failure reported, with its time, and every grant's time.
     failures: Vec<(u64, FailureKind)>,
+    granted: Vec<u64>,
     /// Pods started per node.
     started: BTreeMap<NodeId, u32>,
 }
@@ -55,6 +56,7 @@ fn sim(instance: &str, prefix: bool, settings: &[(&str, i64)], subnet: &str) -> 
         seq: 0,
         next_node: 0,
         failures: Vec::new(),
+        granted: Vec::new(),
         started: BTreeMap::new(),
     }
 }
@@ -62,8 +64,10 @@ fn sim(instance: &str, prefix: bool, settings: &[(&str, i64)], subnet: &str) -> 
 impl Sim {
     fn apply(&mut self, node: NodeId, update: Update) {
         *self.started.entry(node).or_default() += update.started;
-        if let Request::Failed(f) = update.request {
-            self.failures.push((self.now, f.kind));
+        match update.request {
+            Request::Failed(f) => self.failures.push((self.now, f.kind)),
+            Request::Granted => self.granted.push(self.now),
+            Request::None => {}
         }
         let mut wakes = Vec::new();
         self.ipamd.take_wakes(&mut wakes);
@@ -261,6 +265,15 @@ fn a_released_ip_cools_down_but_counts_as_available() {
     s.run(1);
     assert_eq!(s.started(n), 9);
     assert_eq!(s.holding(n), (3, 9));
+    // The wait was an ENI limit (all 3 ENIs full, the cooling IP counted as
+    // available), ended by the pod's start: the next wait is an event again.
+    let first = s.failures.iter().filter(|f| f.1 == ENI_LIMIT).count();
+    assert_eq!(first, 1);
+    assert_eq!(s.granted.last(), Some(&s.now));
+    s.unbind(n, 1);
+    s.bind(n, 1);
+    s.run(MINUTE);
+    assert_eq!((s.started(n), s.failures.iter().filter(|f| f.1 == ENI_LIMIT).count()), (9, 2));
 }
 
 #[test]
@@ -285,14 +298,16 @@ fn unused_enis_are_detached_after_a_minute_and_ips_never_released_singly() {
     s.run(10_000);
     assert_eq!(s.holding(n), (3, 9));
     s.unbind(n, 9);
-    // Cooldown (30 s) and the ENIs' minute (attached at 5 s and 10 s): then 9
-    // available ≥ 2 ENIs' worth, the newest goes (70 s); 6 ≥ 6, the next
-    // (75 s); 3 < 6 keeps the primary ENI's 3.
-    s.run(59_999);
+    // Cooldown (30 s), then each ENI's own minute (attached at 5 s and 10 s):
+    // 9 available ≥ 2 ENIs' worth, and at 65 s the one attached at 5 s is the
+    // only one of age, so it goes; 6 ≥ 6, and the other goes at 70 s; 3 < 6
+    // keeps the primary ENI's 3.
+    s.run(54_999);
     assert_eq!(s.holding(n), (3, 9));
-    s.run(5_001);
-    assert_eq!((s.now, s.holding(n)), (75_000, (1, 3)));
-    assert_eq!(s.holding(n), (1, 3));
+    s.run(1);
+    assert_eq!((s.now, s.holding(n)), (65_000, (2, 6)));
+    s.run(5_000);
+    assert_eq!((s.now, s.holding(n)), (75_000 - 5_000, (1, 3)));
     assert_eq!(s.subnet().allocated(), 1 + 3);
     // Warm-ENI mode releases no single IP from the primary ENI.
     s.run(10 * MINUTE);
@@ -390,7 +405,114 @@ fn settings_default_to_the_cnis() {
     assert!(check_settings(&s)[0].error);
 }
 
+/// One step of a timed random run.
+#[derive(Debug, Clone)]
+enum Step {
+    Create,
+    Delete(usize),
+    Bind(usize),
+    Unbind(usize),
+    Advance(u64),
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    let step = prop_oneof![
+        1 => Just(Step::Create),
+        1 => any::<usize>().prop_map(Step::Delete),
+        6 => any::<usize>().prop_map(Step::Bind),
+        5 => any::<usize>().prop_map(Step::Unbind),
+        3 => (0u64..200_000).prop_map(Step::Advance),
+    ];
+    prop::collection::vec(step, 0..150)
+}
+
 proptest! {
+    /// On the clock: cooldowns end, releases and detaches happen, back-offs
+    /// pass. After every step each range's allocated is what the live nodes
+    /// hold, its in-use their node IPs and started pods; at the end, with every
+    /// node deleted, everything is back.
+    #[test]
+    fn timed_runs_keep_the_books(
+        steps in steps(),
+        prefix in any::<bool>(),
+        reserved in any::<bool>(),
+        warm in (0i64..3, 0i64..6, 0i64..3),
+        subnet in prop::sample::select(vec!["10.0.0.0/24", "10.0.0.0/26", "10.0.0.0/27"]),
+    ) {
+        let (warm_ip, minimum, warm_prefix) = warm;
+        let settings = [("warm_ip_target", warm_ip), ("minimum_ip_target", minimum), ("warm_prefix_target", warm_prefix)];
+        let mut s = sim("t3.medium", prefix, &settings, subnet);
+        if prefix && reserved {
+            let r = AddressRange::subnet("r", "10.0.1.0/26".parse().unwrap(), Granularity::BLOCK28, SubnetRules::AWS).unwrap();
+            s.spec.pod_subnet = Some(s.space.add(r));
+        }
+        let mut live: Vec<NodeId> = Vec::new();
+        let mut bound: BTreeMap<NodeId, u32> = BTreeMap::new();
+        for step in steps {
+            match step {
+                Step::Create => {
+                    let id = NodeId(s.next_node);
+                    s.ipamd.set_now(s.now);
+                    if s.ipamd.create_node(id, &s.spec, &mut s.space).is_ok() {
+                        s.next_node += 1;
+                        let update = s.ipamd.reconcile(id, &mut s.space);
+                        s.apply(id, update);
+                        live.push(id);
+                    }
+                }
+                Step::Delete(i) if !live.is_empty() => {
+                    let id = live.swap_remove(i % live.len());
+                    s.ipamd.set_now(s.now);
+                    s.ipamd.delete_node(id, &mut s.space);
+                    bound.remove(&id);
+                    s.started.remove(&id);
+                }
+                Step::Bind(i) if !live.is_empty() => {
+                    let id = live[i % live.len()];
+                    if bound.get(&id).copied().unwrap_or(0) < s.spec.max_pods {
+                        *bound.entry(id).or_default() += 1;
+                        s.bind(id, 1);
+                    }
+                }
+                Step::Unbind(i) if !live.is_empty() => {
+                    let id = live[i % live.len()];
+                    if bound.get(&id).copied().unwrap_or(0) > 0 {
+                        *bound.get_mut(&id).unwrap() -= 1;
+                        // A started pod leaves if there is one, else a waiting one.
+                        let had_ip = s.started(id) > 0;
+                        s.ipamd.set_now(s.now);
+                        let update = s.ipamd.pod_unbound(id, had_ip, &mut s.space);
+                        if had_ip {
+                            *s.started.get_mut(&id).unwrap() -= 1;
+                        }
+                        s.apply(id, update);
+                    }
+                }
+                Step::Advance(ms) => s.run(ms),
+                _ => {}
+            }
+            for (rid, range) in s.space.iter() {
+                let held: u64 = live.iter().map(|&n| s.ipamd.held_in(n, rid)).sum();
+                prop_assert_eq!(range.allocated(), held, "range {} allocated", range.name());
+                prop_assert!(range.allocated() <= range.usable());
+            }
+            let node_ips = live.len() as u64;
+            let pods: u64 = live.iter().map(|&n| u64::from(s.started(n))).sum();
+            let in_use: u64 = s.space.iter().map(|(_, r)| r.in_use()).sum();
+            prop_assert_eq!(in_use, node_ips + pods);
+            for &n in &live {
+                prop_assert!(s.started(n) <= bound.get(&n).copied().unwrap_or(0));
+            }
+        }
+        s.ipamd.set_now(s.now);
+        for id in live {
+            s.ipamd.delete_node(id, &mut s.space);
+        }
+        for (_, range) in s.space.iter() {
+            prop_assert_eq!((range.allocated(), range.in_use()), (0, 0), "{}", range.name());
+        }
+    }
+
     #[test]
     fn invariants_hold(ops in ops(200), prefix in any::<bool>(), warm_ip in 0u32..4) {
         let mut s = sim("t3.medium", prefix, &[("warm_ip_target", i64::from(warm_ip))], "10.0.0.0/26");

@@ -38,7 +38,9 @@ fn cluster(c: &Cluster) -> RawCluster {
     RawCluster {
         name: c.name.clone(),
         allocator: Some(RawAllocator(c.allocator)),
-        max_pods: Some(u64::from(c.max_pods)),
+        // Written only where the file wrote it: an unwritten one lets a
+        // machine's default stand for pools added later (the rest are written).
+        max_pods: c.max_pods_written.then_some(u64::from(c.max_pods)),
         pod_cidr: Some(c.pod_cidr.to_string()),
         // The default service CIDR is left to default: inside the VNet it is
         // only a warning, written out it would be an error.

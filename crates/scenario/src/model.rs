@@ -93,6 +93,10 @@ pub struct Cluster {
     /// The cluster-level max_pods default (already resolved against the allocator's
     /// default); used for pools added later by `add_pool` that set none.
     pub max_pods: u32,
+    /// Whether the file wrote the cluster's max_pods: when it did not, a pool
+    /// whose mode has [`Mode::machines`](allocator::Mode::machines) takes its
+    /// machine's default instead (`add_pool` pools too).
+    pub max_pods_written: bool,
     pub node_pools: Vec<NodePool>,
 }
 
@@ -141,7 +145,8 @@ pub struct NodePool {
     pub max_surge: Surge,
     pub autoscale: Option<Autoscale>,
     pub os: Os,
-    /// The `instance_type` written, if any.
+    /// The `instance_type` written, or the one assumed when a mode with
+    /// machines was given neither it nor `eni`.
     pub instance_type: Option<String>,
     /// Resolved from `instance_type` or `eni`: `Some` exactly when the
     /// cluster's mode has [`Mode::machines`](allocator::Mode::machines).

@@ -52,7 +52,7 @@ fn pool() -> Value {
             "os": {"enum": ["linux", "windows", null]},
             "instance_type": {"type": ["string", "null"], "description": "aws-vpc-cni and aws-prefix: the EC2 instance type (its ENI limits)"},
             "eni": nullable(object(&["count", "ips"], json!({
-                "count": {"type": "integer", "minimum": 1, "maximum": 64, "description": "ENIs per node"},
+                "count": {"type": "integer", "minimum": 1, "maximum": 15, "description": "ENIs per node (network card 0)"},
                 "ips": {"type": "integer", "minimum": 2, "maximum": 64, "description": "IPv4 addresses per ENI, its primary included"},
                 "vcpus": {"type": ["integer", "null"], "minimum": 1, "maximum": 1024}
             })))

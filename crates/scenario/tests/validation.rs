@@ -461,7 +461,7 @@ fn aws_pools_follow_their_machine() {
         &["node_pools[0].eni", "not both"],
     )
     .unwrap();
-    check(&aws("aws-vpc-cni", "eni: {count: 0, ips: 10}}"), &["eni.count", "from 1 to 64"]).unwrap();
+    check(&aws("aws-vpc-cni", "eni: {count: 0, ips: 10}}"), &["eni.count", "from 1 to 15"]).unwrap();
     check(&aws("aws-vpc-cni", "eni: {count: 2, ips: 1}}"), &["eni.ips", "from 2 to 64"]).unwrap();
     check(
         &aws("aws-vpc-cni", "eni: {count: 2, ips: 4, gpus: 1}}"),

@@ -179,6 +179,7 @@ impl Validator {
             dns_service_ip: dns,
             scheduler,
             max_pods,
+            max_pods_written: rc.max_pods.is_some(),
             node_pools: pools,
         }
     }
@@ -414,8 +415,15 @@ impl Validator {
             (None, Some(eni)) => {
                 let pe = p.key("eni");
                 let mut ok = true;
-                if !(1..=64).contains(&eni.count) {
-                    self.err(&pe.key("count"), format!("eni count {} must be from 1 to 64", eni.count));
+                if !(1..=15).contains(&eni.count) {
+                    self.err(
+                        &pe.key("count"),
+                        format!(
+                            "eni count {} must be from 1 to 15 (ENIs on network card 0; p3dn.24xlarge, the largest \
+                             type podip knows, has 15)",
+                            eni.count
+                        ),
+                    );
                     ok = false;
                 }
                 if !(2..=64).contains(&eni.ips) {

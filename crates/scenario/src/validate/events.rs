@@ -98,7 +98,7 @@ impl Validator {
                     name: c.name.clone(),
                     allocator: c.allocator,
                     max_pods: c.max_pods,
-                    max_pods_written: true,
+                    max_pods_written: c.max_pods_written,
                 };
                 if a.pool.name.trim().is_empty() {
                     self.err(&pa.key("pool").key("name"), "a pool name must not be empty");
