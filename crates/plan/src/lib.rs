@@ -515,7 +515,8 @@ fn replay_error(scenario: &Scenario, source: cluster::ReplayError) -> PlanError 
     PlanError::Replay { allocator: allocator_label(scenario), seed: scenario.seed, source }
 }
 
-fn allocator_label(scenario: &Scenario) -> String {
+/// The allocator column of a scenario: its clusters' allocators, joined by `+` when they differ.
+pub fn allocator_label(scenario: &Scenario) -> String {
     let mut names: Vec<&str> = Vec::new();
     for cluster in &scenario.clusters {
         if !names.contains(&cluster.allocator.name) {
