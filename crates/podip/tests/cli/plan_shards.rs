@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use super::output::{names, podip, scratch, snapshot, stderr, stdout, write};
+use super::sweep::{after, claim_at, indexed_job, manifest, pod_and_args};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -192,49 +193,22 @@ fn plan_merges_refuse_missing_doubled_foreign_and_truncated_shards() {
 /// merge Job reads; all share one claim.
 #[test]
 fn the_plan_jobs_run_both_rounds_into_the_merges_folder() {
-    let read = |name: &str| -> serde_yaml::Value {
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("deploy/kubernetes").join(name)).unwrap()).unwrap()
-    };
-    let args = |pod: &serde_yaml::Value| -> Vec<String> {
-        pod["containers"][0]["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
-    };
-    let after = |args: &[String], flag: &str| args[args.iter().position(|a| a == flag).unwrap() + 1].clone();
-    let mount = |pod: &serde_yaml::Value, path: &str| -> String {
-        let m = pod["containers"][0]["volumeMounts"].as_sequence().unwrap();
-        let name = m.iter().find(|m| m["mountPath"].as_str() == Some(path)).expect("a mounted volume")["name"].clone();
-        let v = pod["volumes"].as_sequence().unwrap().iter().find(|v| v["name"] == name).unwrap();
-        v["persistentVolumeClaim"]["claimName"].as_str().unwrap().to_string()
-    };
-    let mut rounds = Vec::new();
-    for (file, round) in [("plan-job.yaml", "1"), ("plan-round-2-job.yaml", "2")] {
-        let job = read(file);
-        assert_eq!((job["apiVersion"].as_str(), job["kind"].as_str()), (Some("batch/v1"), Some("Job")), "{file}");
-        let spec = &job["spec"];
-        assert_eq!(spec["completionMode"].as_str(), Some("Indexed"), "{file}");
-        let completions = spec["completions"].as_u64().unwrap();
-        assert!(spec["parallelism"].as_u64().unwrap() <= completions);
-        assert!(spec["backoffLimitPerIndex"].as_u64().is_some(), "a failed index is retried alone");
-        let pod = &spec["template"]["spec"];
-        assert_eq!(pod["restartPolicy"].as_str(), Some("Never"));
-        let a = args(pod);
-        assert_eq!(a[0], "plan", "{file}");
-        assert_eq!(after(&a, "--shards").parse::<u64>().unwrap(), completions, "{file}: one shard per completion");
-        assert_eq!(after(&a, "--round"), round, "{file}");
-        assert!(a.contains(&"--force".to_string()), "a retried index replaces its own file");
-        let out = after(&a, "--out");
-        rounds.push((a.clone(), out.clone(), mount(pod, &out)));
-    }
-    let strip = |a: &[String]| -> Vec<String> {
+    let (first, second) = (manifest("plan-job.yaml"), manifest("plan-round-2-job.yaml"));
+    let (pod, args) = indexed_job(&first);
+    let (pod_2, args_2) = indexed_job(&second);
+    assert_eq!(args[0], "plan");
+    assert_eq!((after(&args, "--round"), after(&args_2, "--round")), ("1".into(), "2".into()));
+    let without_round = |a: &[String]| -> Vec<String> {
         let r = a.iter().position(|x| x == "--round").unwrap();
-        a.iter().enumerate().filter(|(i, _)| *i != r && *i != r + 1).map(|(_, x)| x.clone()).collect()
+        [&a[..r], &a[r + 2..]].concat()
     };
-    assert_eq!(strip(&rounds[0].0), strip(&rounds[1].0), "one plan: the rounds differ only by --round");
-    assert_eq!(rounds[0].1, rounds[1].1, "round 2 reads round 1's files from its --out");
-    let merge = read("plan-merge-job.yaml");
-    let pod = &merge["spec"]["template"]["spec"];
-    let a = args(pod);
-    assert_eq!(a[..3], ["plan", "merge", rounds[0].1.as_str()]);
-    assert_eq!(mount(pod, &rounds[0].1), rounds[0].2, "one shared claim");
-    assert_eq!(rounds[0].2, rounds[1].2);
-    assert_eq!(read("plan-volume.yaml")["metadata"]["name"].as_str(), Some(rounds[0].2.as_str()));
+    assert_eq!(without_round(&args), without_round(&args_2), "one plan: the rounds differ only by --round");
+    let out = after(&args, "--out");
+    assert_eq!(after(&args_2, "--out"), out, "round 2 reads round 1's files from its --out");
+    let merge = manifest("plan-merge-job.yaml");
+    let (merge_pod, merge_args) = pod_and_args(&merge);
+    assert_eq!(merge_args[..3], ["plan", "merge", out.as_str()]);
+    let claim = claim_at(pod, &out);
+    assert_eq!((claim_at(pod_2, &out), claim_at(merge_pod, &out)), (claim.clone(), claim.clone()), "one shared claim");
+    assert_eq!(manifest("plan-volume.yaml")["metadata"]["name"].as_str(), Some(claim.as_str()));
 }
