@@ -1,10 +1,10 @@
 //! The arithmetic behind a range's peak, for a planner to check by hand:
 //! nodes per pool × what each holds, plus what the range never hands out.
 
-use cluster::{Breakdown, Replay};
 use scenario::{Mode, Scenario};
 
 use crate::layout::RangeKind;
+use crate::{ReplaySummary, Snapshot};
 
 /// `nodes` nodes of `pool` each holding `each` addresses, for the reason `what`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,23 +85,18 @@ pub fn reserved(unit: RangeKind) -> u64 {
 
 pub(crate) fn explain(
     scenario: &Scenario,
-    replay: &Replay,
-    breakdown: &Breakdown,
+    replay: &ReplaySummary,
+    breakdown: &Snapshot,
     unit: RangeKind,
     peak: u64,
 ) -> Explanation {
     let terms = breakdown
         .holders
         .iter()
-        .map(|h| {
-            let info = &replay.pools[h.pool as usize];
-            let allocator = scenario.clusters.iter().find(|c| c.name == info.cluster).map(|c| c.allocator);
-            Term {
-                pool: format!("{}/{}", info.cluster, info.pool),
-                nodes: h.nodes,
-                each: h.each,
-                what: what(allocator, unit, h.each),
-            }
+        .map(|&(pool, nodes, each)| {
+            let (cluster, pool) = &replay.pools[pool as usize];
+            let allocator = scenario.clusters.iter().find(|c| &c.name == cluster).map(|c| c.allocator);
+            Term { pool: format!("{cluster}/{pool}"), nodes, each, what: what(allocator, unit, each) }
         })
         .collect();
     Explanation {

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cluster::Replay;
-
-use crate::{Risk, Unfixable};
+use crate::{ReplaySummary, Risk, Unfixable};
 
 /// The value at `percentile` (1–100) of `values` by nearest rank: the
 /// ⌈P × n / 100⌉-th smallest. `None` for no values.
@@ -32,16 +30,16 @@ pub fn with_headroom(peak: u64, headroom_hundredths: u32) -> u64 {
 
 /// Seeds (as written) with a size-dependent exhaustion on `range`, and the
 /// nearest-rank median of their first such times.
-pub(crate) fn exhaustion_on(as_written: &[&Replay], range: &str) -> (u32, Option<u64>) {
+pub(crate) fn exhaustion_on(as_written: &[&ReplaySummary], range: &str) -> (u32, Option<u64>) {
     let firsts: Vec<u64> = as_written
         .iter()
-        .filter_map(|r| r.events.iter().filter(|e| e.is_size_dependent() && e.range == range).map(|e| e.time_s).min())
+        .filter_map(|r| r.events.iter().filter(|e| e.size_dependent && e.range == range).map(|e| e.time_s).min())
         .collect();
     (firsts.len() as u32, nearest_rank(&firsts, 50))
 }
 
-pub(crate) fn risk(as_written: &[&Replay]) -> Risk {
-    let firsts: Vec<u64> = as_written.iter().filter_map(|r| r.summary.first_exhaustion_s).collect();
+pub(crate) fn risk(as_written: &[&ReplaySummary]) -> Risk {
+    let firsts: Vec<u64> = as_written.iter().filter_map(|r| r.first_exhaustion_s).collect();
     Risk {
         exhausted_seeds: firsts.len() as u32,
         first_exhaustion_p10_s: nearest_rank(&firsts, 10),
@@ -51,12 +49,12 @@ pub(crate) fn risk(as_written: &[&Replay]) -> Risk {
 }
 
 /// Failures of the unconstrained replays, grouped by kind, cluster and pool.
-pub(crate) fn unfixable(unconstrained: &[Replay], seeds: &[u64]) -> Vec<Unfixable> {
+pub(crate) fn unfixable(unconstrained: &[ReplaySummary], seeds: &[u64]) -> Vec<Unfixable> {
     let mut groups: BTreeMap<(String, String, String), Unfixable> = BTreeMap::new();
     for (replay, _seed) in unconstrained.iter().zip(seeds) {
         let mut seen: Vec<(String, String, String)> = Vec::new();
-        for e in replay.events.iter().filter(|e| !e.is_size_dependent()) {
-            let key = (e.kind.as_str().to_string(), e.cluster.clone(), e.pool.clone());
+        for e in replay.events.iter().filter(|e| !e.size_dependent) {
+            let key = (e.kind.clone(), e.cluster.clone(), e.pool.clone());
             let entry = groups.entry(key.clone()).or_insert_with(|| Unfixable {
                 kind: key.0.clone(),
                 cluster: key.1.clone(),

@@ -23,17 +23,21 @@ mod explain;
 mod figures;
 pub mod layout;
 mod runner;
+pub mod shard;
+mod summary;
 
 use std::collections::BTreeMap;
 
-use cluster::{BreakdownAt, EventRecord, Replay};
+use cluster::BreakdownAt;
 use ipnet::Ipv4Net;
 use scenario::{Action, Scenario};
+use serde::{Deserialize, Serialize};
 
 pub use explain::{Explanation, Term, thousands};
 use figures::{exhaustion_on, risk, unfixable};
 pub use figures::{nearest_rank, with_headroom};
 use layout::{GCP_RESERVED, Layout, RangeKind, Want};
+pub use summary::{FirstEvent, RangePeak, ReplaySummary, Snapshot};
 
 /// How to plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,145 +231,274 @@ pub fn plan(scenario: &Scenario, options: &PlanOptions) -> Result<Plan, PlanErro
 
 /// Plan several validated scenarios (the same file loaded once per
 /// allocator, as `compare` does), all their replays sharing `options.jobs`
-/// workers.
+/// workers: a [`Planner`]'s rounds, one after the other, in this process.
 pub fn plan_many(scenarios: &[Scenario], options: &PlanOptions) -> Result<Plan, PlanError> {
-    if options.seeds == 0 {
-        return Err(PlanError::NoSeeds);
-    }
-    if !(1..=100).contains(&options.percentile) {
-        return Err(PlanError::Percentile(options.percentile));
-    }
-    let seeded: Vec<Vec<Scenario>> = scenarios
-        .iter()
-        .map(|s| (0..u64::from(options.seeds)).map(|k| with_seed(s, s.seed.wrapping_add(k))).collect())
-        .collect();
-    let mut replays = 0u64;
-    let mut events = 0u64;
-    let mut count = |replay: &Replay| {
-        replays += 1;
-        events += replay.events_processed;
-    };
-    let summary_only = |unconstrained, breakdowns| cluster::Options {
-        summary_only: true,
-        unconstrained,
-        breakdowns,
-        ..cluster::Options::default()
-    };
-
-    // 1. Unconstrained replays of every allocator and seed.
-    let probes: Vec<(usize, usize)> =
-        (0..scenarios.len()).flat_map(|a| (0..options.seeds as usize).map(move |k| (a, k))).collect();
-    let results = runner::map(options.jobs, &probes, |&(a, k)| {
-        cluster::replay_with(&seeded[a][k], summary_only(true, Vec::new()), &mut |_| {}).map(first_events_only)
-    });
-    let mut unconstrained: Vec<Vec<Replay>> = scenarios.iter().map(|_| Vec::new()).collect();
-    for (&(a, k), result) in probes.iter().zip(results) {
-        let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
-        count(&replay);
-        unconstrained[a].push(replay);
-    }
-    let mut drafts: Vec<Draft> = Vec::new();
-    for (a, scenario) in scenarios.iter().enumerate() {
-        drafts.push(Draft::new(scenario, &seeded[a], &unconstrained[a], options)?);
-    }
-
-    // 2. Together: the as-written replays that can differ from the
-    // unconstrained ones, and the first verification of every plan that fits.
-    // A seed whose every peak its ranges as written hold replays exactly as
-    // unconstrained (the same argument as the plan's), so its as-written
-    // replay is that one and is not run again.
-    #[derive(Clone, Copy)]
-    enum Job {
-        AsWritten(usize, usize),
-        Verify(usize, usize),
-        /// A plan that does not fit has no verification replay to explain its
-        /// peaks: its peak seeds replay unconstrained again, taking the snapshots.
-        Explain(usize, usize),
-    }
-    let mut jobs: Vec<Job> = Vec::new();
-    for (a, draft) in drafts.iter().enumerate() {
-        jobs.extend((0..options.seeds as usize).filter(|&k| !draft.holds_as_written(k)).map(|k| Job::AsWritten(a, k)));
-        if draft.planned.is_none() {
-            jobs.extend(draft.peak_seeds().into_iter().map(|k| Job::Explain(a, k)));
-        }
-    }
-    // 3. Verification rounds; later rounds only if fragmentation made a range grow.
-    const MAX_ROUNDS: u32 = 8;
-    for round in 1..=MAX_ROUNDS {
-        for (a, draft) in drafts.iter().enumerate() {
-            if draft.needs_verification() {
-                jobs.extend((0..options.seeds as usize).map(|k| Job::Verify(a, k)));
-            }
-        }
+    let mut planner = Planner::new(scenarios, options)?;
+    loop {
+        let jobs = planner.jobs();
         if jobs.is_empty() {
             break;
         }
-        let results = runner::map(options.jobs, &jobs, |&job| {
-            match job {
-                Job::AsWritten(a, k) => {
-                    cluster::replay_with(&seeded[a][k], summary_only(false, Vec::new()), &mut |_| {})
-                }
-                Job::Explain(a, k) => {
-                    let breakdowns = drafts[a].breakdowns_for(k);
-                    cluster::replay_with(&seeded[a][k], summary_only(true, breakdowns), &mut |_| {})
-                }
-                Job::Verify(a, k) => {
-                    let draft = &drafts[a];
-                    let planned = draft.planned.as_ref().expect("only drafts that fit are verified");
-                    let breakdowns = draft.breakdowns_for(k);
-                    cluster::replay_with(
-                        &with_seed(planned, draft.seeds[k]),
-                        summary_only(false, breakdowns),
-                        &mut |_| {},
-                    )
+        let results = planner.run_all(&jobs, options.jobs, &|_| {}).into_iter().collect::<Result<Vec<_>, _>>()?;
+        planner.absorb(results)?;
+    }
+    Ok(planner.finish())
+}
+
+/// Verification rounds at most; later rounds only if fragmentation made a range grow.
+const MAX_VERIFICATION_ROUNDS: u32 = 8;
+
+/// What one replay of a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    /// Round 1: every range supplies whatever is asked; the peaks.
+    Unconstrained,
+    /// The ranges as written (the risk), for a seed whose peaks they do not all hold.
+    AsWritten,
+    /// A plan that does not fit has no verification replay to explain its
+    /// peaks: its peak seeds replay unconstrained again, taking the snapshots.
+    Explain,
+    /// The planned prefixes, which must log no size-dependent exhaustion.
+    Verify,
+}
+
+impl JobKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Unconstrained => "unconstrained",
+            JobKind::AsWritten => "as-written",
+            JobKind::Explain => "explain",
+            JobKind::Verify => "verify",
+        }
+    }
+}
+
+/// One replay of a plan: what for, of which allocator (index into the
+/// scenarios planned) and which seed (index: the first seed + `seed_index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Job {
+    pub kind: JobKind,
+    pub allocator: usize,
+    pub seed_index: usize,
+}
+
+/// A plan as rounds of replays, each round's jobs a deterministic function of
+/// the earlier rounds' results, so the rounds can run anywhere (one process,
+/// or shards on many machines, `crate::shard`) and give the same plan:
+/// 1. the unconstrained replays of every allocator and seed;
+/// 2. together: the as-written replays that can differ from the unconstrained
+///    ones, the explaining replays of plans that do not fit, and the first
+///    verification of every plan that fits;
+/// 3. and on: further verifications, only when fragmentation made a range grow
+///    (never in today's modes).
+///
+/// [`Planner::jobs`] lists the next round's replays, [`Planner::run`] runs one,
+/// [`Planner::absorb`] takes the round's results in job order.
+#[derive(Debug)]
+pub struct Planner {
+    options: PlanOptions,
+    seeded: Vec<Vec<Scenario>>,
+    /// The next round, from 1.
+    round: u32,
+    unconstrained: Vec<Vec<ReplaySummary>>,
+    drafts: Vec<Draft>,
+    replays: u64,
+    events: u64,
+}
+
+impl Planner {
+    pub fn new(scenarios: &[Scenario], options: &PlanOptions) -> Result<Self, PlanError> {
+        if options.seeds == 0 {
+            return Err(PlanError::NoSeeds);
+        }
+        if !(1..=100).contains(&options.percentile) {
+            return Err(PlanError::Percentile(options.percentile));
+        }
+        let seeded: Vec<Vec<Scenario>> = scenarios
+            .iter()
+            .map(|s| (0..u64::from(options.seeds)).map(|k| with_seed(s, s.seed.wrapping_add(k))).collect())
+            .collect();
+        Ok(Planner {
+            options: *options,
+            seeded,
+            round: 1,
+            unconstrained: Vec::new(),
+            drafts: Vec::new(),
+            replays: 0,
+            events: 0,
+        })
+    }
+
+    /// The round [`Planner::jobs`] lists, from 1.
+    pub fn round(&self) -> u32 {
+        self.round
+    }
+
+    /// The next round's replays, in the order [`Planner::absorb`] takes their
+    /// results; empty when the plan is made.
+    pub fn jobs(&self) -> Vec<Job> {
+        let seeds = self.options.seeds as usize;
+        let job = |kind, allocator, seed_index| Job { kind, allocator, seed_index };
+        let mut jobs = Vec::new();
+        if self.round == 1 {
+            for a in 0..self.seeded.len() {
+                jobs.extend((0..seeds).map(|k| job(JobKind::Unconstrained, a, k)));
+            }
+            return jobs;
+        }
+        if self.round == 2 {
+            // A seed whose every peak its ranges as written hold replays exactly as
+            // unconstrained (the same argument as the plan's), so its as-written
+            // replay is that one and is not run again.
+            for (a, draft) in self.drafts.iter().enumerate() {
+                jobs.extend((0..seeds).filter(|&k| !draft.holds_as_written(k)).map(|k| job(JobKind::AsWritten, a, k)));
+                if draft.planned.is_none() {
+                    jobs.extend(draft.peak_seeds().into_iter().map(|k| job(JobKind::Explain, a, k)));
                 }
             }
-            .map(first_events_only)
-        });
-        let mut written: BTreeMap<(usize, usize), Replay> = BTreeMap::new();
-        let mut verified: BTreeMap<usize, Vec<Replay>> = BTreeMap::new();
-        let mut explained: BTreeMap<usize, Vec<(usize, Replay)>> = BTreeMap::new();
-        for (&job, result) in jobs.iter().zip(results) {
-            let (Job::AsWritten(a, k) | Job::Verify(a, k) | Job::Explain(a, k)) = job;
-            let replay = result.map_err(|source| replay_error(&seeded[a][k], source))?;
-            count(&replay);
-            match job {
-                Job::AsWritten(..) => {
+        }
+        if self.round - 1 <= MAX_VERIFICATION_ROUNDS {
+            for (a, draft) in self.drafts.iter().enumerate() {
+                if draft.needs_verification() {
+                    jobs.extend((0..seeds).map(|k| job(JobKind::Verify, a, k)));
+                }
+            }
+        }
+        jobs
+    }
+
+    /// Replay one of [`Planner::jobs`] (summary only) and keep what the plan reads.
+    pub fn run(&self, job: Job) -> Result<ReplaySummary, PlanError> {
+        let summary_only = |unconstrained, breakdowns| cluster::Options {
+            summary_only: true,
+            unconstrained,
+            breakdowns,
+            ..cluster::Options::default()
+        };
+        let (a, k) = (job.allocator, job.seed_index);
+        let scenario = self.seeded.get(a).and_then(|s| s.get(k)).ok_or_else(|| PlanError::Internal {
+            allocator: format!("#{a}"),
+            message: format!("no seed #{k} to replay"),
+        })?;
+        let draft = || {
+            self.drafts.get(a).ok_or_else(|| PlanError::Internal {
+                allocator: allocator_label(scenario),
+                message: format!("a {} replay before the unconstrained ones", job.kind.as_str()),
+            })
+        };
+        let replay = match job.kind {
+            JobKind::Unconstrained => cluster::replay_with(scenario, summary_only(true, Vec::new()), &mut |_| {}),
+            JobKind::AsWritten => cluster::replay_with(scenario, summary_only(false, Vec::new()), &mut |_| {}),
+            JobKind::Explain => {
+                cluster::replay_with(scenario, summary_only(true, draft()?.breakdowns_for(k)), &mut |_| {})
+            }
+            JobKind::Verify => {
+                let draft = draft()?;
+                let planned = draft.planned.as_ref().ok_or_else(|| PlanError::Internal {
+                    allocator: draft.plan.allocator.clone(),
+                    message: "a verification of a plan that does not fit".into(),
+                })?;
+                cluster::replay_with(
+                    &with_seed(planned, draft.seeds[k]),
+                    summary_only(false, draft.breakdowns_for(k)),
+                    &mut |_| {},
+                )
+            }
+        };
+        replay.map(|r| ReplaySummary::of(&r)).map_err(|source| replay_error(scenario, source))
+    }
+
+    /// [`Planner::run`] over `jobs` on at most `workers` threads, results in
+    /// job order; `done(i)` as job `i` finishes.
+    pub fn run_all(
+        &self,
+        jobs: &[Job],
+        workers: usize,
+        done: &(dyn Fn(usize) + Sync),
+    ) -> Vec<Result<ReplaySummary, PlanError>> {
+        let indexed: Vec<(usize, Job)> = jobs.iter().copied().enumerate().collect();
+        runner::map(workers, &indexed, |&(i, job)| {
+            let result = self.run(job);
+            done(i);
+            result
+        })
+    }
+
+    /// Take the results of every job of [`Planner::jobs`], in its order, and
+    /// move on to the next round.
+    pub fn absorb(&mut self, results: Vec<ReplaySummary>) -> Result<(), PlanError> {
+        let jobs = self.jobs();
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        if results.len() != jobs.len() {
+            return Err(PlanError::Internal {
+                allocator: String::new(),
+                message: format!("round {}: {} results for {} replays", self.round, results.len(), jobs.len()),
+            });
+        }
+        for replay in &results {
+            self.replays += 1;
+            self.events += replay.events_processed;
+        }
+        let seeds = self.options.seeds as usize;
+        if self.round == 1 {
+            let mut unconstrained: Vec<Vec<ReplaySummary>> = self.seeded.iter().map(|_| Vec::new()).collect();
+            for (job, replay) in jobs.iter().zip(results) {
+                unconstrained[job.allocator].push(replay);
+            }
+            let mut drafts = Vec::new();
+            for (a, seeded) in self.seeded.iter().enumerate() {
+                drafts.push(Draft::new(&seeded[0], seeded, &unconstrained[a], &self.options)?);
+            }
+            self.unconstrained = unconstrained;
+            self.drafts = drafts;
+            self.round += 1;
+            return Ok(());
+        }
+        let mut written: BTreeMap<(usize, usize), ReplaySummary> = BTreeMap::new();
+        let mut verified: BTreeMap<usize, Vec<ReplaySummary>> = BTreeMap::new();
+        let mut explained: BTreeMap<usize, Vec<(usize, ReplaySummary)>> = BTreeMap::new();
+        for (job, replay) in jobs.iter().zip(results) {
+            let (a, k) = (job.allocator, job.seed_index);
+            match job.kind {
+                JobKind::AsWritten => {
                     written.insert((a, k), replay);
                 }
-                Job::Verify(..) => verified.entry(a).or_default().push(replay),
-                Job::Explain(..) => explained.entry(a).or_default().push((k, replay)),
+                JobKind::Verify => verified.entry(a).or_default().push(replay),
+                JobKind::Explain => explained.entry(a).or_default().push((k, replay)),
+                JobKind::Unconstrained => unreachable!("only round 1 replays unconstrained"),
             }
         }
         for (a, replays) in explained {
-            let by_seed: Vec<(usize, &Replay)> = replays.iter().map(|(k, r)| (*k, r)).collect();
-            let scenario = drafts[a].scenario.clone();
-            drafts[a].explain(&scenario, &by_seed, "unconstrained")?;
+            let by_seed: Vec<(usize, &ReplaySummary)> = replays.iter().map(|(k, r)| (*k, r)).collect();
+            let scenario = self.drafts[a].scenario.clone();
+            self.drafts[a].explain(&scenario, &by_seed, "unconstrained")?;
         }
-        if round == 1 {
-            for (a, draft) in drafts.iter_mut().enumerate() {
-                let as_written: Vec<&Replay> =
-                    (0..options.seeds as usize).map(|k| written.get(&(a, k)).unwrap_or(&unconstrained[a][k])).collect();
+        if self.round == 2 {
+            for (a, draft) in self.drafts.iter_mut().enumerate() {
+                let as_written: Vec<&ReplaySummary> =
+                    (0..seeds).map(|k| written.get(&(a, k)).unwrap_or(&self.unconstrained[a][k])).collect();
                 draft.set_risk(&as_written);
             }
         }
+        let verification = self.round - 1;
         for (a, verified) in verified {
-            drafts[a].absorb_verification(&verified, round, round == MAX_ROUNDS)?;
+            self.drafts[a].absorb_verification(&verified, verification, verification == MAX_VERIFICATION_ROUNDS)?;
         }
-        jobs.clear();
+        self.round += 1;
+        Ok(())
     }
-    Ok(Plan { allocators: drafts.into_iter().map(|d| d.plan).collect(), replays, events })
-}
 
-/// Keep only each kind's first event per cluster, pool and range: all a plan
-/// reads of them (first times, which ranges ran out, the failures no size
-/// fixes), while a replay that logs an unschedulable episode per churn pod
-/// would otherwise keep hundreds of thousands of rows per seed in memory.
-fn first_events_only(mut replay: Replay) -> Replay {
-    let mut seen = std::collections::BTreeSet::new();
-    replay.events.retain(|e| seen.insert((e.kind, e.cluster.clone(), e.pool.clone(), e.range.clone())));
-    replay.events.shrink_to_fit();
-    replay
+    /// The plan, once [`Planner::jobs`] is empty.
+    pub fn finish(self) -> Plan {
+        Plan {
+            allocators: self.drafts.into_iter().map(|d| d.plan).collect(),
+            replays: self.replays,
+            events: self.events,
+        }
+    }
 }
 
 fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
@@ -382,7 +515,8 @@ fn replay_error(scenario: &Scenario, source: cluster::ReplayError) -> PlanError 
     PlanError::Replay { allocator: allocator_label(scenario), seed: scenario.seed, source }
 }
 
-fn allocator_label(scenario: &Scenario) -> String {
+/// The allocator column of a scenario: its clusters' allocators, joined by `+` when they differ.
+pub fn allocator_label(scenario: &Scenario) -> String {
     let mut names: Vec<&str> = Vec::new();
     for cluster in &scenario.clusters {
         if !names.contains(&cluster.allocator.name) {
@@ -427,20 +561,18 @@ impl Draft {
     fn new(
         scenario: &Scenario,
         seeded: &[Scenario],
-        unconstrained: &[Replay],
+        unconstrained: &[ReplaySummary],
         options: &PlanOptions,
     ) -> Result<Self, PlanError> {
         let allocator = allocator_label(scenario);
         let seeds: Vec<u64> = seeded.iter().map(|s| s.seed).collect();
         for (replay, seed) in unconstrained.iter().zip(&seeds) {
-            if let Some(e) = replay.events.iter().find(|e| e.is_size_dependent()) {
+            if let Some(e) = replay.events.iter().find(|e| e.size_dependent) {
                 return Err(PlanError::Internal {
                     allocator,
                     message: format!(
                         "the unconstrained replay of seed {seed} ran out of addresses ({} at {} s in {})",
-                        e.kind.as_str(),
-                        e.time_s,
-                        e.range
+                        e.kind, e.time_s, e.range
                     ),
                 });
             }
@@ -453,11 +585,11 @@ impl Draft {
                 allocator: allocator.clone(),
                 message: format!("range {name} is not in the replay"),
             })?;
-            let peaks: Vec<u64> = unconstrained.iter().map(|r| r.summary.ranges[index].peak_transient).collect();
+            let peaks: Vec<u64> = unconstrained.iter().map(|r| r.ranges[index].peak_transient).collect();
             // The peak at the percentile's rank, from the first seed that had it.
             let peak = nearest_rank(&peaks, options.percentile).expect("at least one seed");
             let peak_seed_index = peaks.iter().position(|&p| p == peak).expect("a seed had it");
-            let summary = &unconstrained[peak_seed_index].summary.ranges[index];
+            let summary = &unconstrained[peak_seed_index].ranges[index];
             let required = with_headroom(peak, options.headroom_hundredths);
             let current_capacity = layout::capacity(unit, current.prefix_len()).unwrap_or(0);
             ranges.push(RangePlan {
@@ -512,7 +644,7 @@ impl Draft {
     }
 
     /// The risk as written, from each seed's as-written replay.
-    fn set_risk(&mut self, as_written: &[&Replay]) {
+    fn set_risk(&mut self, as_written: &[&ReplaySummary]) {
         self.plan.risk = risk(as_written);
         for r in &mut self.plan.ranges {
             (r.exhausted_seeds, r.first_exhaustion_p50_s) = exhaustion_on(as_written, &r.name);
@@ -630,7 +762,12 @@ impl Draft {
 
     /// Explain each range's peak from the snapshot its peak seed's replay took
     /// (`replays` by seed index), checking that the holders add up to the peak.
-    fn explain(&mut self, scenario: &Scenario, replays: &[(usize, &Replay)], which: &str) -> Result<(), PlanError> {
+    fn explain(
+        &mut self,
+        scenario: &Scenario,
+        replays: &[(usize, &ReplaySummary)],
+        which: &str,
+    ) -> Result<(), PlanError> {
         for (r, s) in self.plan.ranges.iter_mut().zip(&self.sized) {
             if r.peak == 0 {
                 continue;
@@ -640,7 +777,7 @@ impl Draft {
                 message: format!("no snapshot of {} at its peak", r.name),
             };
             let replay = replays.iter().find(|(k, _)| *k == s.peak_seed_index).ok_or_else(missing)?.1;
-            let breakdown = replay.breakdowns.iter().find(|b| b.at.range == s.index as u32).ok_or_else(missing)?;
+            let breakdown = replay.snapshots.iter().find(|b| b.range == s.index as u32).ok_or_else(missing)?;
             if breakdown.allocated != s.observed_peak {
                 return Err(PlanError::Internal {
                     allocator: self.plan.allocator.clone(),
@@ -673,7 +810,12 @@ impl Draft {
             .collect()
     }
 
-    fn absorb_verification(&mut self, verified: &[Replay], round: u32, last_round: bool) -> Result<(), PlanError> {
+    fn absorb_verification(
+        &mut self,
+        verified: &[ReplaySummary],
+        round: u32,
+        last_round: bool,
+    ) -> Result<(), PlanError> {
         let planned = self.planned.as_ref().expect("verified drafts fit");
         // Per seed: do the planned prefixes hold its peaks?
         let capacity: Vec<u64> = self
@@ -687,7 +829,7 @@ impl Draft {
         let mut grow: Vec<usize> = Vec::new();
         for (k, replay) in verified.iter().enumerate() {
             let held = self.plan.ranges.iter().zip(&capacity).all(|(r, &cap)| r.peaks[k] <= cap);
-            let failures: Vec<&EventRecord> = replay.events.iter().filter(|e| e.is_size_dependent()).collect();
+            let failures: Vec<&FirstEvent> = replay.events.iter().filter(|e| e.size_dependent).collect();
             if held {
                 verification.seeds_held += 1;
                 if failures.is_empty() {
@@ -726,7 +868,7 @@ impl Draft {
             return Ok(());
         }
         // Clean: explain each peak from the snapshot its seed took.
-        let by_seed: Vec<(usize, &Replay)> = verified.iter().enumerate().collect();
+        let by_seed: Vec<(usize, &ReplaySummary)> = verified.iter().enumerate().collect();
         let planned = planned.clone();
         self.explain(&planned, &by_seed, "planned")?;
         self.plan.verification = Some(verification);
@@ -819,12 +961,12 @@ clusters:
             let o = cluster::Options { summary_only: true, unconstrained, ..cluster::Options::default() };
             cluster::replay_with(&scenario, o, &mut |_| {}).unwrap()
         };
-        let (free, written) = (vec![replay(true)], vec![replay(false)]);
+        let (free, written) = (vec![ReplaySummary::of(&replay(true))], vec![ReplaySummary::of(&replay(false))]);
         let mut draft = Draft::new(&scenario, std::slice::from_ref(&scenario), &free, &options).unwrap();
         let pods = draft.plan.ranges.iter().position(|r| r.name == "pods").unwrap();
         assert_eq!(draft.plan.ranges[pods].proposed.unwrap().to_string(), "10.0.2.0/23");
 
-        let mut doctored = cluster::replay(draft.planned.as_ref().unwrap()).unwrap();
+        let mut doctored = ReplaySummary::of(&cluster::replay(draft.planned.as_ref().unwrap()).unwrap());
         let mut event = written[0].events.iter().find(|e| e.range == "pods").unwrap().clone();
         event.time_s = 0;
         doctored.events.push(event);
@@ -837,7 +979,7 @@ clusters:
         // A clean second round settles it; the breakdown still adds up to the peak.
         let o =
             cluster::Options { summary_only: true, breakdowns: draft.breakdowns_for(0), ..cluster::Options::default() };
-        let clean = cluster::replay_with(draft.planned.as_ref().unwrap(), o, &mut |_| {}).unwrap();
+        let clean = ReplaySummary::of(&cluster::replay_with(draft.planned.as_ref().unwrap(), o, &mut |_| {}).unwrap());
         draft.absorb_verification(&[clean], 2, false).unwrap();
         assert!(!draft.needs_verification());
         assert_eq!(draft.plan.verification.unwrap().rounds, 2);
@@ -848,7 +990,7 @@ clusters:
 
         // A failure on the last round is a bug, reported, not hidden.
         let mut draft = Draft::new(&scenario, std::slice::from_ref(&scenario), &free, &options).unwrap();
-        let mut doctored = cluster::replay(draft.planned.as_ref().unwrap()).unwrap();
+        let mut doctored = ReplaySummary::of(&cluster::replay(draft.planned.as_ref().unwrap()).unwrap());
         doctored.events.push(written[0].events.iter().find(|e| e.range == "pods").unwrap().clone());
         assert!(matches!(draft.absorb_verification(&[doctored], 8, true), Err(PlanError::Internal { .. })));
     }

@@ -7,6 +7,7 @@
 mod importer;
 mod output;
 mod planner;
+mod shard;
 mod sweeper;
 mod table;
 
@@ -264,11 +265,30 @@ fn load_each(
     allocators: &[Option<&'static Mode>],
     seed: Option<u64>,
 ) -> Result<Vec<scenario::Scenario>, Failure> {
+    load_each_with(allocators, seed, |overrides| scenario::load(path, overrides))
+}
+
+/// [`load_each`] of a scenario's text (`label` names it), as `podip plan merge`
+/// has it from the shards' files.
+fn parse_each(
+    text: &str,
+    label: &str,
+    allocators: &[Option<&'static Mode>],
+    seed: Option<u64>,
+) -> Result<Vec<scenario::Scenario>, Failure> {
+    load_each_with(allocators, seed, |overrides| scenario::parse_str(text, label, overrides))
+}
+
+fn load_each_with(
+    allocators: &[Option<&'static Mode>],
+    seed: Option<u64>,
+    load: impl Fn(&Overrides) -> Result<scenario::Loaded, scenario::LoadError>,
+) -> Result<Vec<scenario::Scenario>, Failure> {
     let mut scenarios = Vec::new();
     let mut warnings = Vec::new();
     for &allocator in allocators {
         let overrides = Overrides { allocator, seed };
-        let loaded = scenario::load(path, &overrides).map_err(|e| bad_input(anyhow!("{e}")))?;
+        let loaded = load(&overrides).map_err(|e| bad_input(anyhow!("{e}")))?;
         warnings.extend(loaded.warnings.into_iter().map(|w| (allocator, w)));
         scenarios.push(loaded.scenario);
     }

@@ -6,18 +6,24 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use plan::{AllocatorPlan, Plan, PlanOptions, RangePlan};
+use plan::shard::{PlanSource, ShardFile, ShardHeader};
+use plan::{AllocatorPlan, Job, Plan, PlanOptions, Planner, RangePlan, ReplaySummary};
 use report::human_time;
 use scenario::{Mode, Overrides, Scenario};
 
 use crate::output::{self, Staged};
 use crate::{Failure, LimitOptions, bad_input};
 
-/// `podip plan`'s own options (plan.md, "Command").
+/// `podip plan`'s own options (plan.md, "Command"), its shards' and `merge`
+/// (docs/distributed.md).
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct PlanArgs {
+    #[command(subcommand)]
+    pub command: Option<PlanCommand>,
     /// The scenario file (YAML; docs/scenario-format.md).
-    pub scenario: PathBuf,
+    #[arg(value_name = "SCENARIO", required = true)]
+    pub scenario: Option<PathBuf>,
     /// Comma-separated allocators, one plan each [default: the scenario's own].
     #[arg(long, value_delimiter = ',', value_parser = crate::ModeParser)]
     pub allocators: Vec<&'static Mode>,
@@ -36,7 +42,7 @@ pub struct PlanArgs {
     /// Replays run at once [default: all cores]; results never depend on it.
     #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub jobs: Option<u64>,
-    /// Output folder [default: out/<scenario file stem>].
+    /// Output folder [default: out/<scenario file stem>]; a shard's file goes here too.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Replace results already in the output folder, or write into a non-empty folder podip did not create.
@@ -45,8 +51,45 @@ pub struct PlanArgs {
     /// Exit with status 1 if any range as written is smaller than required.
     #[arg(long)]
     pub fail_on_too_small: bool,
+    /// Run only shard I of N (0-based) of one round: its replays i with i mod N = I.
+    #[arg(long, value_name = "I/N", value_parser = crate::shard::parse_shard, conflicts_with = "shards")]
+    pub shard: Option<(u32, u32)>,
+    /// Run shard $JOB_COMPLETION_INDEX of N, as a Kubernetes Indexed Job's pod does.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+    /// The round a shard runs: 1 the unconstrained replays, 2 the as-written and
+    /// verification replays (reads round 1's files), 3+ re-verification.
+    #[arg(long, value_name = "R", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub round: u32,
+    /// A folder holding the earlier rounds' shard files (repeatable) [default: --out].
+    #[arg(long, value_name = "DIR")]
+    pub from: Vec<PathBuf>,
     #[command(flatten)]
     pub limits: LimitOptions,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PlanCommand {
+    /// Combine the shards' files into the files one unsharded plan writes (running any round they did not).
+    Merge {
+        /// Folders holding plan-shard-I-of-N-round-R.txt files.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Output folder [default: out/<scenario file stem>, as the plan's].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace results already in the output folder, or write into a non-empty folder podip did not create.
+        #[arg(long)]
+        force: bool,
+        /// Replays run at once for rounds no shard ran [default: all cores].
+        #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
+        /// Exit with status 1 if any range as written is smaller than required.
+        #[arg(long)]
+        fail_on_too_small: bool,
+        #[command(flatten)]
+        limits: LimitOptions,
+    },
 }
 
 /// `12.5` → 1250 hundredths of a percent.
@@ -68,8 +111,39 @@ fn parse_headroom(s: &str) -> Result<u32, String> {
     Ok(whole * 100 + frac)
 }
 
+fn workers(jobs: Option<u64>) -> usize {
+    jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize)
+}
+
+/// Refuse replays estimated beyond the limits: `runs` of each scenario (summary only).
+fn check_limits(
+    path: &Path,
+    scenarios: &[Scenario],
+    runs: impl Fn(usize) -> usize,
+    jobs: usize,
+    limits: &LimitOptions,
+) -> Result<(), Failure> {
+    let estimates: Vec<scenario::Estimate> = scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(a, s)| {
+            let e = scenario::Estimate { output_rows: 0.0, ..scenario::estimate(s) };
+            std::iter::repeat_n(e, runs(a))
+        })
+        .collect();
+    let exceeded = scenario::Estimate::of_replays(&estimates, jobs).exceeded(&limits.limits(), 1);
+    if !exceeded.is_empty() {
+        let lines: Vec<String> = exceeded.iter().map(|e| format!("{}: {e}", path.display())).collect();
+        return Err(bad_input(anyhow!("{}", lines.join("\npodip: "))));
+    }
+    Ok(())
+}
+
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
-    let path = args.scenario.as_path();
+    if let Some(PlanCommand::Merge { dirs, out, force, jobs, fail_on_too_small, limits }) = &args.command {
+        return merge(dirs, out.as_deref(), *force, workers(*jobs), *fail_on_too_small, limits);
+    }
+    let path = args.scenario.as_deref().expect("clap requires SCENARIO without a subcommand");
     let allocators: Vec<Option<&'static Mode>> = if args.allocators.is_empty() {
         vec![None]
     } else {
@@ -81,32 +155,38 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
         }
         unique
     };
+    let shard = crate::shard::chosen(args.shard, args.shards)?;
+    if shard.is_none() && (args.round != 1 || !args.from.is_empty()) {
+        return Err(bad_input(anyhow!("--round and --from are a shard's: give --shard I/N or --shards N")));
+    }
     let scenarios = crate::load_each(path, &allocators, args.seed)?;
     // The text, for the planned files: the user's file with only prefixes changed.
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the file", path.display()))
         .map_err(bad_input)?;
-    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let jobs = workers(args.jobs);
+    let options =
+        PlanOptions { seeds: args.seeds, percentile: args.percentile, headroom_hundredths: args.headroom, jobs };
+    let out_dir = crate::out_dir(path, args.out.as_ref());
+    if let Some(shard) = shard {
+        let source = PlanSource {
+            path: path.display().to_string(),
+            text,
+            allocators: allocators.iter().flatten().map(|m| m.name.to_string()).collect(),
+            seed: args.seed,
+            seeds: args.seeds,
+            percentile: args.percentile,
+            headroom_hundredths: args.headroom,
+        };
+        let from = if args.from.is_empty() { vec![out_dir.clone()] } else { args.from.clone() };
+        return run_shard(&scenarios, &options, &source, shard, args.round, &from, &out_dir, args.force, &args.limits);
+    }
 
     // Each allocator and seed replays three times (unconstrained, as written,
     // verified), summary only: no output rows.
-    let runs = 3 * args.seeds as usize;
-    let estimates: Vec<scenario::Estimate> = scenarios
-        .iter()
-        .flat_map(|s| {
-            let e = scenario::Estimate { output_rows: 0.0, ..scenario::estimate(s) };
-            std::iter::repeat_n(e, runs)
-        })
-        .collect();
-    let exceeded = scenario::Estimate::of_replays(&estimates, jobs).exceeded(&args.limits.limits(), 1);
-    if !exceeded.is_empty() {
-        let lines: Vec<String> = exceeded.iter().map(|e| format!("{}: {e}", path.display())).collect();
-        return Err(bad_input(anyhow!("{}", lines.join("\npodip: "))));
-    }
-    let out = output::prepare_dir(&crate::out_dir(path, args.out.as_ref()), args.force).map_err(bad_input)?;
+    check_limits(path, &scenarios, |_| 3 * args.seeds as usize, jobs, &args.limits)?;
+    let out = output::prepare_dir(&out_dir, args.force).map_err(bad_input)?;
 
-    let options =
-        PlanOptions { seeds: args.seeds, percentile: args.percentile, headroom_hundredths: args.headroom, jobs };
     let started = Instant::now();
     let plan = match plan::plan_many(&scenarios, &options) {
         Ok(plan) => plan,
@@ -122,10 +202,22 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
         plan.events,
         plan.replays as f64 / wall.max(1e-9)
     );
+    conclude(out, &plan, &scenarios, &text, path, &allocators, args.fail_on_too_small)
+}
 
-    let table = render(&plan);
+/// Write a finished plan's files, print its table: the same for a whole plan and a merged one.
+fn conclude(
+    out: output::OutDir,
+    plan: &Plan,
+    scenarios: &[Scenario],
+    text: &str,
+    path: &Path,
+    allocators: &[Option<&'static Mode>],
+    fail_on_too_small: bool,
+) -> Result<u8, Failure> {
+    let table = render(plan);
     let title = scenarios.first().map(|s| s.name.clone()).unwrap_or_default();
-    let written = write(&out.path, &title, &plan, &table, &text, path, &allocators);
+    let written = write(&out.path, &title, plan, &table, text, path, allocators);
     if let Err(e) = written {
         out.abandon();
         return Err(bad_input(e));
@@ -133,7 +225,252 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     print!("{table}");
     eprintln!("podip: wrote {}", out.path.display());
     let too_small = plan.allocators.iter().any(AllocatorPlan::too_small);
-    Ok(if too_small && args.fail_on_too_small { 1 } else { 0 })
+    Ok(if too_small && fail_on_too_small { 1 } else { 0 })
+}
+
+/// A shard's file name.
+fn shard_file(index: u32, of: u32, round: u32) -> String {
+    format!("plan-shard-{index}-of-{of}-round-{round}.txt")
+}
+
+fn fingerprint(source: &PlanSource) -> String {
+    crate::shard::fingerprint(&[&source.text, &source.options_line()])
+}
+
+/// What a progress line says a job is: `verify replay of dynamic seed 43`.
+fn describe(scenarios: &[Scenario], job: Job) -> String {
+    let s = &scenarios[job.allocator];
+    let seed = s.seed.wrapping_add(job.seed_index as u64);
+    format!("{} replay of {} seed {seed}", job.kind.as_str(), plan::allocator_label(s))
+}
+
+/// Run `jobs` with a progress line per replay on stderr (`who`: `shard 1/4 round 2`).
+fn run_with_progress(
+    planner: &Planner,
+    scenarios: &[Scenario],
+    jobs: &[Job],
+    workers: usize,
+    who: &str,
+) -> Result<Vec<ReplaySummary>, Failure> {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |i: usize| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        eprintln!("podip: {who}: {} done ({n} of {})", describe(scenarios, jobs[i]), jobs.len());
+    };
+    planner.run_all(jobs, workers, &progress).into_iter().collect::<Result<_, _>>().map_err(|e| bad_input(e.into()))
+}
+
+/// One shard of one round: the round's replays i with i mod N = I, into
+/// `plan-shard-I-of-N-round-R.txt`; rounds after the first read the earlier
+/// rounds' files from `from`.
+#[allow(clippy::too_many_arguments)]
+fn run_shard(
+    scenarios: &[Scenario],
+    options: &PlanOptions,
+    source: &PlanSource,
+    (index, of): (u32, u32),
+    round: u32,
+    from: &[PathBuf],
+    out_dir: &Path,
+    force: bool,
+    limits: &LimitOptions,
+) -> Result<u8, Failure> {
+    let fingerprint = fingerprint(source);
+    let mut planner = Planner::new(scenarios, options).map_err(|e| bad_input(e.into()))?;
+    if round > 1 {
+        let files = read_shards(from).map_err(bad_input)?;
+        let earlier: Vec<(PathBuf, ShardFile)> = files.into_iter().filter(|(_, f)| f.header.round < round).collect();
+        let done = absorb_rounds(&mut planner, &earlier, &fingerprint).map_err(bad_input)?;
+        if done + 1 != round {
+            let list: Vec<String> = from.iter().map(|d| d.display().to_string()).collect();
+            return Err(bad_input(anyhow!(
+                "round {round} needs every shard file of rounds 1 to {} in {}; found round {} (plan-shard-I-of-N-round-{}.txt) missing",
+                round - 1,
+                list.join(", "),
+                done + 1,
+                done + 1
+            )));
+        }
+    }
+    let jobs = planner.jobs();
+    let mine: Vec<Job> =
+        jobs.iter().enumerate().filter(|(i, _)| i % of as usize == index as usize).map(|(_, j)| *j).collect();
+    let path = Path::new(&source.path);
+    check_limits(path, scenarios, |a| mine.iter().filter(|j| j.allocator == a).count(), options.jobs, limits)?;
+    let file = out_dir.join(shard_file(index, of, round));
+    crate::shard::refuse_existing(&file, force).map_err(bad_input)?;
+    let who = format!("shard {index}/{of} round {round}");
+    eprintln!("podip: {who}: {} of the round's {} replays", mine.len(), jobs.len());
+    let results = run_with_progress(&planner, scenarios, &mine, options.jobs, &who)?;
+    let shard = ShardFile {
+        header: ShardHeader { index, of, round, replays_in_round: jobs.len(), fingerprint },
+        source: source.clone(),
+        results: mine.into_iter().zip(results).collect(),
+    };
+    crate::shard::write_whole(&file, shard.to_text().as_bytes()).map_err(bad_input)?;
+    eprintln!("podip: wrote {}", file.display());
+    Ok(0)
+}
+
+/// Every `plan-shard-*.txt` in `dirs`, read whole, by round then shard.
+fn read_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, ShardFile)>> {
+    let mut files = Vec::new();
+    for path in crate::shard::find(dirs, "plan-shard-", ".txt", "plan-shard-I-of-N-round-R.txt")? {
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read the file", path.display()))?;
+        let file = ShardFile::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        if fingerprint(&file.source) != file.header.fingerprint {
+            anyhow::bail!("{}: its fingerprint does not match the plan it holds (an edited file?)", path.display());
+        }
+        files.push((path, file));
+    }
+    files.sort_by_key(|(_, f)| (f.header.round, f.header.index));
+    Ok(files)
+}
+
+/// Feed `planner` the rounds `files` hold, from round 1 on, each checked
+/// whole: every shard of the round once, all of one plan (`fingerprint`), each
+/// holding exactly its share of the round's replays. Returns the rounds taken.
+fn absorb_rounds(planner: &mut Planner, files: &[(PathBuf, ShardFile)], fingerprint: &str) -> Result<u32> {
+    let Some((first_path, first)) = files.first() else { return Ok(0) };
+    for (path, f) in files {
+        if f.header.fingerprint != fingerprint {
+            anyhow::bail!(
+                "{}: shard {}/{} round {} of another plan (fingerprint {}, {} seeds) than {} (fingerprint {fingerprint}, {} seeds)",
+                path.display(),
+                f.header.index,
+                f.header.of,
+                f.header.round,
+                f.header.fingerprint,
+                f.source.seeds,
+                first_path.display(),
+                first.source.seeds
+            );
+        }
+    }
+    let mut taken = 0;
+    let rounds: std::collections::BTreeSet<u32> = files.iter().map(|(_, f)| f.header.round).collect();
+    for round in rounds {
+        let shards: Vec<&(PathBuf, ShardFile)> = files.iter().filter(|(_, f)| f.header.round == round).collect();
+        let (path0, f0) = shards[0];
+        if round != taken + 1 {
+            anyhow::bail!(
+                "{}: a shard of round {round}, but no shard files of round {} (plan-shard-I-of-N-round-{}.txt)",
+                path0.display(),
+                taken + 1,
+                taken + 1
+            );
+        }
+        let of = f0.header.of;
+        if let Some((path, f)) = shards.iter().find(|(_, f)| f.header.of != of) {
+            anyhow::bail!(
+                "{}: shard {}/{} of round {round}, but {} is shard {}/{of} of it: one round's shards share N",
+                path.display(),
+                f.header.index,
+                f.header.of,
+                path0.display(),
+                f0.header.index
+            );
+        }
+        crate::shard::check_complete(
+            shards.iter().map(|(p, f)| (p.as_path(), f.header.index)),
+            of,
+            &shard_file(0, of, round).replace("-0-of-", "-I-of-"),
+        )?;
+        let jobs = planner.jobs();
+        let mut results: Vec<Option<ReplaySummary>> = vec![None; jobs.len()];
+        for (path, f) in &shards {
+            let mine: Vec<usize> = (0..jobs.len()).filter(|i| i % of as usize == f.header.index as usize).collect();
+            let same = f.header.replays_in_round == jobs.len()
+                && f.results.len() == mine.len()
+                && mine.iter().zip(&f.results).all(|(&i, (job, _))| jobs[i] == *job);
+            if !same {
+                anyhow::bail!(
+                    "{}: shard {}/{of} of round {round} holds {} replays of a round of {}, not this plan's {} of {} (a shard of another plan?)",
+                    path.display(),
+                    f.header.index,
+                    f.results.len(),
+                    f.header.replays_in_round,
+                    mine.len(),
+                    jobs.len()
+                );
+            }
+            for (&i, (_, replay)) in mine.iter().zip(&f.results) {
+                results[i] = Some(replay.clone());
+            }
+        }
+        let results: Vec<ReplaySummary> = results.into_iter().map(|r| r.expect("every shard checked")).collect();
+        planner.absorb(results)?;
+        taken = round;
+    }
+    Ok(taken)
+}
+
+/// `podip plan merge DIR…`: the plan the shards' files make, its last rounds
+/// run here if no shard ran them, written as one unsharded plan writes it.
+fn merge(
+    dirs: &[PathBuf],
+    out: Option<&Path>,
+    force: bool,
+    jobs: usize,
+    fail_on_too_small: bool,
+    limits: &LimitOptions,
+) -> Result<u8, Failure> {
+    let files = read_shards(dirs).map_err(bad_input)?;
+    let (first_path, first) = &files[0];
+    let source = first.source.clone();
+    let fingerprint = first.header.fingerprint.clone();
+    let path = PathBuf::from(&source.path);
+    let mut allocators: Vec<Option<&'static Mode>> = Vec::new();
+    for name in &source.allocators {
+        let mode = modes::find(name)
+            .ok_or_else(|| bad_input(anyhow!("{}: unknown allocator {name:?}", first_path.display())))?;
+        allocators.push(Some(mode));
+    }
+    if allocators.is_empty() {
+        allocators.push(None);
+    }
+    let scenarios = crate::parse_each(&source.text, &source.path, &allocators, source.seed)?;
+    let options = PlanOptions {
+        seeds: source.seeds,
+        percentile: source.percentile,
+        headroom_hundredths: source.headroom_hundredths,
+        jobs,
+    };
+    let mut planner = Planner::new(&scenarios, &options).map_err(|e| bad_input(e.into()))?;
+    let rounds = absorb_rounds(&mut planner, &files, &fingerprint).map_err(bad_input)?;
+    let next = planner.jobs();
+    check_limits(&path, &scenarios, |a| next.iter().filter(|j| j.allocator == a).count(), jobs, limits)?;
+    let out =
+        output::prepare_dir(&crate::out_dir(&path, out.map(Path::to_path_buf).as_ref()), force).map_err(bad_input)?;
+    let shards = files.len();
+    let mut here = 0;
+    loop {
+        let jobs_left = planner.jobs();
+        if jobs_left.is_empty() {
+            break;
+        }
+        let who = format!("merge round {}", planner.round());
+        eprintln!("podip: {who}: no shard ran it; {} replays here", jobs_left.len());
+        let results = match run_with_progress(&planner, &scenarios, &jobs_left, jobs, &who) {
+            Ok(results) => results,
+            Err(e) => {
+                out.abandon();
+                return Err(e);
+            }
+        };
+        here += results.len();
+        if let Err(e) = planner.absorb(results) {
+            out.abandon();
+            return Err(bad_input(e.into()));
+        }
+    }
+    let plan = planner.finish();
+    eprintln!(
+        "podip: merged {shards} shard files of {rounds} round(s), {here} replays run here: {} replays, {} events",
+        plan.replays, plan.events
+    );
+    conclude(out, &plan, &scenarios, &source.text, &path, &allocators, fail_on_too_small)
 }
 
 fn write(

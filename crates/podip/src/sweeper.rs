@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 
 use crate::output::{SUMMARY_HEADER, csv_bytes, summary_fields};
-use crate::{Failure, bad_input};
+use crate::{Failure, bad_input, shard};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -23,7 +23,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Run only shard I of N (0-based): the points p with p mod N = I.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "shards")]
+    #[arg(long, value_name = "I/N", value_parser = crate::shard::parse_shard, conflicts_with = "shards")]
     pub shard: Option<(u32, u32)>,
     /// Run shard $JOB_COMPLETION_INDEX of N, as a Kubernetes Indexed Job's pod does.
     #[arg(long, value_name = "N")]
@@ -52,42 +52,12 @@ pub enum SweepCommand {
     },
 }
 
-fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("`{s}` is not I/N with 0 ≤ I < N, like 0/4");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
-
-/// FNV-1a 64 of the spec and the base scenario: shards of one sweep carry it,
-/// so a merge refuses a shard of another sweep.
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.bytes().chain([0]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
-}
-
 pub fn run(args: SweepArgs) -> Result<u8, Failure> {
     if let Some(SweepCommand::Merge { dirs, out, force }) = args.command {
         return merge(&dirs, out.as_deref(), force).map_err(bad_input);
     }
     let spec_path = args.spec.clone().expect("clap requires SPEC without a subcommand");
-    let shard = match (args.shard, args.shards) {
-        (Some(s), _) => Some(s),
-        (None, Some(n)) => {
-            let index = std::env::var("JOB_COMPLETION_INDEX")
-                .map_err(|_| bad_input(anyhow!("--shards {n} needs JOB_COMPLETION_INDEX (set by an Indexed Job)")))?;
-            Some(parse_shard(&format!("{index}/{n}")).map_err(|e| bad_input(anyhow!("JOB_COMPLETION_INDEX: {e}")))?)
-        }
-        (None, None) => None,
-    };
+    let shard = shard::chosen(args.shard, args.shards)?;
     let read = |path: &Path| {
         std::fs::read_to_string(path)
             .with_context(|| format!("{}: cannot read the file", path.display()))
@@ -135,9 +105,7 @@ pub fn run(args: SweepArgs) -> Result<u8, Failure> {
         None => out_dir.join("sweep.csv"),
         Some((i, n)) => out_dir.join(format!("sweep-shard-{i}-of-{n}.csv")),
     };
-    if file.exists() && !args.force {
-        return Err(bad_input(anyhow!("{}: exists; pass --force to replace it", file.display())));
-    }
+    shard::refuse_existing(&file, args.force).map_err(bad_input)?;
 
     // Replays on `jobs` workers, each result in its point's slot.
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
@@ -187,29 +155,17 @@ pub fn run(args: SweepArgs) -> Result<u8, Failure> {
         let line = format!(
             "# podip sweep shard {i}/{n} of {} points, fingerprint {}\n",
             sweep.points(),
-            fingerprint(&[&spec_text, &base_text])
+            shard::fingerprint(&[&spec_text, &base_text])
         );
         bytes.splice(0..0, line.into_bytes());
     }
-    write_whole(&file, &bytes).map_err(bad_input)?;
+    shard::write_whole(&file, &bytes).map_err(bad_input)?;
     eprintln!("podip: wrote {}", file.display());
     Ok(0)
 }
 
 /// A point's summary fields, or why its replay failed.
 type PointResult = Result<Vec<String>, String>;
-
-/// Write `bytes` to `path` whole or not at all (a temporary file, renamed).
-fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the folder", dir.display()))?;
-    }
-    let tmp = path.with_extension("csv.partial");
-    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("{}: cannot write: {e}", path.display())
-    })
-}
 
 /// One shard's file, read back.
 struct Shard {
@@ -231,7 +187,7 @@ fn read_shard(path: &Path) -> anyhow::Result<Shard> {
     let rest = first.trim_end().strip_prefix("# podip sweep shard ").ok_or_else(|| bad("no shard line"))?;
     let (shard, rest) = rest.split_once(" of ").ok_or_else(|| bad("no `of`"))?;
     let (points, fp) = rest.split_once(" points, fingerprint ").ok_or_else(|| bad("no fingerprint"))?;
-    let (index, of) = parse_shard(shard).map_err(|e| bad(&e))?;
+    let (index, of) = shard::parse_shard(shard).map_err(|e| bad(&e))?;
     let header = lines.next().ok_or_else(|| bad("no header"))?.to_string();
     let mut rows = Vec::new();
     for line in lines {
@@ -251,26 +207,12 @@ fn read_shard(path: &Path) -> anyhow::Result<Shard> {
 
 /// Every shard of one sweep, once each, into sweep.csv.
 fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool) -> anyhow::Result<u8> {
-    let mut shards = Vec::new();
-    for dir in dirs {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("{}: cannot read the folder", dir.display()))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        names.sort();
-        for path in names {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name.starts_with("sweep-shard-") && name.ends_with(".csv") {
-                shards.push(read_shard(&path)?);
-            }
-        }
-    }
-    let Some(first) = shards.first() else {
-        let list: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-        bail!("no sweep-shard-I-of-N.csv files in {}", list.join(", "));
-    };
+    let shards = shard::find(dirs, "sweep-shard-", ".csv", "sweep-shard-I-of-N.csv")?
+        .iter()
+        .map(|path| read_shard(path))
+        .collect::<anyhow::Result<Vec<Shard>>>()?;
+    let first = &shards[0];
     let (of, points, fp, header) = (first.of, first.points, first.fingerprint.clone(), first.header.clone());
-    let mut seen: Vec<Option<&Path>> = vec![None; of as usize];
     for s in &shards {
         if s.of != of || s.fingerprint != fp || s.points != points || s.header != header {
             bail!(
@@ -285,20 +227,16 @@ fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool) -> anyhow::Result<u8
                 of
             );
         }
-        if let Some(other) = seen[s.index as usize] {
-            bail!("shard {}/{of} twice: {} and {}", s.index, other.display(), s.path.display());
-        }
-        seen[s.index as usize] = Some(&s.path);
         let expected = (0..points).filter(|p| p % of as usize == s.index as usize).count();
         if s.rows.len() != expected {
             bail!("{}: {} rows, but shard {}/{of} has {expected} points", s.path.display(), s.rows.len(), s.index);
         }
     }
-    let missing: Vec<String> =
-        seen.iter().enumerate().filter(|(_, s)| s.is_none()).map(|(i, _)| i.to_string()).collect();
-    if !missing.is_empty() {
-        bail!("shards missing: {} of {of} (sweep-shard-I-of-{of}.csv for I = {})", missing.len(), missing.join(", "));
-    }
+    shard::check_complete(
+        shards.iter().map(|s| (s.path.as_path(), s.index)),
+        of,
+        &format!("sweep-shard-I-of-{of}.csv"),
+    )?;
     let mut rows: Vec<(usize, String)> = shards.into_iter().flat_map(|s| s.rows).collect();
     rows.sort_by_key(|r| r.0);
     let mut text = header;
@@ -306,10 +244,8 @@ fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool) -> anyhow::Result<u8
         text.push_str(&row);
     }
     let file = out.unwrap_or(&dirs[0]).join("sweep.csv");
-    if file.exists() && !force {
-        bail!("{}: exists; pass --force to replace it", file.display());
-    }
-    write_whole(&file, text.as_bytes())?;
+    shard::refuse_existing(&file, force)?;
+    shard::write_whole(&file, text.as_bytes())?;
     eprintln!("podip: wrote {}", file.display());
     Ok(0)
 }

@@ -127,48 +127,60 @@ fn merges_refuse_missing_doubled_and_foreign_shards() {
     assert!(stderr(&o).contains("is not I/N with 0 ≤ I < N"), "{}", stderr(&o));
 }
 
-/// The Indexed Job's pods run the shards the sweep expects: the completions
-/// are the shards, the index comes from the Job, and they share the merge's folder.
-#[test]
-fn the_indexed_job_runs_every_shard_into_the_merges_folder() {
-    let read = |name: &str| -> serde_yaml::Value {
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("deploy/kubernetes").join(name)).unwrap()).unwrap()
-    };
-    let job = read("sweep-job.yaml");
+/// A manifest in deploy/kubernetes.
+pub(super) fn manifest(name: &str) -> serde_yaml::Value {
+    serde_yaml::from_str(&std::fs::read_to_string(root().join("deploy/kubernetes").join(name)).unwrap()).unwrap()
+}
+
+/// A Job's pod template spec and its first container's args.
+pub(super) fn pod_and_args(job: &serde_yaml::Value) -> (&serde_yaml::Value, Vec<String>) {
     assert_eq!((job["apiVersion"].as_str(), job["kind"].as_str()), (Some("batch/v1"), Some("Job")));
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"].as_str(), Some("Never"));
+    let args =
+        pod["containers"][0]["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    (pod, args)
+}
+
+/// An Indexed Job whose pods each run one shard: `--shards` is its
+/// completions, a failed index is retried alone and replaces its own file.
+/// Its pod and args.
+pub(super) fn indexed_job(job: &serde_yaml::Value) -> (&serde_yaml::Value, Vec<String>) {
     let spec = &job["spec"];
     assert_eq!(spec["completionMode"].as_str(), Some("Indexed"));
     let completions = spec["completions"].as_u64().unwrap();
     assert!(spec["parallelism"].as_u64().unwrap() <= completions);
     assert!(spec["backoffLimitPerIndex"].as_u64().is_some(), "a failed index is retried alone");
-    let pod = &spec["template"]["spec"];
-    assert_eq!(pod["restartPolicy"].as_str(), Some("Never"));
-    let args: Vec<&str> =
-        pod["containers"][0]["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    let after = |flag: &str| args[args.iter().position(|a| *a == flag).unwrap() + 1];
+    let (pod, args) = pod_and_args(job);
+    assert_eq!(after(&args, "--shards").parse::<u64>().unwrap(), completions, "one shard per completion");
+    assert!(args.iter().any(|a| a == "--force"), "a retried index replaces its own file");
+    (pod, args)
+}
+
+/// The value after `flag` in `args`.
+pub(super) fn after(args: &[String], flag: &str) -> String {
+    args[args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("no {flag}")) + 1].clone()
+}
+
+/// The claim mounted at `path` in a pod's first container.
+pub(super) fn claim_at(pod: &serde_yaml::Value, path: &str) -> String {
+    let mounts = pod["containers"][0]["volumeMounts"].as_sequence().unwrap();
+    let mount = mounts.iter().find(|m| m["mountPath"].as_str() == Some(path)).expect("a mounted volume");
+    let volume = pod["volumes"].as_sequence().unwrap().iter().find(|v| v["name"] == mount["name"]).unwrap();
+    volume["persistentVolumeClaim"]["claimName"].as_str().unwrap().to_string()
+}
+
+/// The Indexed Job's pods run the shards the sweep expects: the completions
+/// are the shards, the index comes from the Job, and they share the merge's folder.
+#[test]
+fn the_indexed_job_runs_every_shard_into_the_merges_folder() {
+    let job = manifest("sweep-job.yaml");
+    let (pod, args) = indexed_job(&job);
     assert_eq!(args[0], "sweep");
-    assert_eq!(after("--shards").parse::<u64>().unwrap(), completions, "one shard per completion");
-    assert!(args.contains(&"--force"), "a retried index replaces its own file");
-    let out = after("--out");
-    let mounts = |pod: &serde_yaml::Value| -> Vec<(String, String)> {
-        pod["containers"][0]["volumeMounts"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|m| (m["name"].as_str().unwrap().to_string(), m["mountPath"].as_str().unwrap().to_string()))
-            .collect()
-    };
-    let claim = |pod: &serde_yaml::Value, volume: &str| -> String {
-        let v = pod["volumes"].as_sequence().unwrap().iter().find(|v| v["name"].as_str() == Some(volume)).unwrap();
-        v["persistentVolumeClaim"]["claimName"].as_str().unwrap().to_string()
-    };
-    let (volume, _) = mounts(pod).into_iter().find(|(_, path)| path == out).expect("--out is a mounted volume");
-    let merge = read("sweep-merge-job.yaml");
-    let merge_pod = &merge["spec"]["template"]["spec"];
-    let merge_args: Vec<&str> =
-        merge_pod["containers"][0]["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(&merge_args[..3], ["sweep", "merge", out]);
-    let (merge_volume, _) = mounts(merge_pod).into_iter().find(|(_, path)| path == out).unwrap();
-    assert_eq!(claim(pod, &volume), claim(merge_pod, &merge_volume), "one shared claim");
-    assert_eq!(read("sweep-volume.yaml")["metadata"]["name"].as_str(), Some(claim(pod, &volume).as_str()));
+    let out = after(&args, "--out");
+    let merge = manifest("sweep-merge-job.yaml");
+    let (merge_pod, merge_args) = pod_and_args(&merge);
+    assert_eq!(merge_args[..3], ["sweep", "merge", out.as_str()]);
+    assert_eq!(claim_at(pod, &out), claim_at(merge_pod, &out), "one shared claim");
+    assert_eq!(manifest("sweep-volume.yaml")["metadata"]["name"].as_str(), Some(claim_at(pod, &out).as_str()));
 }
