@@ -30,6 +30,9 @@ pub struct Mode {
     /// `Some(unit)` when each pool draws pod IPs from a `pod_subnet` handing out
     /// that unit (single addresses, /28 blocks); the pool must name one.
     pub pod_subnet: Option<Granularity>,
+    /// What the cloud reserves in a pool's `pod_subnet` (Azure's five for
+    /// dynamic and static-block; nothing in an AWS prefix reservation).
+    pub pod_subnet_rules: SubnetRules,
     /// Whether a pool may leave out its `pod_subnet` (its pods then take
     /// addresses from the node subnet: AWS prefixes without a reservation).
     pub pod_subnet_optional: bool,
@@ -90,6 +93,7 @@ impl Mode {
             max_pods: MaxPods { default: 110, min: 10, max: 250 },
             subnet_rules: SubnetRules::AZURE,
             pod_subnet: None,
+            pod_subnet_rules: SubnetRules::AZURE,
             pod_subnet_optional: false,
             pod_cidr: None,
             windows: true,

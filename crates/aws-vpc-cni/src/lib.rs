@@ -88,7 +88,20 @@ pub static PREFIX_MODE: Mode = Mode {
     machines: Some(&machines::PREFIX),
     failure_words: |f, space| failure_words(true, f, space),
     pod_subnet: Some(Granularity::BLOCK28),
+    pod_subnet_rules: SubnetRules::AWS_RESERVATION,
     pod_subnet_optional: true,
+    check_pod_subnet: |name, prefix| {
+        if prefix.prefix_len() > 28 {
+            vec![Finding::error(
+                "",
+                format!(
+                    "pod subnet `{name}` ({prefix}) is smaller than a /28: a prefix reservation holds whole /28 prefixes"
+                ),
+            )]
+        } else {
+            Vec::new()
+        }
+    },
     in_use: |running| InUse { range: Role::PodSubnet, min: running, max: running },
     // In a reservation a node holds prefixes only; in its node subnet its
     // ENIs' primaries too (fewer than 16: validation allows at most 15 ENIs).

@@ -72,6 +72,15 @@ impl SubnetRules {
         SubnetRules { reserved_first: 4, reserved_last: 1, smallest_prefix: SMALLEST_SUBNET_PREFIX, cloud: "Azure" };
     /// AWS: the first four (network, router, DNS, future use) and the last; /28 at least.
     pub const AWS: SubnetRules = SubnetRules { reserved_first: 4, reserved_last: 1, smallest_prefix: 28, cloud: "AWS" };
+    /// An AWS subnet CIDR reservation (of type prefix), modelled as a range of
+    /// its own: it lies inside its subnet, whose reserved addresses are outside
+    /// it, so it reserves none; /28 at least.
+    pub const AWS_RESERVATION: SubnetRules = SubnetRules {
+        reserved_first: 0,
+        reserved_last: 0,
+        smallest_prefix: 28,
+        cloud: "AWS (a subnet CIDR reservation)",
+    };
     /// Google Cloud: network, gateway, second-to-last and broadcast; /29 at least.
     pub const GCP: SubnetRules =
         SubnetRules { reserved_first: 2, reserved_last: 2, smallest_prefix: 29, cloud: "Google Cloud" };

@@ -79,7 +79,7 @@ pub fn reserved(unit: RangeKind) -> u64 {
         RangeKind::GcpSubnetAddresses => 4,
         // 2^(32−p) − capacity(p) = 32 for every allowed p.
         RangeKind::SubnetBlocks => 32,
-        RangeKind::PodCidr => 0,
+        RangeKind::PodCidr | RangeKind::ReservationBlocks => 0,
     }
 }
 
@@ -116,7 +116,7 @@ fn what(allocator: Option<&Mode>, unit: RangeKind, each: u64) -> String {
     match (unit, allocator) {
         (RangeKind::PodCidr, _) => "a /24".into(),
         (_, _) if each == 1 => "node IP".into(),
-        (RangeKind::SubnetBlocks, _) => {
+        (RangeKind::SubnetBlocks | RangeKind::ReservationBlocks, _) => {
             let blocks = each / 16;
             format!("{blocks} /28 block{}", if blocks == 1 { "" } else { "s" })
         }

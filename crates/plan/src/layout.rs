@@ -30,6 +30,9 @@ pub enum RangeKind {
     SubnetBlocks,
     /// A kubenet or overlay pod CIDR: logical, carved into /24s, nothing reserved.
     PodCidr,
+    /// An AWS subnet CIDR reservation for /28 prefixes (aws-prefix's `pod_subnet`):
+    /// aligned /28s, nothing reserved (its subnet's reserved addresses lie outside it).
+    ReservationBlocks,
 }
 
 /// Addresses Azure reserves in every VNet subnet (network, gateway, 2 × DNS, broadcast).
@@ -44,7 +47,7 @@ pub(crate) const GCP_RESERVED: u64 = 4;
 fn allowed_prefixes(kind: RangeKind) -> RangeInclusive<u8> {
     match kind {
         RangeKind::SubnetAddresses | RangeKind::GcpSubnetAddresses => 0..=29,
-        RangeKind::SubnetBlocks => 12..=28,
+        RangeKind::SubnetBlocks | RangeKind::ReservationBlocks => 12..=28,
         RangeKind::PodCidr => 0..=24,
     }
 }
@@ -61,7 +64,8 @@ fn size_of(p: u8) -> u64 {
 /// - `SubnetBlocks`: 16 × (2^(28−p) − 2) for 12 ≤ p ≤ 28 (static /28 blocks; the first and last
 ///   /28 hold reserved addresses and are never handed out, so a /27 and a /28 hand out nothing:
 ///   `Some(0)`, not a negative count); a /12 is the largest allowed;
-/// - `PodCidr`: 256 × 2^(24−p) for 0 ≤ p ≤ 24 (carved into /24s, nothing reserved).
+/// - `PodCidr`: 256 × 2^(24−p) for 0 ≤ p ≤ 24 (carved into /24s, nothing reserved);
+/// - `ReservationBlocks`: 16 × 2^(28−p) for 12 ≤ p ≤ 28 (an AWS prefix reservation's /28s).
 pub fn capacity(kind: RangeKind, p: u8) -> Option<u64> {
     if !allowed_prefixes(kind).contains(&p) {
         return None;
@@ -73,6 +77,8 @@ pub fn capacity(kind: RangeKind, p: u8) -> Option<u64> {
         RangeKind::SubnetBlocks => 16 * (size / 16).saturating_sub(2),
         // 256 × 2^(24−p) = 2^(32−p): every address of every /24 is usable.
         RangeKind::PodCidr => size,
+        // 16 × 2^(28−p): every /28 of it.
+        RangeKind::ReservationBlocks => size,
     })
 }
 
@@ -322,6 +328,9 @@ mod tests {
         // Google Cloud: 4 reserved, so a /29 holds 4 and a /27 holds 28.
         assert_eq!((capacity(GcpSubnetAddresses, 29), capacity(GcpSubnetAddresses, 27)), (Some(4), Some(28)));
         assert_eq!(smallest_prefix(GcpSubnetAddresses, 28), Some(27));
+        // A prefix reservation: every /28 of it, a /28 the least.
+        assert_eq!((capacity(ReservationBlocks, 28), capacity(ReservationBlocks, 24)), (Some(16), Some(256)));
+        assert_eq!((smallest_prefix(ReservationBlocks, 17), capacity(ReservationBlocks, 29)), (Some(27), None));
         assert_eq!(smallest_prefix(SubnetAddresses, 28), Some(26));
 
         assert_eq!(capacity(SubnetBlocks, 28), Some(0));
@@ -372,7 +381,7 @@ mod tests {
 
     #[test]
     fn smallest_prefix_is_the_longest_prefix_that_holds_required() {
-        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr] {
+        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr, ReservationBlocks] {
             let mut required: Vec<u64> = (0..=40).collect();
             for k in 0..=33u32 {
                 let pow = 1u64 << k;
@@ -396,7 +405,7 @@ mod tests {
 
     #[test]
     fn capacity_never_decreases_as_the_prefix_shortens() {
-        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr] {
+        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr, ReservationBlocks] {
             let caps: Vec<u64> = allowed_prefixes(kind).rev().filter_map(|p| capacity(kind, p)).collect();
             assert!(caps.windows(2).all(|w| w[0] <= w[1]), "{kind:?}");
             assert_eq!(caps.len(), allowed_prefixes(kind).count());

@@ -143,7 +143,10 @@ impl RangePlan {
     pub fn kind(&self) -> &'static str {
         match self.unit {
             RangeKind::PodCidr => "pod-cidr",
-            RangeKind::SubnetAddresses | RangeKind::GcpSubnetAddresses | RangeKind::SubnetBlocks => "vnet-subnet",
+            RangeKind::SubnetAddresses
+            | RangeKind::GcpSubnetAddresses
+            | RangeKind::SubnetBlocks
+            | RangeKind::ReservationBlocks => "vnet-subnet",
         }
     }
 }
@@ -882,7 +885,8 @@ impl Draft {
 /// kubenet or overlay cluster's pod CIDR. With what each hands out.
 fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)> {
     // (subnet, as a static-block pod subnet, under Google Cloud's reservations)
-    let mut uses: Vec<(&str, bool, bool)> = Vec::new();
+    // (subnet, handed out in blocks, Google Cloud's rules, reserves nothing)
+    let mut uses: Vec<(&str, bool, bool, bool)> = Vec::new();
     let added = scenario.events.iter().filter_map(|e| match &e.action {
         Action::AddPool { cluster, pool, .. } => Some((cluster.as_str(), pool)),
         _ => None,
@@ -892,19 +896,25 @@ fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)
     for (cluster, pool) in pools {
         let Some(c) = scenario.clusters.iter().find(|c| c.name == cluster) else { continue };
         let gcp = c.allocator.subnet_rules.reserved() == GCP_RESERVED;
-        uses.push((pool.vnet_subnet.as_str(), false, gcp));
+        uses.push((pool.vnet_subnet.as_str(), false, gcp, false));
         if let Some(pod) = pool.pod_subnet.as_deref() {
-            uses.push((pod, c.allocator.pod_subnet.is_some_and(|unit| unit.unit_size() > 1), gcp));
+            let blocks = c.allocator.pod_subnet.is_some_and(|unit| unit.unit_size() > 1);
+            uses.push((pod, blocks, gcp, c.allocator.pod_subnet_rules.reserved() == 0));
         }
     }
     let mut out = Vec::new();
     for (i, subnet) in scenario.network.subnets.iter().enumerate() {
-        let mine: Vec<(bool, bool)> = uses.iter().filter(|u| u.0 == subnet.name).map(|u| (u.1, u.2)).collect();
+        let mine: Vec<(bool, bool, bool)> =
+            uses.iter().filter(|u| u.0 == subnet.name).map(|u| (u.1, u.2, u.3)).collect();
         if mine.is_empty() {
             continue;
         }
-        // A subnet only Google Cloud modes use reserves 4; otherwise Azure's 5 (the larger).
-        let unit = if mine.iter().any(|u| u.0) {
+        // A subnet only Google Cloud modes use reserves 4; otherwise Azure's 5
+        // (the larger); a prefix reservation nothing, as the replay builds it
+        // with its first user's rules (validation keeps one mode per pod subnet).
+        let unit = if mine.iter().all(|u| u.0 && u.2) {
+            RangeKind::ReservationBlocks
+        } else if mine.iter().any(|u| u.0) {
             RangeKind::SubnetBlocks
         } else if mine.iter().all(|u| u.1) {
             RangeKind::GcpSubnetAddresses

@@ -145,7 +145,7 @@ impl<'s> World<'s> {
             rules[pool.vnet_subnet_id.index()].get_or_insert(mode.subnet_rules);
             if let (Some(subnet), Some(unit)) = (pool.pod_subnet_id, mode.pod_subnet) {
                 units[subnet.index()].get_or_insert(unit);
-                rules[subnet.index()].get_or_insert(mode.subnet_rules);
+                rules[subnet.index()].get_or_insert(mode.pod_subnet_rules);
             }
         }
         let mut space = AddressSpace::new();
