@@ -54,6 +54,9 @@ pub fn table() -> String {
             len => format!("/{len} blocks"),
         };
         let pods_from = match (mode.pod_subnet, mode.pod_cidr) {
+            (Some(unit_of), _) if mode.pod_subnet_optional => {
+                format!("the pool's `pod_subnet` if it names one, else its `vnet_subnet` ({})", unit(unit_of))
+            }
             (Some(unit_of), _) => format!("the pool's `pod_subnet` ({})", unit(unit_of)),
             (_, Some(unit_of)) => format!("the cluster's `pod_cidr` ({})", unit(unit_of)),
             _ => "the pool's `vnet_subnet`".to_owned(),
@@ -70,14 +73,21 @@ pub fn table() -> String {
             mode.settings.iter().map(|s| format!("`{}` ({})", s.key, s.default)).collect::<Vec<_>>().join(", ")
         };
         let m = mode.max_pods;
+        let max_pods = match mode.machines {
+            // The pool's machine decides: show the default type's.
+            Some(machines) => {
+                let (name, machine) = machines.types[machines.default];
+                let l = (machines.max_pods)(machine);
+                format!("the machine's: {name} {} ({}–{})", l.default, l.min, l.max)
+            }
+            None => format!("{} ({}–{})", m.default, m.min, m.max),
+        };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} ({}–{}) | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             mode.name,
             mode.cloud_name,
             mode.summary,
-            m.default,
-            m.min,
-            m.max,
+            max_pods,
             pods_from,
             if mode.windows { "yes" } else { "no" },
             failures.join(", "),
