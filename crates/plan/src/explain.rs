@@ -75,7 +75,7 @@ pub fn thousands(n: u64) -> String {
 /// What a range of `unit` can never hand out, in addresses.
 pub fn reserved(unit: RangeKind) -> u64 {
     match unit {
-        RangeKind::SubnetAddresses => 5,
+        RangeKind::SubnetAddresses | RangeKind::AwsSubnetAddresses => 5,
         RangeKind::GcpSubnetAddresses => 4,
         // 2^(32−p) − capacity(p) = 32 for every allowed p.
         RangeKind::SubnetBlocks => 32,

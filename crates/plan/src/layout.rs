@@ -25,6 +25,9 @@ pub enum RangeKind {
     SubnetAddresses,
     /// A Google Cloud subnet handing out single addresses (gke's node IPs): 4 reserved.
     GcpSubnetAddresses,
+    /// An AWS subnet handing out single addresses (node IPs, ENI primaries,
+    /// secondary IPs, prefixes among them): 5 reserved, /28 the smallest.
+    AwsSubnetAddresses,
     /// A VNet subnet used as a static-block pod subnet: aligned /28 blocks, never the first
     /// or last /28 (they hold Azure's reserved addresses; model.md's assumption).
     SubnetBlocks,
@@ -47,6 +50,7 @@ pub(crate) const GCP_RESERVED: u64 = 4;
 fn allowed_prefixes(kind: RangeKind) -> RangeInclusive<u8> {
     match kind {
         RangeKind::SubnetAddresses | RangeKind::GcpSubnetAddresses => 0..=29,
+        RangeKind::AwsSubnetAddresses => 0..=28,
         RangeKind::SubnetBlocks | RangeKind::ReservationBlocks => 12..=28,
         RangeKind::PodCidr => 0..=24,
     }
@@ -61,6 +65,7 @@ fn size_of(p: u8) -> u64 {
 /// not allowed:
 /// - `SubnetAddresses`: 2^(32−p) − 5 for 0 ≤ p ≤ 29 (Azure reserves 5 per subnet; /29 is the
 ///   smallest subnet); `GcpSubnetAddresses`: 2^(32−p) − 4 (Google Cloud reserves 4);
+///   `AwsSubnetAddresses`: 2^(32−p) − 5 for p ≤ 28 (AWS's smallest subnet);
 /// - `SubnetBlocks`: 16 × (2^(28−p) − 2) for 12 ≤ p ≤ 28 (static /28 blocks; the first and last
 ///   /28 hold reserved addresses and are never handed out, so a /27 and a /28 hand out nothing:
 ///   `Some(0)`, not a negative count); a /12 is the largest allowed;
@@ -72,7 +77,7 @@ pub fn capacity(kind: RangeKind, p: u8) -> Option<u64> {
     }
     let size = size_of(p);
     Some(match kind {
-        RangeKind::SubnetAddresses => size - AZURE_RESERVED,
+        RangeKind::SubnetAddresses | RangeKind::AwsSubnetAddresses => size - AZURE_RESERVED,
         RangeKind::GcpSubnetAddresses => size - GCP_RESERVED,
         RangeKind::SubnetBlocks => 16 * (size / 16).saturating_sub(2),
         // 256 × 2^(24−p) = 2^(32−p): every address of every /24 is usable.
@@ -328,6 +333,9 @@ mod tests {
         // Google Cloud: 4 reserved, so a /29 holds 4 and a /27 holds 28.
         assert_eq!((capacity(GcpSubnetAddresses, 29), capacity(GcpSubnetAddresses, 27)), (Some(4), Some(28)));
         assert_eq!(smallest_prefix(GcpSubnetAddresses, 28), Some(27));
+        // AWS: Azure's 5 reserved, but a /28 the least.
+        assert_eq!((capacity(AwsSubnetAddresses, 28), capacity(AwsSubnetAddresses, 29)), (Some(11), None));
+        assert_eq!(smallest_prefix(AwsSubnetAddresses, 3), Some(28));
         // A prefix reservation: every /28 of it, a /28 the least.
         assert_eq!((capacity(ReservationBlocks, 28), capacity(ReservationBlocks, 24)), (Some(16), Some(256)));
         assert_eq!((smallest_prefix(ReservationBlocks, 17), capacity(ReservationBlocks, 29)), (Some(27), None));
@@ -381,7 +389,8 @@ mod tests {
 
     #[test]
     fn smallest_prefix_is_the_longest_prefix_that_holds_required() {
-        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr, ReservationBlocks] {
+        for kind in [SubnetAddresses, GcpSubnetAddresses, AwsSubnetAddresses, SubnetBlocks, PodCidr, ReservationBlocks]
+        {
             let mut required: Vec<u64> = (0..=40).collect();
             for k in 0..=33u32 {
                 let pow = 1u64 << k;
@@ -405,7 +414,8 @@ mod tests {
 
     #[test]
     fn capacity_never_decreases_as_the_prefix_shortens() {
-        for kind in [SubnetAddresses, GcpSubnetAddresses, SubnetBlocks, PodCidr, ReservationBlocks] {
+        for kind in [SubnetAddresses, GcpSubnetAddresses, AwsSubnetAddresses, SubnetBlocks, PodCidr, ReservationBlocks]
+        {
             let caps: Vec<u64> = allowed_prefixes(kind).rev().filter_map(|p| capacity(kind, p)).collect();
             assert!(caps.windows(2).all(|w| w[0] <= w[1]), "{kind:?}");
             assert_eq!(caps.len(), allowed_prefixes(kind).count());

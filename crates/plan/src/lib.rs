@@ -30,13 +30,13 @@ use std::collections::BTreeMap;
 
 use cluster::BreakdownAt;
 use ipnet::Ipv4Net;
-use scenario::{Action, Scenario};
+use scenario::{Action, Scenario, SubnetRules};
 use serde::{Deserialize, Serialize};
 
 pub use explain::{Explanation, Term, thousands};
 use figures::{exhaustion_on, risk, unfixable};
 pub use figures::{nearest_rank, with_headroom};
-use layout::{GCP_RESERVED, Layout, RangeKind, Want};
+use layout::{Layout, RangeKind, Want};
 pub use summary::{FirstEvent, RangePeak, ReplaySummary, Snapshot};
 
 /// How to plan.
@@ -145,6 +145,7 @@ impl RangePlan {
             RangeKind::PodCidr => "pod-cidr",
             RangeKind::SubnetAddresses
             | RangeKind::GcpSubnetAddresses
+            | RangeKind::AwsSubnetAddresses
             | RangeKind::SubnetBlocks
             | RangeKind::ReservationBlocks => "vnet-subnet",
         }
@@ -885,8 +886,8 @@ impl Draft {
 /// kubenet or overlay cluster's pod CIDR. With what each hands out.
 fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)> {
     // (subnet, as a static-block pod subnet, under Google Cloud's reservations)
-    // (subnet, handed out in blocks, Google Cloud's rules, reserves nothing)
-    let mut uses: Vec<(&str, bool, bool, bool)> = Vec::new();
+    // (subnet, handed out in blocks, the cloud's rules for it)
+    let mut uses: Vec<(&str, bool, SubnetRules)> = Vec::new();
     let added = scenario.events.iter().filter_map(|e| match &e.action {
         Action::AddPool { cluster, pool, .. } => Some((cluster.as_str(), pool)),
         _ => None,
@@ -895,29 +896,31 @@ fn sized_ranges(scenario: &Scenario) -> Vec<(RangeKind, Source, String, Ipv4Net)
         scenario.clusters.iter().flat_map(|c| c.node_pools.iter().map(move |p| (c.name.as_str(), p))).chain(added);
     for (cluster, pool) in pools {
         let Some(c) = scenario.clusters.iter().find(|c| c.name == cluster) else { continue };
-        let gcp = c.allocator.subnet_rules.reserved() == GCP_RESERVED;
-        uses.push((pool.vnet_subnet.as_str(), false, gcp, false));
+        uses.push((pool.vnet_subnet.as_str(), false, c.allocator.subnet_rules));
         if let Some(pod) = pool.pod_subnet.as_deref() {
             let blocks = c.allocator.pod_subnet.is_some_and(|unit| unit.unit_size() > 1);
-            uses.push((pod, blocks, gcp, c.allocator.pod_subnet_rules.reserved() == 0));
+            uses.push((pod, blocks, c.allocator.pod_subnet_rules));
         }
     }
     let mut out = Vec::new();
     for (i, subnet) in scenario.network.subnets.iter().enumerate() {
-        let mine: Vec<(bool, bool, bool)> =
-            uses.iter().filter(|u| u.0 == subnet.name).map(|u| (u.1, u.2, u.3)).collect();
+        let mine: Vec<(bool, SubnetRules)> = uses.iter().filter(|u| u.0 == subnet.name).map(|u| (u.1, u.2)).collect();
         if mine.is_empty() {
             continue;
         }
-        // A subnet only Google Cloud modes use reserves 4; otherwise Azure's 5
-        // (the larger); a prefix reservation nothing, as the replay builds it
-        // with its first user's rules (validation keeps one mode per pod subnet).
-        let unit = if mine.iter().all(|u| u.0 && u.2) {
+        // A subnet reserves what its cloud does: Google Cloud 4, AWS 5 with a
+        // /28 at least, Azure 5 (the default, and the larger where modes of
+        // several clouds share one); a prefix reservation nothing (validation
+        // keeps one mode per pod subnet, so its users agree).
+        let all = |rules: SubnetRules| mine.iter().all(|u| u.1 == rules);
+        let unit = if mine.iter().all(|u| u.0 && u.1.reserved() == 0) {
             RangeKind::ReservationBlocks
         } else if mine.iter().any(|u| u.0) {
             RangeKind::SubnetBlocks
-        } else if mine.iter().all(|u| u.1) {
+        } else if all(SubnetRules::GCP) {
             RangeKind::GcpSubnetAddresses
+        } else if all(SubnetRules::AWS) {
+            RangeKind::AwsSubnetAddresses
         } else {
             RangeKind::SubnetAddresses
         };

@@ -474,3 +474,28 @@ clusters:
     let r = plan.ranges.iter().find(|r| r.name == "nodes").unwrap();
     assert!(r.explanation.as_ref().unwrap().sum().ends_with("+ 4 reserved = 32"), "{:?}", r.explanation);
 }
+
+/// AWS subnets: 5 reserved as in Azure, but a /28 the smallest, so a node of a
+/// 1-ENI machine with 2 IPv4 (its IP and 1 secondary IP: 2 addresses) gets a
+/// /28, not the /29 that would hold 3. A prefix reservation is every /28 of it.
+#[test]
+fn aws_subnets_are_sized_by_awss_rules() {
+    let yaml = "name: t\nduration: 1h\nallocator: aws-vpc-cni\n\
+                network: {address_space: [10.0.0.0/16], subnets: {nodes: 10.0.0.0/24, prefixes: 10.0.4.0/24}}\n\
+                clusters:\n  - name: c\n    service_cidr: 172.20.0.0/16\n    node_pools:\n      \
+                - {name: p, count: 1, vnet_subnet: nodes, eni: {count: 1, ips: 2}}\n";
+    let plan = plan_one(yaml, PlanOptions::default());
+    let nodes = plan.ranges.iter().find(|r| r.name == "nodes").unwrap();
+    assert_eq!(
+        (nodes.unit, nodes.required, nodes.smallest_prefix),
+        (layout::RangeKind::AwsSubnetAddresses, 2, Some(28))
+    );
+    // Prefixes from a reservation: 2 pods and the warm prefix, 2 /28s → a /27.
+    let yaml = yaml.replace("allocator: aws-vpc-cni", "allocator: aws-prefix").replace(
+        "eni: {count: 1, ips: 2}}",
+        "pod_subnet: prefixes, instance_type: t3.small}\nworkloads: [{name: w, cluster: c, kind: deployment, replicas: 2}]",
+    );
+    let r = check(&yaml, "prefixes", 32, 27);
+    let reservation = r.ranges.iter().find(|r| r.name == "prefixes").unwrap();
+    assert_eq!((reservation.unit, reservation.current_capacity), (layout::RangeKind::ReservationBlocks, 256));
+}

@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-pub use allocator::{Mode, Setting, Settings};
+pub use allocator::{Machine, Mode, Setting, Settings, SubnetRules};
 use ipnet::Ipv4Net;
 
 /// Seconds of simulated time, as scenarios write them.
