@@ -63,7 +63,7 @@ fn action(u: &mut Unstructured) -> Result<Action> {
 }
 
 fn case(u: &mut Unstructured) -> Result<Case> {
-    let second: Option<usize> = if u.arbitrary()? { Some(u.int_in_range(0..=4)?) } else { None };
+    let second: Option<usize> = if u.arbitrary()? { Some(u.int_in_range(0..=ALLOCATORS.len() - 1)?) } else { None };
     let clusters = 1 + usize::from(second.is_some());
     let mut pools = Vec::new();
     for _ in 0..u.int_in_range(1..=3)? {
@@ -81,7 +81,7 @@ fn case(u: &mut Unstructured) -> Result<Case> {
     }
     Ok(Case {
         seed: u.arbitrary()?,
-        allocator: u.int_in_range(0..=4)?,
+        allocator: u.int_in_range(0..=ALLOCATORS.len() - 1)?,
         second,
         scheduler: u.int_in_range(0..=2)?,
         node_prefixes: [u.int_in_range(24..=28)?, u.int_in_range(24..=28)?],

@@ -58,7 +58,7 @@ fn action() -> impl Strategy<Value = Action> {
 
 fn case() -> impl Strategy<Value = Case> {
     (
-        (any::<u64>(), 0usize..5, prop::option::of(0usize..5), 0usize..3),
+        (any::<u64>(), 0..ALLOCATORS.len(), prop::option::of(0..ALLOCATORS.len()), 0usize..3),
         ([24u8..=28, 24u8..=28], [21u8..=27, 21u8..=27], 19u8..=23),
         prop::collection::vec((0usize..2, pool()), 1..4),
         prop::collection::vec((0usize..2, prop::option::of(0usize..2), kind()), 0..5),
@@ -123,14 +123,14 @@ fn generated_scenarios_are_mostly_valid_for_every_allocator() {
     use proptest::test_runner::{Config, TestRunner};
     let mut runner =
         TestRunner::new(Config { rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..Config::default() });
-    let mut valid = [0u32; 5];
+    let mut valid = [0u32; ALLOCATORS.len()];
     let mut total = 0;
     for _ in 0..300 {
         let case = case().new_tree(&mut runner).unwrap().current();
         total += 1;
         if let Ok(loaded) = parse_str(&yaml(&case), "generated.yaml", &Overrides::default()) {
             let kind = loaded.scenario.clusters[0].allocator;
-            valid[modes::ALL.iter().position(|&k| k == kind).unwrap()] += 1;
+            valid[ALLOCATORS.iter().position(|&k| k == kind.name).unwrap()] += 1;
         }
     }
     let sum: u32 = valid.iter().sum();

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 
 /// Every allocator, as scenario files spell them.
-pub const ALLOCATORS: [&str; 5] = ["node-subnet", "dynamic", "static-block", "kubenet", "overlay"];
+pub const ALLOCATORS: [&str; 7] =
+    ["node-subnet", "dynamic", "static-block", "kubenet", "overlay", "aws-vpc-cni", "aws-prefix"];
 
 /// `(min, max)` of a pool's autoscaler.
 pub type Autoscale = Option<(u32, u32)>;
@@ -89,7 +90,7 @@ pub struct Case {
 pub const HOURS: u32 = 8;
 /// A pool of cluster `c`; `shared`: whether both clusters use one mode, so may
 /// share subnets (a subnet serves one mode only).
-fn pool_yaml(out: &mut String, name: &str, p: &Pool, c: usize, shared: bool) {
+fn pool_yaml(out: &mut String, name: &str, p: &Pool, c: usize, shared: bool, aws: bool) {
     let (n, q) = if shared { (p.node_subnet, p.pod_subnet) } else { (c, c) };
     write!(
         out,
@@ -97,6 +98,10 @@ fn pool_yaml(out: &mut String, name: &str, p: &Pool, c: usize, shared: bool) {
         p.count, p.max_pods, p.surge
     )
     .unwrap();
+    if aws {
+        // m5.4xlarge holds every generated max_pods (10–60) in both modes.
+        out.push_str(", instance_type: m5.4xlarge");
+    }
     if let Some((min, max)) = p.autoscale {
         write!(out, ", autoscale: {{min: {min}, max: {max}}}").unwrap();
     }
@@ -131,6 +136,15 @@ pub fn yaml(case: &Case) -> String {
         if ALLOCATORS[allocator] == "dynamic" && case.seed.is_multiple_of(2) {
             out.push_str("    dynamic: {scarcity: {upper: \"60%\", lower: \"30%\", interval_s: 30}}\n");
         }
+        // The AWS modes under each of ipamd's three ways to keep IPs warm.
+        let aws = ALLOCATORS[allocator].starts_with("aws-");
+        if aws {
+            out.push_str(match case.seed % 3 {
+                0 => "    aws_vpc_cni: {warm_eni_target: 1, warm_prefix_target: 1}\n",
+                1 => "    aws_vpc_cni: {warm_ip_target: 3, minimum_ip_target: 5, ip_cooldown: 20}\n",
+                _ => "    aws_vpc_cni: {warm_eni_target: 0, warm_prefix_target: 2, ip_cooldown: 0}\n",
+            });
+        }
         out.push_str("    node_pools:\n");
         let mine: Vec<&Pool> = case.pools.iter().filter(|(pc, _)| *pc == c).map(|(_, p)| p).collect();
         // A cluster needs a pool: give it a one-node pool if the draw gave it none.
@@ -139,7 +153,7 @@ pub fn yaml(case: &Case) -> String {
         for (i, p) in mine.iter().enumerate() {
             let name = format!("q{i}");
             out.push_str("      - ");
-            pool_yaml(&mut out, &name, p, c, shared);
+            pool_yaml(&mut out, &name, p, c, shared, aws);
             out.push('\n');
             pool_names[c].push((name.clone(), p.autoscale));
             ever[c].push(name);
@@ -178,7 +192,8 @@ pub fn yaml(case: &Case) -> String {
             Action::Add(p) => {
                 let name = format!("a{}", ever[*c].len());
                 write!(out, "  - {{at: {at}m, add_pool: {{cluster: {cluster}, pool: ").unwrap();
-                pool_yaml(&mut out, &name, p, *c, shared);
+                let aws = ALLOCATORS[clusters[*c]].starts_with("aws-");
+                pool_yaml(&mut out, &name, p, *c, shared, aws);
                 out.push_str("}}\n");
                 names.push((name.clone(), p.autoscale));
                 ever[*c].push(name);
