@@ -708,10 +708,6 @@ impl Allocator for Ipamd {
         held
     }
 
-    fn claim_unit(&self, _range: RangeId) -> Option<u64> {
-        self.config.prefix.then_some(u64::from(PREFIX_IPS))
-    }
-
     fn timed(&self) -> bool {
         true
     }
