@@ -189,9 +189,8 @@ impl NodeState {
     fn shrink(&mut self, space: &mut AddressSpace) {
         let subnet = &mut space[self.pod_subnet];
         let keep = self.wanted() as usize;
-        for unit in self.held.drain(keep..) {
-            subnet.give_back(unit);
-        }
+        subnet.give_back_many(&self.held[keep..]);
+        self.held.truncate(keep);
     }
 
     /// Grow or shrink to the target, then start waiting pods on free addresses.
@@ -302,9 +301,7 @@ impl Allocator for Dynamic {
         if !state.held.is_empty() {
             subnet.unbind(u64::from(state.started) + 1); // its pods and its primary
         }
-        for &unit in &state.held {
-            subnet.give_back(unit);
-        }
+        subnet.give_back_many(&state.held);
         return_node_ip(state.node_subnet, state.node_ip, space);
         self.observe(state.pod_subnet, space);
     }

@@ -124,6 +124,46 @@ impl IndexPool {
         self.allocated -= 1;
     }
 
+    /// Return units taken earlier, a word of the bitmap at a time: the same
+    /// state as giving each back in turn. A batch's units are usually few words
+    /// (a dynamic node's surplus is the last batch it took).
+    ///
+    /// # Panics
+    /// If a unit is free already or named twice: a double free.
+    pub fn give_back_many(&mut self, units: &[u32]) {
+        let mut rest = units;
+        while let Some(&first) = rest.first() {
+            let index = first as usize / 64;
+            let mut mask = 0u64;
+            let mut same_word = 0;
+            for &unit in rest.iter().take_while(|&&unit| unit as usize / 64 == index) {
+                let bit = 1u64 << (unit % 64);
+                assert!(mask & bit == 0 && self.is_allocated(unit), "unit {unit} returned twice");
+                mask |= bit;
+                same_word += 1;
+            }
+            rest = &rest[same_word..];
+            let word = &mut self.levels[0][index];
+            let was_empty = *word == 0;
+            *word |= mask;
+            self.allocated -= mask.count_ones();
+            if was_empty {
+                // A word going from empty to non-empty sets its bit in the levels
+                // above, as give_back does.
+                let mut up = index;
+                for level in 1..self.levels.len() {
+                    let word = &mut self.levels[level][up / 64];
+                    let was_empty = *word == 0;
+                    *word |= 1 << (up % 64);
+                    if !was_empty {
+                        break;
+                    }
+                    up /= 64;
+                }
+            }
+        }
+    }
+
     /// Enlarge the pool to `capacity` units; the new ones are free, the old keep
     /// their state. For unconstrained ranges (`podip plan`), which grow on demand
     /// by doubling, so the bitmap stays proportional to what was ever taken.
@@ -420,6 +460,40 @@ mod tests {
                 prop_assert_eq!(batched.allocated(), single.allocated());
             }
         }
+
+        /// Giving back a batch at once leaves what giving each back in turn
+        /// leaves, whatever the batch's order and however many words it spans.
+        #[test]
+        fn many_back_at_once_is_many_single_returns(capacity in 1u32..20_000, ops in prop::collection::vec(any::<(u8, u16, bool)>(), 0..200)) {
+            let (mut batched, mut single) = (IndexPool::new(capacity), IndexPool::new(capacity));
+            let mut held: Vec<u32> = Vec::new();
+            for (n, pick, reverse) in ops {
+                if n % 2 == 0 || held.is_empty() {
+                    let n = u32::from(n % 80).min(batched.free());
+                    let mut got = Vec::new();
+                    batched.take_lowest_many(n, &mut got);
+                    single.take_lowest_many(n, &mut Vec::new());
+                    held.extend(got);
+                } else {
+                    let start = pick as usize % held.len();
+                    let mut back: Vec<u32> = held.drain(start..(start + usize::from(n % 40)).min(held.len())).collect();
+                    if reverse { back.reverse(); }
+                    batched.give_back_many(&back);
+                    for &unit in &back { single.give_back(unit); }
+                }
+                prop_assert_eq!(&batched.levels, &single.levels);
+                prop_assert_eq!(batched.allocated(), single.allocated());
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "returned twice")]
+    fn a_batch_naming_a_unit_twice_is_a_double_free() {
+        let mut pool = IndexPool::new(100);
+        let mut held = Vec::new();
+        pool.take_lowest_many(4, &mut held);
+        pool.give_back_many(&[held[0], held[1], held[0]]);
     }
 }
 

@@ -385,6 +385,13 @@ impl AddressRange {
         self.returns += 1;
     }
 
+    /// Return units taken earlier, all at once ([`IndexPool::give_back_many`]).
+    #[inline]
+    pub fn give_back_many(&mut self, units: &[u32]) {
+        self.pool.give_back_many(units);
+        self.returns += units.len() as u64;
+    }
+
     /// How many units have ever been given back (a change counter).
     #[inline]
     pub fn returns(&self) -> u64 {
