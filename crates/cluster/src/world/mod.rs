@@ -392,10 +392,16 @@ impl<'s> World<'s> {
     }
 
     /// Tells timed modes the time before an event's calls.
+    #[inline(always)]
     fn clock(&mut self) {
-        if self.timed.is_empty() {
-            return;
+        // Runs on every event; most scenarios have no timed mode.
+        if !self.timed.is_empty() {
+            self.tell_timed_modes();
         }
+    }
+
+    #[inline(never)]
+    fn tell_timed_modes(&mut self) {
         let now = self.sim.now().as_millis();
         for &cluster in &self.timed {
             self.clusters[cluster].allocator.set_now(now);
@@ -403,10 +409,15 @@ impl<'s> World<'s> {
     }
 
     /// Schedules the wakes timed modes asked for during the last event.
+    #[inline(always)]
     fn schedule_wakes(&mut self) {
-        if self.timed.is_empty() {
-            return;
+        if !self.timed.is_empty() {
+            self.schedule_timed_wakes();
         }
+    }
+
+    #[inline(never)]
+    fn schedule_timed_wakes(&mut self) {
         let mut wakes = std::mem::take(&mut self.scratch_wakes);
         for &cluster in &self.timed {
             self.clusters[cluster].allocator.take_wakes(&mut wakes);
@@ -482,7 +493,7 @@ impl<'s> World<'s> {
     /// After every handler: short nodes retry (creation order, first fit) if
     /// anything went back to a range, then unschedulable pods are placed (first
     /// in, first out), then rollouts that can move do.
-    #[inline]
+    #[inline(always)]
     fn settle(&mut self) {
         // Most events leave nothing to retry, place or roll.
         if self.short_nodes > 0
@@ -493,6 +504,7 @@ impl<'s> World<'s> {
         }
     }
 
+    #[inline(never)]
     fn settle_all(&mut self) {
         loop {
             if self.short_nodes > 0 {
