@@ -217,7 +217,7 @@ impl Tracker {
     /// Runs after every event, so it reads each range's two counters and does
     /// little else: a threshold can only be crossed by a new peak, and the
     /// ratio is recomputed only when the totals it divides changed.
-    #[inline]
+    #[inline(always)]
     pub fn observe(&mut self, now: SimTime, event: u64, space: &AddressSpace) {
         self.close_interval(now);
         let (mut in_use, mut allocated) = (0u64, 0u64);

@@ -194,6 +194,7 @@ impl NodeState {
     }
 
     /// Grow or shrink to the target, then start waiting pods on free addresses.
+    #[inline(always)]
     fn settle(&mut self, space: &mut AddressSpace) -> Update {
         let held = self.held();
         let wanted = self.wanted();
@@ -224,10 +225,17 @@ impl Dynamic {
     }
 
     /// Settle a node under its subnet's current mark, then look at the subnet.
+    #[inline(always)]
     fn settle(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
+        // Every pod bound or unbound settles its node: without scarcity, in line.
         if self.scarcity.is_none() {
             return self.nodes.get_mut(node).settle(space);
         }
+        self.settle_scarce(node, space)
+    }
+
+    #[inline(never)]
+    fn settle_scarce(&mut self, node: NodeId, space: &mut AddressSpace) -> Update {
         let subnet = self.nodes.get(node).pod_subnet;
         let scarce = self.marked(subnet);
         let state = self.nodes.get_mut(node);
