@@ -231,7 +231,8 @@ impl World<'_> {
         }
     }
 
-    /// Act on what an allocator said about a node.
+    /// Act on what an allocator said about a node: after every bind and unbind.
+    #[inline(always)]
     pub(super) fn apply_update(&mut self, node: NodeId, update: Update) {
         for _ in 0..update.started {
             let pod = self.nodes[node.index()].waiting.pop_front().expect("allocator started a waiting pod");
@@ -242,20 +243,7 @@ impl World<'_> {
             Request::Granted => self.nodes[node.index()].ip_episode = false,
             Request::Failed(failure) => {
                 if !self.nodes[node.index()].ip_episode {
-                    self.nodes[node.index()].ip_episode = true;
-                    let pool = self.nodes[node.index()].pool();
-                    let waiting = self.nodes[node.index()].waiting.len();
-                    let mut detail = format!(
-                        "node asked for {} more address(es), {} available; {waiting} pod(s) waiting",
-                        failure.wanted, failure.available
-                    );
-                    let cluster = &self.scenario.clusters[self.pools[pool].cluster];
-                    if let Some(words) = (cluster.allocator.failure_words)(&failure, &self.space) {
-                        detail.push_str("; ");
-                        detail.push_str(&words);
-                    }
-                    let kind = EventKind::Allocation(failure.kind);
-                    self.log(kind, Some(pool), Some(node), failure.range, detail, Some(failure.kind));
+                    self.log_ip_failure(node, failure);
                 }
             }
         }
@@ -263,8 +251,28 @@ impl World<'_> {
         self.refresh(node);
     }
 
+    /// The first failed request of a node's episode of failures: an event row.
+    #[cold]
+    #[inline(never)]
+    fn log_ip_failure(&mut self, node: NodeId, failure: allocator::Failure) {
+        self.nodes[node.index()].ip_episode = true;
+        let pool = self.nodes[node.index()].pool();
+        let waiting = self.nodes[node.index()].waiting.len();
+        let mut detail = format!(
+            "node asked for {} more address(es), {} available; {waiting} pod(s) waiting",
+            failure.wanted, failure.available
+        );
+        let cluster = &self.scenario.clusters[self.pools[pool].cluster];
+        if let Some(words) = (cluster.allocator.failure_words)(&failure, &self.space) {
+            detail.push_str("; ");
+            detail.push_str(&words);
+        }
+        let kind = EventKind::Allocation(failure.kind);
+        self.log(kind, Some(pool), Some(node), failure.range, detail, Some(failure.kind));
+    }
+
     /// Track whether a node is short of addresses, where and by how much.
-    #[inline]
+    #[inline(always)]
     pub(super) fn set_short(&mut self, node: NodeId, update: Update) {
         // Not short before or after: the common case, nothing to do.
         if update.short || self.nodes[node.index()].short.is_some() {
@@ -272,6 +280,7 @@ impl World<'_> {
         }
     }
 
+    #[inline(never)]
     pub(super) fn update_short(&mut self, node: NodeId, update: Update) {
         let before = self.nodes[node.index()].short;
         let after = if update.short {
