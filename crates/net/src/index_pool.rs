@@ -75,23 +75,27 @@ impl IndexPool {
     ///
     /// # Panics
     /// If fewer than `n` units are free: callers check [`Self::free`] first.
-    pub fn take_lowest_many(&mut self, mut n: u32, into: &mut Vec<u32>) {
+    pub fn take_lowest_many(&mut self, n: u32, into: &mut Vec<u32>) {
         assert!(n <= self.free(), "{n} units asked of a pool with {} free", self.free());
+        let start = into.len();
+        into.resize(start + n as usize, 0);
+        let mut out = &mut into[start..];
         let top = self.levels.len() - 1;
-        while n > 0 {
+        while !out.is_empty() {
             // The lowest level-0 word with a free unit.
             let mut index = 0usize;
             for level in (1..=top).rev() {
                 index = index * 64 + self.levels[level][index].trailing_zeros() as usize;
             }
             let mut word = self.levels[0][index];
-            let before = word.count_ones();
-            while n > 0 && word != 0 {
-                into.push((index * 64) as u32 + word.trailing_zeros());
+            let taken = (word.count_ones() as usize).min(out.len());
+            let (these, rest) = std::mem::take(&mut out).split_at_mut(taken);
+            for unit in these {
+                *unit = (index * 64) as u32 + word.trailing_zeros();
                 word &= word - 1;
-                n -= 1;
             }
-            self.allocated += before - word.count_ones();
+            out = rest;
+            self.allocated += taken as u32;
             self.levels[0][index] = word;
             // An emptied word clears its bit in the levels above, as mark_taken does.
             let mut up = index;
@@ -138,12 +142,13 @@ impl IndexPool {
             let mut same_word = 0;
             for &unit in rest.iter().take_while(|&&unit| unit as usize / 64 == index) {
                 let bit = 1u64 << (unit % 64);
-                assert!(mask & bit == 0 && self.is_allocated(unit), "unit {unit} returned twice");
+                assert!(mask & bit == 0 && unit < self.capacity, "unit {unit} returned twice or outside the pool");
                 mask |= bit;
                 same_word += 1;
             }
             rest = &rest[same_word..];
             let word = &mut self.levels[0][index];
+            assert!(*word & mask == 0, "a unit of word {index} returned twice");
             let was_empty = *word == 0;
             *word |= mask;
             self.allocated -= mask.count_ones();
