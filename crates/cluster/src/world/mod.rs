@@ -363,6 +363,7 @@ impl<'s> World<'s> {
         })
     }
 
+    #[inline(always)]
     fn handle(&mut self, event: Event) {
         match event {
             Event::Timeline(i) => self.timeline(i as usize),
