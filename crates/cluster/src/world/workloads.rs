@@ -201,10 +201,12 @@ pub(super) fn after(now: SimTime, delay: SimTime) -> Option<SimTime> {
 fn millis(ms: f64) -> u64 {
     // Below 2^52 the integer part converts exactly and `ms - whole` is exact, so
     // this is `ms.round()` without the libm call (x86-64's baseline has no
-    // rounding instruction), on every churn draw.
+    // rounding instruction), on every churn draw. Through i64 because x86-64's
+    // baseline converts signed integers in one instruction and unsigned ones in
+    // a dozen; below 2^52 both give the same number.
     if ms > 0.0 && ms < 4_503_599_627_370_496.0 {
-        let whole = ms as u64;
-        whole + u64::from(ms - whole as f64 >= 0.5)
+        let whole = ms as i64;
+        (whole + i64::from(ms - whole as f64 >= 0.5)) as u64
     } else if ms.is_finite() && ms > 0.0 {
         ms.round().min(u64::MAX as f64) as u64
     } else if ms > 0.0 {
