@@ -164,13 +164,9 @@ impl NodeState {
         self.held().saturating_sub(1)
     }
 
-    fn is_short(&self) -> bool {
-        self.held() < self.wanted()
-    }
-
-    /// Ask the pod subnet for the whole shortfall, all or nothing.
-    fn grow(&mut self, space: &mut AddressSpace) -> Request {
-        let want = self.wanted() - self.held();
+    /// Ask the pod subnet for the whole shortfall to `wanted`, all or nothing.
+    fn grow(&mut self, wanted: u32, space: &mut AddressSpace) -> Request {
+        let want = wanted - self.held();
         let first = self.held.is_empty();
         let subnet = &mut space[self.pod_subnet];
         let available = subnet.free();
@@ -184,11 +180,11 @@ impl NodeState {
         Request::Granted
     }
 
-    /// Return the surplus over the target to the pod subnet. The surplus is free
+    /// Return the surplus over `wanted` to the pod subnet. The surplus is free
     /// in the node's pool, since target ≥ demand ≥ started.
-    fn shrink(&mut self, space: &mut AddressSpace) {
+    fn shrink(&mut self, wanted: u32, space: &mut AddressSpace) {
         let subnet = &mut space[self.pod_subnet];
-        let keep = self.wanted() as usize;
+        let keep = wanted as usize;
         subnet.give_back_many(&self.held[keep..]);
         self.held.truncate(keep);
     }
@@ -199,10 +195,10 @@ impl NodeState {
         let held = self.held();
         let wanted = self.wanted();
         let request = if held < wanted {
-            self.grow(space)
+            self.grow(wanted, space)
         } else {
             if held > wanted {
-                self.shrink(space);
+                self.shrink(wanted, space);
             }
             Request::None
         };
@@ -210,7 +206,7 @@ impl NodeState {
         let started = waiting.min(self.pod_addresses() - self.started);
         self.started += started;
         space[self.pod_subnet].bind(started.into());
-        Update { started, request, short: self.is_short() }
+        Update { started, request, short: self.held() < wanted }
     }
 }
 

@@ -268,7 +268,7 @@ impl Checked {
         }
         if let Some((id, update)) = touched {
             let n = self.0.nodes.get(id);
-            assert_eq!(update.short, n.is_short());
+            assert_eq!(update.short, n.held() < n.wanted());
             match update.request {
                 Request::Granted => assert!(!update.short),
                 Request::Failed(f) => assert!(update.short && f.wanted > f.available),
