@@ -171,7 +171,9 @@ pub trait Allocator: fmt::Debug + Send {
     fn delete_node(&mut self, node: NodeId, space: &mut AddressSpace);
 
     /// Whether the scheduler may bind pods to the node (a dynamic node whose
-    /// first request failed takes no pods until a retry succeeds).
+    /// first request failed takes no pods until a retry succeeds). Once true it
+    /// stays true until the node is deleted: the cluster model stops asking
+    /// then (and `--check-invariants` checks it).
     fn accepts_pods(&self, node: NodeId) -> bool;
 
     /// Whether [`Self::accepts_pods`] can ever say no. The cluster model

@@ -128,6 +128,9 @@ pub struct Node {
     pub deleting: bool,
     /// Logged `pod-ip-exhausted` since its last successful request.
     pub ip_episode: bool,
+    /// Its allocator said it accepts pods: it does until it is deleted
+    /// ([`allocator::Allocator::accepts_pods`]), so `refresh` stops asking.
+    pub accepts_pods: bool,
     pub image: u32,
     /// Short of addresses: the range it waits on and how many it last asked for.
     pub short: Option<(RangeId, u64)>,
@@ -168,6 +171,7 @@ impl Node {
             phase: Phase::Provisioning,
             deleting: false,
             ip_episode: false,
+            accepts_pods: false,
             image,
             short: None,
             waiting: VecDeque::new(),

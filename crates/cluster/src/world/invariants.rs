@@ -93,6 +93,10 @@ impl World<'_> {
                         n.waiting.len()
                     ));
                 }
+                let allocator = &self.clusters[pool.cluster].allocator;
+                if n.phase != Phase::Deleted && n.accepts_pods && !allocator.accepts_pods(node) {
+                    return Err(format!("node {}: its allocator refuses pods again after accepting them", n.name));
+                }
                 if let Some(key) = n.sched_key {
                     if key != n.pods().len() as u32 || !pool.by_load.contains(key, n.rank) {
                         return Err(format!("node {}: stale scheduling key", n.name));

@@ -181,9 +181,11 @@ impl World<'_> {
         let p = &mut self.pools[n.pool()];
         let pods = n.pods().len() as u32;
         let ready = n.phase == Phase::Ready && !n.deleting;
-        let cluster = &self.clusters[p.cluster];
-        let schedulable =
-            ready && pods < n.max_pods && (!cluster.may_refuse_pods || cluster.allocator.accepts_pods(node));
+        if ready && !n.accepts_pods {
+            let cluster = &self.clusters[p.cluster];
+            n.accepts_pods = !cluster.may_refuse_pods || cluster.allocator.accepts_pods(node);
+        }
+        let schedulable = ready && pods < n.max_pods && n.accepts_pods;
         let key = schedulable.then_some(pods);
         let old = n.sched_key;
         if old != key {
