@@ -176,6 +176,7 @@ impl World<'_> {
     ///
     /// Runs after every bind and unbind: it reads the node's and its pool's
     /// records once and leaves the random scheduler's list to [`Self::relist`].
+    #[inline(always)]
     pub(super) fn refresh(&mut self, node: NodeId) {
         let n = &mut self.nodes[node.index()];
         let p = &mut self.pools[n.pool()];
