@@ -1,6 +1,8 @@
 //! One mid-size scenario replayed end to end, in process: 200 nodes in four
 //! pools, 4,000 deployment pods and 20,000 short jobs an hour for six hours, once
-//! under static-block and once under dynamic. Throughput is simulation events.
+//! under static-block and once under dynamic. And the peer churn raced against
+//! SimPy (`peer-churn.yaml`, issue 20; docs/performance.md, sixth round).
+//! Throughput is simulation events.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -51,9 +53,22 @@ fn end_to_end(c: &mut Criterion) {
     group.finish();
 }
 
+/// The peer churn, the work `../shared/peers/simpy_churn.py` does: 100 dynamic
+/// nodes, 20,000 arrivals an hour, two days (1.9 M events).
+fn peer_churn(c: &mut Criterion) {
+    let text = include_str!("peer-churn.yaml");
+    let scenario =
+        scenario::parse_str(text, "peer-churn.yaml", &Overrides::default()).expect("a valid scenario").scenario;
+    let events = cluster::replay(&scenario).expect("replays").events_processed;
+    let mut group = c.benchmark_group("replay");
+    group.throughput(Throughput::Elements(events));
+    group.bench_function("peer-churn", |b| b.iter(|| black_box(cluster::replay(&scenario).expect("replays"))));
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
-    targets = end_to_end
+    targets = end_to_end, peer_churn
 }
 criterion_main!(benches);
