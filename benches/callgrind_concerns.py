@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Split a callgrind profile of `podip run` into the concerns of
+docs/performance.md (sixth round): queue, scheduler index, allocator, tracker,
+draws, and the model (pods, nodes, the event loop).
+
+    valgrind --tool=callgrind --callgrind-out-file=cg.out \\
+        target/release/podip run benches/peer-churn.yaml --out /tmp/pc --force --no-charts
+    python3 benches/callgrind_concerns.py cg.out 1898875
+
+Instructions are counted where they were written (callgrind's file:function,
+self cost): code inlined from a crate counts for that crate. Standard-library
+helpers inlined into a function count for the function's concern, so
+`Tracker::observe`'s `bool::then` and `max`, inlined into `World::run`, count
+as the model's: the tracker's figure is a floor.
+"""
+
+import collections
+import re
+import subprocess
+import sys
+
+
+def concern(path: str, function: str) -> str:
+    if "engine/src/" in path:
+        return "queue"
+    if "cluster/src/load.rs" in path:
+        return "scheduler index"
+    if any(part in path for part in ("dynamic/src", "net/src", "allocator/src")):
+        return "allocator"
+    if "cluster/src/record.rs" in path:
+        return "tracker"
+    if any(part in path for part in ("exp1.rs", "rand", "chacha", "sse2.rs", "libm")):
+        return "draws"
+    if "workloads.rs" in path and "churn_" in function:
+        return "draws"
+    if "/rustc/" in path:
+        # A standard-library helper: the function it was inlined into decides.
+        for needle, name in (("load", "scheduler index"), ("queue", "queue"), ("Tracker", "tracker"),
+                             ("dynamic", "allocator"), ("index_pool", "allocator"), ("range::", "allocator"),
+                             ("churn_", "draws"), ("rand", "draws"), ("cluster::", "model (pods, nodes, event loop)")):
+            if needle in function:
+                return name
+        return "other (std, start-up, output)"
+    if "crates/cluster" in path:
+        return "model (pods, nodes, event loop)"
+    return "other (std, start-up, output)"
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        sys.exit("usage: callgrind_concerns.py CALLGRIND.OUT EVENTS")
+    events = int(sys.argv[2])
+    listing = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", sys.argv[1]],
+                             capture_output=True, text=True, check=True).stdout
+    totals: collections.Counter = collections.Counter()
+    program = 0
+    for line in listing.splitlines():
+        match = re.match(r"\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*)", line)
+        if not match:
+            continue
+        count, rest = int(match.group(1).replace(",", "")), match.group(2)
+        if "PROGRAM TOTALS" in rest:
+            program = count
+            continue
+        path, _, function = rest.partition(":")
+        totals[concern(path, function)] += count
+    print(f"{'whole run':32s} {program / 1e6:8.1f} M {program / events:6.0f} per event")
+    for name, count in totals.most_common():
+        print(f"{name:32s} {count / 1e6:8.1f} M {count / events:6.0f} per event")
+
+
+if __name__ == "__main__":
+    main()
