@@ -315,6 +315,7 @@ impl World<'_> {
     }
 
     /// Take a bound pod off its node, returning its IP.
+    #[inline(always)]
     pub(super) fn unbind(&mut self, pod: PodId) {
         let p = &mut self.pods[pod.0 as usize];
         let node = p.node().expect("a bound pod has a node");
@@ -368,6 +369,7 @@ impl World<'_> {
         self.place(pod);
     }
 
+    #[inline(always)]
     pub(super) fn delete_pod(&mut self, pod: PodId) {
         match self.pods[pod.0 as usize].state {
             PodState::Running | PodState::WaitingIp => self.unbind(pod),
