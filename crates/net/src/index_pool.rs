@@ -141,12 +141,17 @@ impl IndexPool {
             let mut mask = 0u64;
             let mut same_word = 0;
             for &unit in rest.iter().take_while(|&&unit| unit as usize / 64 == index) {
-                let bit = 1u64 << (unit % 64);
-                assert!(mask & bit == 0 && unit < self.capacity, "unit {unit} returned twice or outside the pool");
-                mask |= bit;
+                mask |= 1u64 << (unit % 64);
                 same_word += 1;
             }
-            rest = &rest[same_word..];
+            // Checked once per word, not per unit: a unit given twice in `units`
+            // sets one bit for two, and the word's highest unit bounds them all.
+            let highest = index as u64 * 64 + u64::from(63 - mask.leading_zeros());
+            assert!(
+                mask.count_ones() == same_word && highest < u64::from(self.capacity),
+                "a unit of word {index} returned twice or outside the pool"
+            );
+            rest = &rest[same_word as usize..];
             let word = &mut self.levels[0][index];
             assert!(*word & mask == 0, "a unit of word {index} returned twice");
             let was_empty = *word == 0;
@@ -499,6 +504,16 @@ mod tests {
         let mut held = Vec::new();
         pool.take_lowest_many(4, &mut held);
         pool.give_back_many(&[held[0], held[1], held[0]]);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside the pool")]
+    fn a_batch_naming_a_unit_past_the_capacity_is_caught() {
+        // Unit 70 shares a bitmap word with the pool's last units 64..=69.
+        let mut pool = IndexPool::new(70);
+        let mut held = Vec::new();
+        pool.take_lowest_many(70, &mut held);
+        pool.give_back_many(&[68, 69, 70]);
     }
 }
 
