@@ -27,7 +27,7 @@
 use rand::{Rng, RngExt};
 
 /// One draw from the exponential distribution with mean 1.
-#[inline]
+#[inline(always)]
 pub fn standard_exponential<G: Rng + ?Sized>(rng: &mut G) -> f64 {
     loop {
         let bits = rng.next_u64();

@@ -217,12 +217,14 @@ fn millis(ms: f64) -> u64 {
 }
 
 /// A Poisson process's gap to the next arrival.
+#[inline(always)]
 fn churn_gap(churn: &mut Churn) -> SimTime {
     let gap = standard_exponential(&mut churn.rng) / churn.rate_per_ms;
     SimTime::from_millis(millis(gap))
 }
 
 /// One arrival's draws, in the stream's order: the lifetime, then the gap.
+#[inline(always)]
 fn churn_draws(churn: &mut Churn) -> ChurnDraws {
     let lifetime_ms = sample_lifetime(&churn.lifetime, &mut churn.rng);
     ChurnDraws { lifetime_ms, gap: churn_gap(churn) }
