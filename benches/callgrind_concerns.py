@@ -29,9 +29,7 @@ def concern(path: str, function: str) -> str:
         return "allocator"
     if "cluster/src/record.rs" in path:
         return "tracker"
-    if any(part in path for part in ("exp1.rs", "rand", "chacha", "sse2.rs", "libm")):
-        return "draws"
-    if "workloads.rs" in path and "churn_" in function:
+    if any(part in path for part in ("exp1.rs", "world/draws.rs", "rand", "chacha", "sse2.rs", "avx2.rs", "libm")):
         return "draws"
     if "/rustc/" in path:
         # A standard-library helper: the function it was inlined into decides.

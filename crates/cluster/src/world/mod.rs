@@ -14,7 +14,6 @@ use rand::RngExt;
 use scenario::{Action, ClusterId, NodePool, Scenario, Scheduler};
 
 use crate::ReplayError;
-use crate::exp1::standard_exponential;
 use crate::load::{Keep, LoadIndex};
 use crate::record::{
     Breakdown, BreakdownAt, EventKind, EventRecord, Holders, PoolInfo, PoolSample, RangeInfo, RangeSample, Replay,
@@ -22,6 +21,7 @@ use crate::record::{
 };
 use crate::state::*;
 
+mod draws;
 mod invariants;
 mod nodes;
 mod pods;
@@ -29,6 +29,7 @@ mod pools;
 mod report;
 mod workloads;
 
+use draws::{churn_draws, churn_gap};
 use nodes::Creation;
 use workloads::after;
 
