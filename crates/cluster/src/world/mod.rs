@@ -382,7 +382,7 @@ impl<'s> World<'s> {
                 std::hint::black_box((n.pods().len(), n.phase));
                 let p = &self.pods[pod.0 as usize];
                 if p.generation == generation && p.state == PodState::Running {
-                    self.delete_pod(pod);
+                    self.delete_pod_inline(pod);
                 }
             }
             Event::NodeReady(node) => {
