@@ -7,6 +7,14 @@ draws, and the model (pods, nodes, the event loop).
         target/release/podip run benches/peer-churn.yaml --out /tmp/pc --force --no-charts
     python3 benches/callgrind_concerns.py cg.out 1898875
 
+or, for a cachegrind profile with its cache and branch simulation, one of its
+events (simulated branch mispredictions `Bcm` and `Bim`, L1 data misses
+`D1mr` and `D1mw`):
+
+    valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes \
+        --cachegrind-out-file=cgr.out target/release/podip run benches/peer-churn.yaml ...
+    python3 benches/callgrind_concerns.py cgr.out 1898875 Bcm
+
 Instructions are counted where they were written (callgrind's file:function,
 self cost): code inlined from a crate counts for that crate. Standard-library
 helpers inlined into a function count for the function's concern, so
@@ -45,11 +53,16 @@ def concern(path: str, function: str) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) != 3:
-        sys.exit("usage: callgrind_concerns.py CALLGRIND.OUT EVENTS")
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: callgrind_concerns.py CALLGRIND.OUT EVENTS\n"
+                 "       callgrind_concerns.py CACHEGRIND.OUT EVENTS Ir|Bcm|Bim|D1mr|D1mw|...")
     events = int(sys.argv[2])
-    listing = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", sys.argv[1]],
-                             capture_output=True, text=True, check=True).stdout
+    if len(sys.argv) == 4:
+        counter = sys.argv[3]
+        command = ["cg_annotate", f"--show={counter}", f"--sort={counter}", "--threshold=0", "--auto=no"]
+    else:
+        command = ["callgrind_annotate", "--auto=no", "--threshold=100"]
+    listing = subprocess.run([*command, sys.argv[1]], capture_output=True, text=True, check=True).stdout
     totals: collections.Counter = collections.Counter()
     program = 0
     for line in listing.splitlines():
@@ -62,9 +75,14 @@ def main() -> None:
             continue
         path, _, function = rest.partition(":")
         totals[concern(path, function)] += count
-    print(f"{'whole run':32s} {program / 1e6:8.1f} M {program / events:6.0f} per event")
+    def row(name: str, count: int) -> None:
+        per = count / events
+        print(f"{name:32s} {count / 1e6:8.1f} M {per:8.0f} per event" if per >= 100 else
+              f"{name:32s} {count / 1e6:8.1f} M {per:8.2f} per event")
+
+    row("whole run", program)
     for name, count in totals.most_common():
-        print(f"{name:32s} {count / 1e6:8.1f} M {count / events:6.0f} per event")
+        row(name, count)
 
 
 if __name__ == "__main__":
