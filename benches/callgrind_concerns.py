@@ -28,6 +28,10 @@ import subprocess
 import sys
 
 
+# The draws' functions, by name (`churn_arrival`, also `churn_`, is the model's).
+DRAW_FUNCTIONS = ("churn_draws", "churn_gap", "sample_lifetime", "millis")
+
+
 def concern(path: str, function: str) -> str:
     if "engine/src/" in path:
         return "queue"
@@ -39,13 +43,13 @@ def concern(path: str, function: str) -> str:
         return "tracker"
     if any(part in path for part in ("exp1.rs", "world/draws.rs", "rand", "chacha", "sse2.rs", "avx2.rs", "libm")):
         return "draws"
-    if "workloads.rs" in path and "churn_" in function:
+    if "workloads.rs" in path and any(name in function for name in DRAW_FUNCTIONS):
         return "draws"  # before 20ea1c4 the draws were in workloads.rs
     if "/rustc/" in path:
         # A standard-library helper: the function it was inlined into decides.
         for needle, name in (("load", "scheduler index"), ("queue", "queue"), ("Tracker", "tracker"),
                              ("dynamic", "allocator"), ("index_pool", "allocator"), ("range::", "allocator"),
-                             ("churn_", "draws"), ("rand", "draws"), ("cluster::", "model (pods, nodes, event loop)")):
+                             ("churn_draws", "draws"), ("churn_gap", "draws"), ("rand", "draws"), ("cluster::", "model (pods, nodes, event loop)")):
             if needle in function:
                 return name
         return "other (std, start-up, output)"

@@ -38,13 +38,14 @@ def main() -> None:
         if address:
             addresses_of[name].add(int(address, 16))
     symbols = {name: min(found) for name, found in addresses_of.items() if len(found) == 1}
+    target = str(Path(binary).resolve())  # perf names the binary by its absolute path
     total, elsewhere = 0, 0
     bases: dict[int, int] = {}
     samples = []
     for line in script.splitlines():
         total += 1
         match = re.match(r"\s*(\d+)\s+([0-9a-f]+) (.*)\+0x([0-9a-f]+) \((.*)\)$", line)
-        if not match or not match.group(5).endswith(binary.lstrip(".")):
+        if not match or match.group(5) != target:
             elsewhere += 1
             continue
         pid, ip, symbol, offset = int(match.group(1)), int(match.group(2), 16), match.group(3), int(match.group(4), 16)
