@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # The side-by-side race of docs/performance.md (sixth round), in one run on one
 # machine: the SimPy peer three times, then each podip binary given, alternated
-# seven times, then the heap baseline. Whole-process wall clock and peak RSS.
+# seven times, then the floor (benches/churn_floor.rs: the same replay written
+# for this scenario alone; its hourly samples are checked against the first
+# podip's), then the heap baseline. Whole-process wall clock and peak RSS.
 #
 #   python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install simpy==4.1.2
 #   (cd ../shared/peers/heap_baseline && CARGO_TARGET_DIR=/tmp/heap cargo build --release)
+#   cargo build --release -p benches --example churn_floor
 #   benches/race.sh /tmp/podip-before target/release/podip
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERS=${PEERS:-../shared/peers}
 PYTHON=${PYTHON:-/tmp/peers-venv/bin/python}
 HEAP=${HEAP:-/tmp/heap/release/heap_baseline}
+FLOOR=${FLOOR:-target/release/examples/churn_floor}
 [ $# -ge 1 ] || { echo "usage: benches/race.sh PODIP [PODIP ...]" >&2; exit 2; }
 ARGS="--nodes 100 --max-pods 250 --pod-subnet-prefix 16 --arrivals-per-hour 20000 \
 --mean-lifetime-s 3600 --duration-s 172800 --sample-every-s 3600 --seed 1"
@@ -29,6 +33,14 @@ for _ in $(seq 7); do
     /usr/bin/time -f "process %e s, %M KiB" "$bin" run benches/peer-churn.yaml --out "$out/podip" --force --no-charts 2>&1 | grep -v wrote | tr '\n' ' '
     echo
   done
+done
+echo "== floor"
+"$1" run benches/peer-churn.yaml --out "$out/first" --force --no-charts > /dev/null 2>&1
+"$FLOOR" | head -n -3 > "$out/floor.csv"
+awk -F, '$3 == "pods" {print $1 "," $6 "," $7}' "$out/first/utilization.csv" | diff -q - "$out/floor.csv" > /dev/null ||
+  { echo "the floor's samples differ from $1's utilization.csv" >&2; exit 1; }
+for _ in $(seq 7); do
+  /usr/bin/time -f "$FLOOR: process %e s, %M KiB" "$FLOOR" 2>&1 > /dev/null
 done
 echo "== heap baseline"
 for pending in 2e4 1e6; do "$HEAP" --pending "$pending" --holds 2e7; done
