@@ -1,1 +1,4 @@
-//! Criterion benches for podip: see docs/performance.md.
+//! Criterion benches for podip, and the floor they are measured against: see
+//! docs/performance.md.
+
+pub mod floor;

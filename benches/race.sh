@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The side-by-side race of docs/performance.md (sixth round), in one run on one
-# machine: the SimPy peer three times, then each podip binary given, alternated
-# seven times, then the floor (benches/churn_floor.rs: the same replay written
-# for this scenario alone; its hourly samples are checked against the first
-# podip's), then the heap baseline. Whole-process wall clock and peak RSS.
+# The side-by-side race of docs/performance.md (sixth and seventh rounds), in
+# one run on one machine: the SimPy peer three times, then each podip binary
+# given, alternated seven times, then the floor (benches/floor.rs, the same
+# replay written for this kind of scenario alone; its hourly samples must equal
+# the first podip's), then the heap baseline. Whole-process wall clock and
+# peak RSS.
 #
 #   python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install simpy==4.1.2
 #   (cd ../shared/peers/heap_baseline && CARGO_TARGET_DIR=/tmp/heap cargo build --release)

@@ -1,0 +1,256 @@
+//! The floor under the peer churn (`benches/peer-churn.yaml`): the same replay
+//! written for that one kind of scenario and nothing else, to measure what its
+//! work costs with none of the model's generality (docs/performance.md,
+//! "Seventh round"). It is a measurement and an independent check of the model,
+//! not a second model: it knows that no node comes or goes, and that every pod
+//! starts the moment it binds and ends only by its lifetime, so a pod end
+//! carries its node and no pod record exists. It uses the engine's queue and
+//! stream, the ziggurat exponential, `net`'s bitmap pool, `dynamic`'s target
+//! rule and a spread index of one bitmap per load, and does the model's
+//! tracker's work per event. Its samples and peaks equal the model's
+//! (`tests` below, and `benches/race.sh` on the peer churn itself).
+
+use engine::{SimTime, Simulation, Streams};
+use net::IndexPool;
+
+/// One dynamic pool under spread, fed by one churn workload named `churn`
+/// with exponential lifetimes; every node ready at time zero.
+#[derive(Debug, Clone, Copy)]
+pub struct Churn {
+    pub seed: u64,
+    pub nodes: u32,
+    pub max_pods: u32,
+    /// The pod subnet's usable addresses (its size less Azure's 5 reserved).
+    pub pod_subnet_usable: u32,
+    pub arrivals_per_hour: f64,
+    pub mean_lifetime_s: u64,
+    pub duration_s: u64,
+    pub sample_every_s: u64,
+}
+
+impl Churn {
+    /// `benches/peer-churn.yaml`.
+    pub const PEER: Churn = Churn {
+        seed: 1,
+        nodes: 100,
+        max_pods: 250,
+        pod_subnet_usable: 65_531,
+        arrivals_per_hour: 20_000.0,
+        mean_lifetime_s: 3_600,
+        duration_s: 172_800,
+        sample_every_s: 3_600,
+    };
+}
+
+/// What the floor measures, in the model's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The pod subnet at each sample: (time_s, allocated, in_use).
+    pub samples: Vec<(u64, u64, u64)>,
+    pub events: u64,
+    pub peak_allocated: u64,
+    pub peak_in_use: u64,
+    /// Time-averaged in_use / allocated over both subnets, × 100.
+    pub ip_efficiency_pct: f64,
+}
+
+#[derive(Clone, Copy)]
+enum Event {
+    Arrival,
+    /// A pod on this node ends.
+    End(u32),
+}
+
+/// Spread's pick: the fewest pods, ties by creation order. Nodes by load, one
+/// bitmap per load, and the lowest load with a node.
+struct Spread {
+    words: usize,
+    by_load: Vec<u64>,
+    lowest: usize,
+}
+
+impl Spread {
+    fn new(nodes: u32, max_pods: u32) -> Spread {
+        let words = (nodes as usize).div_ceil(64);
+        let mut spread = Spread { words, by_load: vec![0; words * (max_pods as usize + 1)], lowest: 0 };
+        for node in 0..nodes as usize {
+            spread.by_load[node / 64] |= 1 << (node % 64);
+        }
+        spread
+    }
+
+    /// # Panics
+    /// If every node is full: the floor does not model unschedulable pods.
+    fn pick(&mut self) -> usize {
+        loop {
+            let words = self.by_load.get(self.lowest * self.words..(self.lowest + 1) * self.words);
+            let words = words.expect("a node with room: the floor does not model unschedulable pods");
+            if let Some(w) = words.iter().position(|&w| w != 0) {
+                return w * 64 + words[w].trailing_zeros() as usize;
+            }
+            self.lowest += 1;
+        }
+    }
+
+    fn moved(&mut self, node: usize, from: u32, to: u32) {
+        let (word, bit) = (node / 64, 1u64 << (node % 64));
+        self.by_load[from as usize * self.words + word] &= !bit;
+        self.by_load[to as usize * self.words + word] |= bit;
+        self.lowest = self.lowest.min(to as usize);
+    }
+}
+
+/// `x.round()` for the draws' range (0 < x < 2^52), without the libm call, as
+/// the model's `millis` does it.
+fn millis(x: f64) -> u64 {
+    let whole = x as i64;
+    (whole + i64::from(x - whole as f64 >= 0.5)) as u64
+}
+
+/// Replay `churn`.
+///
+/// # Panics
+/// If a pod finds no node with room or the pod subnet runs out: the floor
+/// covers the scenarios where neither happens.
+pub fn replay(churn: &Churn) -> Outcome {
+    let mut rng = Streams::new(churn.seed).stream("churn/churn");
+    let rate_per_ms = churn.arrivals_per_hour / 3_600_000.0;
+    let mean_lifetime_ms = churn.mean_lifetime_s as f64 * 1000.0;
+    let (duration_ms, step_ms) = (churn.duration_s * 1000, churn.sample_every_s.max(1) * 1000);
+    let nodes = u64::from(churn.nodes);
+    // dynamic's rule: the primary plus 16 × ceil(0.5 + demand / 16), capped.
+    let wanted = |demand: u32| 1 + dynamic::target_for(demand, churn.max_pods) as usize;
+    let mut sim: Simulation<Event> = Simulation::new();
+    let mut subnet = IndexPool::new(churn.pod_subnet_usable);
+    // Per node: the pod-subnet units it holds, and its pods (all started).
+    let mut held: Vec<Vec<u32>> = (0..nodes).map(|_| Vec::with_capacity(wanted(churn.max_pods))).collect();
+    let mut pods = vec![0u32; churn.nodes as usize];
+    for units in &mut held {
+        subnet.take_lowest_many(wanted(0) as u32, units);
+    }
+    let mut in_use = nodes; // the primaries
+    let mut spread = Spread::new(churn.nodes, churn.max_pods);
+    // The tracker's per-event work: peaks and the time-weighted ratio over both
+    // VNet subnets (the node subnet's `nodes` addresses are all in use).
+    let ratio_of = |in_use: u64, allocated: u64| (in_use + nodes) as f64 / (allocated + nodes) as f64;
+    let (mut peak_allocated, mut peak_in_use) = (u64::from(subnet.allocated()), in_use);
+    let (mut weighted, mut last_change) = (0.0f64, 0u64);
+    let mut ratio = ratio_of(in_use, u64::from(subnet.allocated()));
+
+    let first = millis(cluster::standard_exponential(&mut rng) / rate_per_ms);
+    if first <= duration_ms {
+        sim.schedule(SimTime::from_millis(first), Event::Arrival);
+    }
+    let mut samples = Vec::new();
+    let mut sample_at = 0u64;
+    loop {
+        while let Some((now, event)) = sim.pop_until(SimTime::from_millis(sample_at)) {
+            let now = now.as_millis();
+            let (node, to) = match event {
+                Event::Arrival => {
+                    let lifetime = millis(cluster::standard_exponential(&mut rng) * mean_lifetime_ms);
+                    let gap = millis(cluster::standard_exponential(&mut rng) / rate_per_ms);
+                    let node = spread.pick();
+                    sim.schedule(SimTime::from_millis(now + lifetime), Event::End(node as u32));
+                    if now + gap <= duration_ms {
+                        sim.schedule(SimTime::from_millis(now + gap), Event::Arrival);
+                    }
+                    in_use += 1;
+                    (node, pods[node] + 1)
+                }
+                Event::End(node) => {
+                    in_use -= 1;
+                    (node as usize, pods[node as usize] - 1)
+                }
+            };
+            spread.moved(node, pods[node], to);
+            pods[node] = to;
+            let (units, want) = (&mut held[node], wanted(to));
+            if units.len() < want {
+                subnet.take_lowest_many((want - units.len()) as u32, units);
+            } else if units.len() > want {
+                subnet.give_back_many(&units[want..]);
+                units.truncate(want);
+            }
+            let allocated = u64::from(subnet.allocated());
+            weighted += ratio * (now - last_change) as f64;
+            last_change = now;
+            ratio = ratio_of(in_use, allocated);
+            peak_allocated = peak_allocated.max(allocated);
+            peak_in_use = peak_in_use.max(in_use);
+        }
+        samples.push((sample_at / 1000, u64::from(subnet.allocated()), in_use));
+        if sample_at >= duration_ms {
+            break;
+        }
+        sample_at = (sample_at + step_ms).min(duration_ms);
+    }
+    weighted += ratio * (duration_ms - last_change) as f64;
+    Outcome {
+        samples,
+        events: sim.processed(),
+        peak_allocated,
+        peak_in_use,
+        ip_efficiency_pct: 100.0 * weighted / duration_ms as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scenario `churn` describes, for the model.
+    fn scenario_text(churn: &Churn, pod_subnet_prefix: u8) -> String {
+        format!(
+            "name: floor\nseed: {seed}\nduration: {duration}s\nsample_every: {every}s\nallocator: dynamic\n\
+             network:\n  address_space: [10.32.0.0/11, 10.64.0.0/10]\n  subnets:\n    nodes: 10.32.0.0/24\n    \
+             pods: 10.64.0.0/{pod_subnet_prefix}\n\
+             clusters:\n  - name: c1\n    allocator: dynamic\n    scheduler: spread\n    node_pools:\n      \
+             - {{name: pool1, count: {nodes}, vnet_subnet: nodes, pod_subnet: pods, max_pods: {max_pods}}}\n\
+             workloads:\n  - {{name: churn, cluster: c1, kind: churn, arrivals_per_hour: {rate},\n     \
+             lifetime: {{exponential: {lifetime}s}}}}\n",
+            seed = churn.seed,
+            duration = churn.duration_s,
+            every = churn.sample_every_s,
+            nodes = churn.nodes,
+            max_pods = churn.max_pods,
+            rate = churn.arrivals_per_hour,
+            lifetime = churn.mean_lifetime_s,
+        )
+    }
+
+    /// The floor and the model agree on every sample of the pod subnet, the
+    /// event count, its peaks and the efficiency.
+    fn check(churn: Churn, pod_subnet_prefix: u8) {
+        let churn = Churn { pod_subnet_usable: (1 << (32 - pod_subnet_prefix)) - 5, ..churn };
+        let text = scenario_text(&churn, pod_subnet_prefix);
+        let loaded = scenario::parse_str(&text, "floor.yaml", &scenario::Overrides::default()).expect("valid");
+        let model = cluster::replay(&loaded.scenario).expect("replays");
+        let pods = model.ranges.iter().position(|r| r.name == "pods").expect("a pods range") as u32;
+        let samples: Vec<(u64, u64, u64)> =
+            model.utilization.iter().filter(|s| s.range == pods).map(|s| (s.time_s, s.allocated, s.in_use)).collect();
+        let floor = replay(&churn);
+        assert_eq!(floor.samples, samples);
+        assert_eq!(floor.events, model.events_processed);
+        let range = &model.summary.ranges[pods as usize];
+        assert_eq!((floor.peak_allocated, floor.peak_in_use), (range.peak_allocated, range.peak_in_use));
+        let efficiency = model.summary.ip_efficiency_pct.expect("addresses allocated");
+        assert!((floor.ip_efficiency_pct - efficiency).abs() < 1e-9, "{} vs {efficiency}", floor.ip_efficiency_pct);
+        assert!(model.events.is_empty(), "the floor covers runs without failures: {:?}", model.events);
+    }
+
+    #[test]
+    fn agrees_with_the_model_on_a_small_churn() {
+        check(Churn { nodes: 7, max_pods: 40, arrivals_per_hour: 3_000.0, mean_lifetime_s: 240, ..short() }, 22);
+    }
+
+    /// Nodes near max_pods: the last batch is capped below 16.
+    #[test]
+    fn agrees_with_the_model_near_max_pods() {
+        check(Churn { nodes: 5, max_pods: 30, arrivals_per_hour: 1_800.0, mean_lifetime_s: 200, ..short() }, 24);
+    }
+
+    fn short() -> Churn {
+        Churn { seed: 3, duration_s: 6 * 3_600, sample_every_s: 600, pod_subnet_usable: 0, ..Churn::PEER }
+    }
+}
