@@ -9,6 +9,9 @@
 //! rule and a spread index of one bitmap per load, and does the model's
 //! tracker's work per event. Its samples and peaks equal the model's
 //! (`tests` below, and `benches/race.sh` on the peer churn itself).
+//! [`replay_with_pod_records`] also keeps the model's per-pod state (records
+//! with generations, each node's pod list and each pod's slot in it), to tell
+//! what that state costs from what the code around it costs.
 
 use engine::{SimTime, Simulation, Streams};
 use net::IndexPool;
@@ -55,10 +58,100 @@ pub struct Outcome {
 }
 
 #[derive(Clone, Copy)]
-enum Event {
+enum Event<T> {
     Arrival,
-    /// A pod on this node ends.
-    End(u32),
+    /// A pod ends: the ticket its book gave it.
+    End(T),
+}
+
+/// How the floor keeps its pods. [`NoBook`] keeps nothing (a pod end carries
+/// its node); [`PodBook`] keeps what the model keeps of a churn pod, to measure
+/// what that costs.
+trait Book {
+    type Ticket: Copy;
+    /// A pod starts on `node`.
+    fn start(&mut self, node: u32) -> Self::Ticket;
+    /// A pod's end comes up: the node it leaves, unless the ticket is stale.
+    fn end(&mut self, ticket: Self::Ticket) -> Option<u32>;
+}
+
+struct NoBook;
+
+impl Book for NoBook {
+    type Ticket = u32;
+    fn start(&mut self, node: u32) -> u32 {
+        node
+    }
+    fn end(&mut self, node: u32) -> Option<u32> {
+        Some(node)
+    }
+}
+
+/// The model's record of a pod, as big (one cache line) and as reused (a free
+/// list that keeps generations).
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct PodRecord {
+    node: u32,
+    generation: u32,
+    running: bool,
+    created: u64,
+}
+
+/// Pod records, each node's list of its pods and each pod's slot in it, as
+/// the model keeps them (`World::pods`, `Node::pods`, `World::pod_slots`).
+#[derive(Default)]
+struct PodBook {
+    pods: Vec<PodRecord>,
+    free: Vec<u32>,
+    slots: Vec<u8>,
+    on_node: Vec<Vec<u32>>,
+    created: u64,
+}
+
+impl Book for PodBook {
+    /// (pod, generation, node), as the model's `Event::PodEnd`.
+    type Ticket = (u32, u32, u32);
+
+    fn start(&mut self, node: u32) -> (u32, u32, u32) {
+        self.created += 1;
+        let record = PodRecord { node, generation: 0, running: true, created: self.created };
+        let pod = match self.free.pop() {
+            Some(pod) => {
+                let generation = self.pods[pod as usize].generation;
+                self.pods[pod as usize] = PodRecord { generation, ..record };
+                pod
+            }
+            None => {
+                self.pods.push(record);
+                self.slots.push(0);
+                self.pods.len() as u32 - 1
+            }
+        };
+        if self.on_node.len() <= node as usize {
+            self.on_node.resize_with(node as usize + 1, Vec::new);
+        }
+        let list = &mut self.on_node[node as usize];
+        self.slots[pod as usize] = u8::try_from(list.len()).expect("at most 256 pods a node");
+        list.push(pod);
+        (pod, self.pods[pod as usize].generation, node)
+    }
+
+    fn end(&mut self, (pod, generation, node): (u32, u32, u32)) -> Option<u32> {
+        let record = &mut self.pods[pod as usize];
+        if record.generation != generation || !record.running {
+            return None;
+        }
+        (record.generation, record.running) = (generation.wrapping_add(1), false);
+        let slot = self.slots[pod as usize];
+        let list = &mut self.on_node[node as usize];
+        list.swap_remove(usize::from(slot));
+        if let Some(&moved) = list.get(usize::from(slot)) {
+            self.slots[moved as usize] = slot;
+        }
+        self.free.push(pod);
+        Some(node)
+    }
 }
 
 /// Spread's pick: the fewest pods, ties by creation order. Nodes by load, one
@@ -113,6 +206,16 @@ fn millis(x: f64) -> u64 {
 /// If a pod finds no node with room or the pod subnet runs out: the floor
 /// covers the scenarios where neither happens.
 pub fn replay(churn: &Churn) -> Outcome {
+    replay_with(churn, NoBook)
+}
+
+/// [`replay`], keeping pod records and node pod lists as the model does: what
+/// the model's state costs, apart from the code that handles it.
+pub fn replay_with_pod_records(churn: &Churn) -> Outcome {
+    replay_with(churn, PodBook::default())
+}
+
+fn replay_with<B: Book>(churn: &Churn, mut book: B) -> Outcome {
     let mut rng = Streams::new(churn.seed).stream("churn/churn");
     let rate_per_ms = churn.arrivals_per_hour / 3_600_000.0;
     let mean_lifetime_ms = churn.mean_lifetime_s as f64 * 1000.0;
@@ -120,7 +223,7 @@ pub fn replay(churn: &Churn) -> Outcome {
     let nodes = u64::from(churn.nodes);
     // dynamic's rule: the primary plus 16 × ceil(0.5 + demand / 16), capped.
     let wanted = |demand: u32| 1 + dynamic::target_for(demand, churn.max_pods) as usize;
-    let mut sim: Simulation<Event> = Simulation::new();
+    let mut sim: Simulation<Event<B::Ticket>> = Simulation::new();
     let mut subnet = IndexPool::new(churn.pod_subnet_usable);
     // Per node: the pod-subnet units it holds, and its pods (all started).
     let mut held: Vec<Vec<u32>> = (0..nodes).map(|_| Vec::with_capacity(wanted(churn.max_pods))).collect();
@@ -151,14 +254,16 @@ pub fn replay(churn: &Churn) -> Outcome {
                     let lifetime = millis(cluster::standard_exponential(&mut rng) * mean_lifetime_ms);
                     let gap = millis(cluster::standard_exponential(&mut rng) / rate_per_ms);
                     let node = spread.pick();
-                    sim.schedule(SimTime::from_millis(now + lifetime), Event::End(node as u32));
+                    let ticket = book.start(node as u32);
+                    sim.schedule(SimTime::from_millis(now + lifetime), Event::End(ticket));
                     if now + gap <= duration_ms {
                         sim.schedule(SimTime::from_millis(now + gap), Event::Arrival);
                     }
                     in_use += 1;
                     (node, pods[node] + 1)
                 }
-                Event::End(node) => {
+                Event::End(ticket) => {
+                    let Some(node) = book.end(ticket) else { continue };
                     in_use -= 1;
                     (node as usize, pods[node as usize] - 1)
                 }
@@ -219,8 +324,8 @@ mod tests {
         )
     }
 
-    /// The floor and the model agree on every sample of the pod subnet, the
-    /// event count, its peaks and the efficiency.
+    /// The floor (with and without pod records) and the model agree on every
+    /// sample of the pod subnet, the event count, its peaks and the efficiency.
     fn check(churn: Churn, pod_subnet_prefix: u8) {
         let churn = Churn { pod_subnet_usable: (1 << (32 - pod_subnet_prefix)) - 5, ..churn };
         let text = scenario_text(&churn, pod_subnet_prefix);
@@ -229,13 +334,15 @@ mod tests {
         let pods = model.ranges.iter().position(|r| r.name == "pods").expect("a pods range") as u32;
         let samples: Vec<(u64, u64, u64)> =
             model.utilization.iter().filter(|s| s.range == pods).map(|s| (s.time_s, s.allocated, s.in_use)).collect();
-        let floor = replay(&churn);
-        assert_eq!(floor.samples, samples);
-        assert_eq!(floor.events, model.events_processed);
         let range = &model.summary.ranges[pods as usize];
-        assert_eq!((floor.peak_allocated, floor.peak_in_use), (range.peak_allocated, range.peak_in_use));
         let efficiency = model.summary.ip_efficiency_pct.expect("addresses allocated");
-        assert!((floor.ip_efficiency_pct - efficiency).abs() < 1e-9, "{} vs {efficiency}", floor.ip_efficiency_pct);
+        for floor in [replay(&churn), replay_with_pod_records(&churn)] {
+            assert_eq!(floor.samples, samples);
+            assert_eq!(floor.events, model.events_processed);
+            assert_eq!((floor.peak_allocated, floor.peak_in_use), (range.peak_allocated, range.peak_in_use));
+            let pct = floor.ip_efficiency_pct;
+            assert!((pct - efficiency).abs() < 1e-9, "{pct} vs {efficiency}");
+        }
         assert!(model.events.is_empty(), "the floor covers runs without failures: {:?}", model.events);
     }
 
