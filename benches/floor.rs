@@ -175,9 +175,11 @@ impl Spread {
     /// # Panics
     /// If every node is full: the floor does not model unschedulable pods.
     fn pick(&mut self) -> usize {
+        // The last row holds the full nodes.
+        let rows_with_room = self.by_load.len() / self.words - 1;
         loop {
-            let words = self.by_load.get(self.lowest * self.words..(self.lowest + 1) * self.words);
-            let words = words.expect("a node with room: the floor does not model unschedulable pods");
+            assert!(self.lowest < rows_with_room, "no node has room: the floor does not model unschedulable pods");
+            let words = &self.by_load[self.lowest * self.words..(self.lowest + 1) * self.words];
             if let Some(w) = words.iter().position(|&w| w != 0) {
                 return w * 64 + words[w].trailing_zeros() as usize;
             }
@@ -193,9 +195,11 @@ impl Spread {
     }
 }
 
-/// `x.round()` for the draws' range (0 < x < 2^52), without the libm call, as
-/// the model's `millis` does it.
+/// `x.round()` for the draws' range (0 < x < 2^52), without the libm call: the
+/// fast path of the model's `millis` (`cluster::world::draws`), whose guards for
+/// other values the floor's draws never need.
 fn millis(x: f64) -> u64 {
+    debug_assert!(x > 0.0 && x < 4_503_599_627_370_496.0, "{x} outside the draws' range");
     let whole = x as i64;
     (whole + i64::from(x - whole as f64 >= 0.5)) as u64
 }
@@ -216,6 +220,10 @@ pub fn replay_with_pod_records(churn: &Churn) -> Outcome {
 }
 
 fn replay_with<B: Book>(churn: &Churn, mut book: B) -> Outcome {
+    // What the model would reject or the floor does not cover.
+    assert!(churn.nodes > 0 && churn.duration_s > 0, "a floor needs nodes and time");
+    assert!(churn.max_pods <= dynamic::MAX_TARGET, "dynamic allows at most {} pods a node", dynamic::MAX_TARGET);
+    assert!(churn.arrivals_per_hour > 0.0, "a churn needs arrivals");
     let mut rng = Streams::new(churn.seed).stream("churn/churn");
     let rate_per_ms = churn.arrivals_per_hour / 3_600_000.0;
     let mean_lifetime_ms = churn.mean_lifetime_s as f64 * 1000.0;
@@ -328,22 +336,25 @@ mod tests {
     /// sample of the pod subnet, the event count, its peaks and the efficiency.
     fn check(churn: Churn, pod_subnet_prefix: u8) {
         let churn = Churn { pod_subnet_usable: (1 << (32 - pod_subnet_prefix)) - 5, ..churn };
-        let text = scenario_text(&churn, pod_subnet_prefix);
-        let loaded = scenario::parse_str(&text, "floor.yaml", &scenario::Overrides::default()).expect("valid");
+        check_against(&churn, &scenario_text(&churn, pod_subnet_prefix));
+    }
+
+    fn check_against(churn: &Churn, text: &str) {
+        let loaded = scenario::parse_str(text, "floor.yaml", &scenario::Overrides::default()).expect("valid");
         let model = cluster::replay(&loaded.scenario).expect("replays");
+        assert!(model.events.is_empty(), "the floor covers runs without failures: {:?}", model.events);
         let pods = model.ranges.iter().position(|r| r.name == "pods").expect("a pods range") as u32;
         let samples: Vec<(u64, u64, u64)> =
             model.utilization.iter().filter(|s| s.range == pods).map(|s| (s.time_s, s.allocated, s.in_use)).collect();
         let range = &model.summary.ranges[pods as usize];
         let efficiency = model.summary.ip_efficiency_pct.expect("addresses allocated");
-        for floor in [replay(&churn), replay_with_pod_records(&churn)] {
+        for floor in [replay(churn), replay_with_pod_records(churn)] {
             assert_eq!(floor.samples, samples);
             assert_eq!(floor.events, model.events_processed);
             assert_eq!((floor.peak_allocated, floor.peak_in_use), (range.peak_allocated, range.peak_in_use));
             let pct = floor.ip_efficiency_pct;
             assert!((pct - efficiency).abs() < 1e-9, "{pct} vs {efficiency}");
         }
-        assert!(model.events.is_empty(), "the floor covers runs without failures: {:?}", model.events);
     }
 
     #[test]
@@ -351,7 +362,17 @@ mod tests {
         check(Churn { nodes: 7, max_pods: 40, arrivals_per_hour: 3_000.0, mean_lifetime_s: 240, ..short() }, 22);
     }
 
-    /// Nodes near max_pods: the last batch is capped below 16.
+    /// `Churn::PEER` is `benches/peer-churn.yaml` (its first six hours): 100
+    /// nodes, two words of spread's bitmaps.
+    #[test]
+    fn agrees_with_the_model_on_the_peer_churn() {
+        let text = include_str!("peer-churn.yaml");
+        let six_hours = text.replace("\nduration: 2d\n", "\nduration: 6h\n");
+        assert_ne!(six_hours, text, "peer-churn.yaml has a duration line");
+        check_against(&Churn { duration_s: 6 * 3_600, ..Churn::PEER }, &six_hours);
+    }
+
+    /// max_pods 30, less than two batches: every node's target is capped.
     #[test]
     fn agrees_with_the_model_near_max_pods() {
         check(Churn { nodes: 5, max_pods: 30, arrivals_per_hour: 1_800.0, mean_lifetime_s: 200, ..short() }, 24);

@@ -3,7 +3,7 @@
 # one run on one machine: the SimPy peer three times, then each podip binary
 # given, alternated seven times, then the floor (benches/floor.rs, the same
 # replay written for this kind of scenario alone; its hourly samples must equal
-# the first podip's), then the heap baseline. Whole-process wall clock and
+# the last podip's), then the heap baseline. Whole-process wall clock and
 # peak RSS.
 #
 #   python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install simpy==4.1.2
@@ -36,10 +36,13 @@ for _ in $(seq 7); do
   done
 done
 echo "== floor"
-"$1" run benches/peer-churn.yaml --out "$out/first" --force --no-charts > /dev/null 2>&1
-"$FLOOR" | head -n -3 > "$out/floor.csv"
-awk -F, '$3 == "pods" {print $1 "," $6 "," $7}' "$out/first/utilization.csv" | diff -q - "$out/floor.csv" > /dev/null ||
-  { echo "the floor's samples differ from $1's utilization.csv" >&2; exit 1; }
+newest=${!#}
+"$newest" run benches/peer-churn.yaml --out "$out/newest" --force --no-charts > "$out/newest.log" 2>&1 ||
+  { cat "$out/newest.log" >&2; exit 1; }
+# The floor prints its samples as time_s,allocated,in_use, then a summary.
+"$FLOOR" | grep -E '^[0-9]+,' > "$out/floor.csv"
+awk -F, '$3 == "pods" {print $1 "," $6 "," $7}' "$out/newest/utilization.csv" | diff -q - "$out/floor.csv" > /dev/null ||
+  { echo "the floor's samples differ from $newest's utilization.csv" >&2; exit 1; }
 for _ in $(seq 7); do
   /usr/bin/time -f "$FLOOR: process %e s, %M KiB" "$FLOOR" 2>&1 > /dev/null
 done
