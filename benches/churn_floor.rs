@@ -4,21 +4,39 @@
 //! round"; `benches/race.sh` times it and checks the samples).
 //!
 //! With `--pod-records`, the floor keeps the model's per-pod state too
-//! (`benches::floor::replay_with_pod_records`).
+//! (`benches::floor::replay_with_pod_records`); with `--calendar`, it runs on
+//! `benches::calendar` instead of the engine's queue. With `--draws`,
+//! `--draws-and-queue` or `--draws-and-calendar` (the queue replaced by
+//! `benches::calendar`), only those parts of it run (`benches::floor::replay_bare`,
+//! the "Eighth round") and it prints what they did.
 //!
 //!   cargo build --release -p benches --example churn_floor
-//!   target/release/examples/churn_floor [--pod-records]
+//!   target/release/examples/churn_floor [--pod-records | --calendar | --draws | --draws-and-queue | --draws-and-calendar]
 
 use std::io::Write;
 
-use benches::floor::{Churn, replay, replay_with_pod_records};
+use benches::floor::{Bare, Churn, replay, replay_bare, replay_on_calendar, replay_with_pod_records};
 
 fn main() -> std::io::Result<()> {
     let outcome = match std::env::args().nth(1).as_deref() {
         None => replay(&Churn::PEER),
         Some("--pod-records") => replay_with_pod_records(&Churn::PEER),
+        Some("--calendar") => replay_on_calendar(&Churn::PEER),
+        Some(bare @ ("--draws" | "--draws-and-queue" | "--draws-and-calendar")) => {
+            let part = match bare {
+                "--draws" => Bare::Draws,
+                "--draws-and-queue" => Bare::DrawsAndQueue,
+                _ => Bare::DrawsAndCalendar,
+            };
+            let done = replay_bare(&Churn::PEER, part);
+            println!("arrivals {} events {} drawn_ms {}", done.arrivals, done.events, done.drawn_ms);
+            return Ok(());
+        }
         Some(other) => {
-            eprintln!("churn_floor: unknown argument {other:?}; the only one is --pod-records");
+            eprintln!(
+                "churn_floor: unknown argument {other:?}; valid: --pod-records, --calendar, --draws, --draws-and-queue, \
+                 --draws-and-calendar, or none"
+            );
             std::process::exit(2);
         }
     };

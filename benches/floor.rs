@@ -16,6 +16,8 @@
 use engine::{SimTime, Simulation, Streams};
 use net::IndexPool;
 
+use crate::calendar::CalendarQueue;
+
 /// One dynamic pool under spread, fed by one churn workload named `churn`
 /// with exponential lifetimes; every node ready at time zero.
 #[derive(Debug, Clone, Copy)]
@@ -210,16 +212,21 @@ fn millis(x: f64) -> u64 {
 /// If a pod finds no node with room or the pod subnet runs out: the floor
 /// covers the scenarios where neither happens.
 pub fn replay(churn: &Churn) -> Outcome {
-    replay_with(churn, NoBook)
+    replay_with(churn, NoBook, Simulation::new())
+}
+
+/// [`replay`] on [`CalendarQueue`] instead of the engine's queue.
+pub fn replay_on_calendar(churn: &Churn) -> Outcome {
+    replay_with(churn, NoBook, CalendarQueue::new())
 }
 
 /// [`replay`], keeping pod records and node pod lists as the model does: what
 /// the model's state costs, apart from the code that handles it.
 pub fn replay_with_pod_records(churn: &Churn) -> Outcome {
-    replay_with(churn, PodBook::default())
+    replay_with(churn, PodBook::default(), Simulation::new())
 }
 
-fn replay_with<B: Book>(churn: &Churn, mut book: B) -> Outcome {
+fn replay_with<B: Book>(churn: &Churn, mut book: B, mut sim: impl Pending<Event<B::Ticket>>) -> Outcome {
     // What the model would reject or the floor does not cover.
     assert!(churn.nodes > 0 && churn.duration_s > 0, "a floor needs nodes and time");
     assert!(churn.max_pods <= dynamic::MAX_TARGET, "dynamic allows at most {} pods a node", dynamic::MAX_TARGET);
@@ -231,7 +238,6 @@ fn replay_with<B: Book>(churn: &Churn, mut book: B) -> Outcome {
     let nodes = u64::from(churn.nodes);
     // dynamic's rule: the primary plus 16 × ceil(0.5 + demand / 16), capped.
     let wanted = |demand: u32| 1 + dynamic::target_for(demand, churn.max_pods) as usize;
-    let mut sim: Simulation<Event<B::Ticket>> = Simulation::new();
     let mut subnet = IndexPool::new(churn.pod_subnet_usable);
     // Per node: the pod-subnet units it holds, and its pods (all started).
     let mut held: Vec<Vec<u32>> = (0..nodes).map(|_| Vec::with_capacity(wanted(churn.max_pods))).collect();
@@ -250,22 +256,23 @@ fn replay_with<B: Book>(churn: &Churn, mut book: B) -> Outcome {
 
     let first = millis(cluster::standard_exponential(&mut rng) / rate_per_ms);
     if first <= duration_ms {
-        sim.schedule(SimTime::from_millis(first), Event::Arrival);
+        sim.push(first, Event::Arrival);
     }
+    let mut events = 0;
     let mut samples = Vec::new();
     let mut sample_at = 0u64;
     loop {
-        while let Some((now, event)) = sim.pop_until(SimTime::from_millis(sample_at)) {
-            let now = now.as_millis();
+        while let Some((now, event)) = sim.pop_until(sample_at) {
+            events += 1;
             let (node, to) = match event {
                 Event::Arrival => {
                     let lifetime = millis(cluster::standard_exponential(&mut rng) * mean_lifetime_ms);
                     let gap = millis(cluster::standard_exponential(&mut rng) / rate_per_ms);
                     let node = spread.pick();
                     let ticket = book.start(node as u32);
-                    sim.schedule(SimTime::from_millis(now + lifetime), Event::End(ticket));
+                    sim.push(now + lifetime, Event::End(ticket));
                     if now + gap <= duration_ms {
-                        sim.schedule(SimTime::from_millis(now + gap), Event::Arrival);
+                        sim.push(now + gap, Event::Arrival);
                     }
                     in_use += 1;
                     (node, pods[node] + 1)
@@ -299,13 +306,127 @@ fn replay_with<B: Book>(churn: &Churn, mut book: B) -> Outcome {
         sample_at = (sample_at + step_ms).min(duration_ms);
     }
     weighted += ratio * (duration_ms - last_change) as f64;
-    Outcome {
-        samples,
-        events: sim.processed(),
-        peak_allocated,
-        peak_in_use,
-        ip_efficiency_pct: 100.0 * weighted / duration_ms as f64,
+    Outcome { samples, events, peak_allocated, peak_in_use, ip_efficiency_pct: 100.0 * weighted / duration_ms as f64 }
+}
+
+/// What an exact replay of a churn cannot drop, whatever its model: the churn's
+/// draws (fixed by the golden files: one ChaCha8 stream, the ziggurat, lifetime
+/// then gap per arrival) and, with [`Bare::DrawsAndQueue`], the engine's queue
+/// under the floor's pattern of pushes and pops (docs/performance.md, "Eighth
+/// round"). No node, pod subnet or tracker: the time left over is what a model
+/// may spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bare {
+    /// Only the draws, in the floor's order.
+    Draws,
+    /// The draws and the queue: every arrival pushes its pod's end and the next
+    /// arrival, and the queue is drained to each sample time.
+    DrawsAndQueue,
+    /// [`Bare::DrawsAndQueue`] with [`CalendarQueue`] in place of the engine's.
+    DrawsAndCalendar,
+}
+
+/// What a [`replay_bare`] did: enough to tie it to the floor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BareOutcome {
+    pub arrivals: u64,
+    /// Events popped (zero for [`Bare::Draws`]).
+    pub events: u64,
+    /// The sum of every lifetime and gap drawn, in ms: the same for both parts.
+    pub drawn_ms: u64,
+}
+
+/// Replay only `part` of `churn`: see [`Bare`].
+pub fn replay_bare(churn: &Churn, part: Bare) -> BareOutcome {
+    assert!(churn.arrivals_per_hour > 0.0, "a churn needs arrivals");
+    let mut rng = Streams::new(churn.seed).stream("churn/churn");
+    let rate_per_ms = churn.arrivals_per_hour / 3_600_000.0;
+    let mean_lifetime_ms = churn.mean_lifetime_s as f64 * 1000.0;
+    let (duration_ms, step_ms) = (churn.duration_s * 1000, churn.sample_every_s.max(1) * 1000);
+    let first = millis(cluster::standard_exponential(&mut rng) / rate_per_ms);
+    let mut draw = |now: u64| {
+        let lifetime = millis(cluster::standard_exponential(&mut rng) * mean_lifetime_ms);
+        let gap = millis(cluster::standard_exponential(&mut rng) / rate_per_ms);
+        (now + lifetime, now + gap)
+    };
+    let mut outcome = BareOutcome { arrivals: 0, events: 0, drawn_ms: 0 };
+    match part {
+        Bare::Draws => {
+            let mut now = first;
+            while now <= duration_ms {
+                let (end, next) = draw(now);
+                outcome.arrivals += 1;
+                outcome.drawn_ms += (end - now) + (next - now);
+                now = next;
+            }
+            outcome
+        }
+        Bare::DrawsAndQueue => drain(Simulation::new(), first, draw, duration_ms, step_ms, outcome),
+        Bare::DrawsAndCalendar => drain(CalendarQueue::new(), first, draw, duration_ms, step_ms, outcome),
     }
+}
+
+/// The floor's queue: the engine's, or [`CalendarQueue`] to race it. Times in ms.
+trait Pending<E> {
+    fn push(&mut self, at_ms: u64, event: E);
+    fn pop_until(&mut self, limit_ms: u64) -> Option<(u64, E)>;
+}
+
+impl<E: Copy> Pending<E> for Simulation<E> {
+    #[inline(always)]
+    fn push(&mut self, at_ms: u64, event: E) {
+        self.schedule(SimTime::from_millis(at_ms), event);
+    }
+    #[inline(always)]
+    fn pop_until(&mut self, limit_ms: u64) -> Option<(u64, E)> {
+        Simulation::pop_until(self, SimTime::from_millis(limit_ms)).map(|(at, event)| (at.as_millis(), event))
+    }
+}
+
+impl<E: Copy> Pending<E> for CalendarQueue<E> {
+    #[inline(always)]
+    fn push(&mut self, at_ms: u64, event: E) {
+        CalendarQueue::push(self, at_ms, event);
+    }
+    #[inline(always)]
+    fn pop_until(&mut self, limit_ms: u64) -> Option<(u64, E)> {
+        CalendarQueue::pop_until(self, limit_ms)
+    }
+}
+
+/// The floor's loop with nothing but its draws and `queue`: every arrival
+/// pushes its pod's end and the next arrival; the queue drains to each sample.
+fn drain(
+    mut queue: impl Pending<Event<u32>>,
+    first: u64,
+    mut draw: impl FnMut(u64) -> (u64, u64),
+    duration_ms: u64,
+    step_ms: u64,
+    mut outcome: BareOutcome,
+) -> BareOutcome {
+    if first <= duration_ms {
+        queue.push(first, Event::Arrival);
+    }
+    let mut sample_at = 0u64;
+    loop {
+        while let Some((now, event)) = queue.pop_until(sample_at) {
+            outcome.events += 1;
+            if let Event::Arrival = event {
+                let (end, next) = draw(now);
+                queue.push(end, Event::End(outcome.arrivals as u32));
+                if next <= duration_ms {
+                    queue.push(next, Event::Arrival);
+                }
+                outcome.arrivals += 1;
+                outcome.drawn_ms += (end - now) + (next - now);
+            }
+        }
+        if sample_at >= duration_ms {
+            break;
+        }
+        sample_at = (sample_at + step_ms).min(duration_ms);
+    }
+    outcome
 }
 
 #[cfg(test)]
@@ -348,7 +469,7 @@ mod tests {
             model.utilization.iter().filter(|s| s.range == pods).map(|s| (s.time_s, s.allocated, s.in_use)).collect();
         let range = &model.summary.ranges[pods as usize];
         let efficiency = model.summary.ip_efficiency_pct.expect("addresses allocated");
-        for floor in [replay(churn), replay_with_pod_records(churn)] {
+        for floor in [replay(churn), replay_with_pod_records(churn), replay_on_calendar(churn)] {
             assert_eq!(floor.samples, samples);
             assert_eq!(floor.events, model.events_processed);
             assert_eq!((floor.peak_allocated, floor.peak_in_use), (range.peak_allocated, range.peak_in_use));
@@ -376,6 +497,21 @@ mod tests {
     #[test]
     fn agrees_with_the_model_near_max_pods() {
         check(Churn { nodes: 5, max_pods: 30, arrivals_per_hour: 1_800.0, mean_lifetime_s: 200, ..short() }, 24);
+    }
+
+    /// The bare parts draw what the floor draws and pop what it pops.
+    #[test]
+    fn bare_parts_draw_and_pop_as_the_floor() {
+        let small = Churn { nodes: 7, max_pods: 40, arrivals_per_hour: 3_000.0, mean_lifetime_s: 240, ..short() };
+        for churn in [Churn { duration_s: 6 * 3_600, ..Churn::PEER }, Churn { pod_subnet_usable: 1_019, ..small }] {
+            let (draws, queue) = (replay_bare(&churn, Bare::Draws), replay_bare(&churn, Bare::DrawsAndQueue));
+            assert_eq!(queue.events, replay(&churn).events);
+            assert_eq!(replay_bare(&churn, Bare::DrawsAndCalendar), queue);
+            assert_eq!((draws.arrivals, draws.drawn_ms), (queue.arrivals, queue.drawn_ms));
+            assert_eq!(draws.events, 0);
+            // Every arrival pops, and so does every end within the duration.
+            assert!(queue.arrivals > 1_000 && queue.events > queue.arrivals && queue.events < 2 * queue.arrivals);
+        }
     }
 
     fn short() -> Churn {
