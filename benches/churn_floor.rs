@@ -10,8 +10,12 @@
 //! `benches::calendar`), only those parts of it run (`benches::floor::replay_bare`,
 //! the "Eighth round") and it prints what they did.
 //!
+//! Add `--scale-1m` after a bare part to run it on the churn of
+//! `scenarios/scale-1m-pods.yaml` instead (`Churn::SCALE_1M_JOBS`).
+//!
 //!   cargo build --release -p benches --example churn_floor
 //!   target/release/examples/churn_floor [--pod-records | --calendar | --draws | --draws-and-queue | --draws-and-calendar]
+//!   target/release/examples/churn_floor (--draws | --draws-and-queue | --draws-and-calendar) --scale-1m
 
 use std::io::Write;
 
@@ -28,7 +32,15 @@ fn main() -> std::io::Result<()> {
                 "--draws-and-queue" => Bare::DrawsAndQueue,
                 _ => Bare::DrawsAndCalendar,
             };
-            let done = replay_bare(&Churn::PEER, part);
+            let churn = match std::env::args().nth(2).as_deref() {
+                None => Churn::PEER,
+                Some("--scale-1m") => Churn::SCALE_1M_JOBS,
+                Some(other) => {
+                    eprintln!("churn_floor: unknown argument {other:?} after {bare}; valid: --scale-1m, or none");
+                    std::process::exit(2);
+                }
+            };
+            let done = replay_bare(&churn, part);
             println!("arrivals {} events {} drawn_ms {}", done.arrivals, done.events, done.drawn_ms);
             return Ok(());
         }

@@ -45,6 +45,21 @@ impl Churn {
         duration_s: 172_800,
         sample_every_s: 3_600,
     };
+
+    /// The churn of `scenarios/scale-1m-pods.yaml` (its workload `jobs`), for
+    /// [`replay_bare`] only: that scenario is static-block, which the floor
+    /// does not replay, and its draws come from the stream `churn/jobs`, not
+    /// `churn/churn`, so only the counts' scale is the scenario's.
+    pub const SCALE_1M_JOBS: Churn = Churn {
+        seed: 1,
+        nodes: 5_000,
+        max_pods: 207,
+        pod_subnet_usable: 0,
+        arrivals_per_hour: 60_000.0,
+        mean_lifetime_s: 1_800,
+        duration_s: 30 * 86_400,
+        sample_every_s: 3_600,
+    };
 }
 
 /// What the floor measures, in the model's terms.

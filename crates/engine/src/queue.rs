@@ -1,15 +1,17 @@
-//! The pending-event queue: a radix-256 heap on a monotone clock.
+//! The pending-event queue: a radix heap on a monotone clock.
 //!
 //! Keys are times in milliseconds and the queue keeps a *cursor*, never above any
-//! pending key: the time of the last event popped (or zero). A key is filed by the
-//! highest 8-bit digit in which it differs from the cursor: a key differing first
-//! in digit `L` sits in slot `d` of level `L`, where `d` is the key's own digit `L`
-//! (always above the cursor's, since keys never go below it); a key equal to the
-//! cursor counts as differing in digit 0 and sits in the level-0 slot of the
-//! cursor's own lowest digit. Every key of a lower level, or of a lower slot in the
-//! same level, is smaller than every key above it, so the minimum lies in the
-//! lowest non-empty slot: one occupancy bit per slot (4 words per level) and a
-//! summary word over those words find it with two `trailing_zeros`.
+//! pending key: the time of the last event popped (or zero). A key's bits are cut
+//! into digits: 12 bits for level 0, the next 11 for level 1, then 8 bits a level
+//! (8 levels for 64-bit keys). A key is filed by the highest digit in which it
+//! differs from the cursor: a key differing first in digit `L` sits in slot `d` of
+//! level `L`, where `d` is the key's own digit `L` (always above the cursor's,
+//! since keys never go below it); a key equal to the cursor counts as differing in
+//! digit 0 and sits in the level-0 slot of the cursor's own lowest digit. Every
+//! key of a lower level, or of a lower slot in the same level, is smaller than
+//! every key above it, so the minimum lies in the lowest non-empty slot: one
+//! occupancy bit per slot (120 words in all) and a summary over those words (one
+//! `u128`) find it with two `trailing_zeros`.
 //!
 //! Level 0 holds one key per slot, so its events never move: the slot's first
 //! event sits in a direct array (`firsts`, no chunk to allocate for the common
@@ -20,15 +22,17 @@
 //! are refiled against the new cursor, into strictly lower levels (a slot of one
 //! event pops at once instead; a level-1 slot's keys differ from the new cursor
 //! in digit 0 only, so they go straight to level 0). Each event therefore moves
-//! at most once per level (8 levels for 64-bit keys), and push, peek and pop are
-//! O(1) amortised.
+//! at most once per level, and push, peek and pop are O(1) amortised.
 //!
-//! Why 8-bit digits: in the million-pod scenario half the events are pod ends
-//! about 30 minutes (~2^21 ms) ahead. They are filed at level 2 and move twice
-//! (into a 256 ms level-1 slot, then into level 0); with 6-bit digits they moved
-//! three times. The other half, arrivals ~60 ms ahead, mostly land in level 0
-//! and never move. Wider digits would not save another move for such delays and
-//! would spread the slots over more cache lines.
+//! Why these digits: a churn's events are of two kinds. Arrivals come tens to
+//! hundreds of ms apart; level 0 spans 4.1 s, so they land there and never move.
+//! Pod ends come a lifetime ahead, 30 minutes to an hour in the bundled and peer
+//! churns; level 1's 2,048 slots of 4.1 s span 2.3 hours, so most of them are
+//! filed there and move once, into level 0. With 8-bit digits everywhere (until
+//! docs/performance.md's eighth round) such a pod end sat at level 2 and moved
+//! twice. Wider digits cost cache: level 0's direct array is 4,096 entries and
+//! level 1's list heads 2,048; the sweep in docs/performance.md picked these
+//! widths against the peer churn, the million-pod scenario and the hold bench.
 //!
 //! Equal keys pop in push order because (a) the slot of a key depends only on the
 //! key and the cursor, and moving the cursor never changes it for events outside
@@ -40,23 +44,51 @@
 //! Lists are FIFOs of fixed-size chunks carved from one arena, with a free list of
 //! chunks: memory stays proportional to the events pending (plus at most one
 //! partly filled chunk per slot), a refile frees the chunks it has read for the
-//! slots it fills, and a queue in steady state does not allocate.
+//! slots it fills, and a queue in steady state does not allocate. Chunks are 16
+//! entries: level 1 holds many short lists, and larger chunks would leave most
+//! of each one's last chunk empty.
 
 use std::fmt;
 
 use crate::SimTime;
 
-/// Bits per digit: 256 slots per level.
-const DIGIT_BITS: u32 = 8;
-const SLOTS: usize = 1 << DIGIT_BITS;
-const _: () = assert!(DIGIT_BITS.is_power_of_two(), "`file` masks bit indices down to a digit boundary");
-/// Levels needed to cover a 64-bit key: ⌈64 / 8⌉.
-const LEVELS: usize = (u64::BITS as usize).div_ceil(DIGIT_BITS as usize);
-/// Occupancy words, one bit per slot; a level's slots fill whole words.
-const WORDS: usize = LEVELS * SLOTS / 64;
-const _: () = assert!(SLOTS >= 64 && WORDS <= 64, "one summary word over whole occupancy words");
+/// Level 0's digit: one slot per millisecond over 4,096 ms.
+const LEVEL_0_BITS: u32 = 12;
+/// Level 1's digit: 2,048 slots of 4,096 ms, 2.3 hours in all.
+const LEVEL_1_BITS: u32 = 11;
+/// The digits above level 1: 256 slots a level.
+const UPPER_BITS: u32 = 8;
+/// Level 0's slots, one key each.
+const SLOTS_0: usize = 1 << LEVEL_0_BITS;
+/// Levels needed to cover a 64-bit key.
+const LEVELS: usize = 2 + (u64::BITS - LEVEL_0_BITS - LEVEL_1_BITS).div_ceil(UPPER_BITS) as usize;
+/// Each level's digit width and first slot.
+const WIDTH: [u32; LEVELS] = {
+    let mut width = [UPPER_BITS; LEVELS];
+    width[0] = LEVEL_0_BITS;
+    width[1] = LEVEL_1_BITS;
+    width
+};
+const BASE: [usize; LEVELS] = {
+    let mut base = [0; LEVELS];
+    let mut level = 1;
+    while level < LEVELS {
+        base[level] = base[level - 1] + (1 << WIDTH[level - 1]);
+        level += 1;
+    }
+    base
+};
+const TOTAL_SLOTS: usize = BASE[LEVELS - 1] + (1 << UPPER_BITS);
+/// Occupancy words, one bit per slot.
+const WORDS: usize = TOTAL_SLOTS / 64;
+const _: () = assert!(WORDS <= u128::BITS as usize, "one summary bit per occupancy word");
+const _: () = assert!(TOTAL_SLOTS.is_multiple_of(64) && SLOTS_0.is_multiple_of(64), "levels fill whole words");
+const _: () = assert!(
+    LEVEL_0_BITS + LEVEL_1_BITS + (LEVELS as u32 - 2) * UPPER_BITS >= u64::BITS,
+    "the levels cover a 64-bit key"
+);
 /// Events per arena chunk.
-const CHUNK: u32 = 64;
+const CHUNK: u32 = 16;
 /// No chunk.
 const NIL: u32 = u32::MAX;
 
@@ -73,15 +105,15 @@ pub struct EventQueue<E> {
     /// level-0 slot popped last.
     due: List,
     /// Level 0 slot `d`'s first (oldest) entry; its other entries, all with the
-    /// same key, are in `slots[d]`. `SLOTS` long once anything was pushed.
+    /// same key, are in `slots[d]`. `SLOTS_0` long once anything was pushed.
     firsts: Vec<Entry<E>>,
-    /// `LEVELS * SLOTS` lists, slot `d` of level `L` at `L * SLOTS + d`.
-    slots: Box<[List; LEVELS * SLOTS]>,
+    /// `TOTAL_SLOTS` lists, slot `d` of level `L` at `BASE[L] + d`.
+    slots: Box<[List; TOTAL_SLOTS]>,
     /// Bit `s % 64` of `occupied[s / 64]` is set when slot `s` is non-empty (for
     /// level 0: when `firsts[s]` holds an entry).
     occupied: [u64; WORDS],
     /// Bit `w` is set when `occupied[w] != 0`.
-    words: u64,
+    words: u128,
     chunks: Chunks<E>,
     len: usize,
 }
@@ -211,7 +243,7 @@ impl<E> EventQueue<E> {
             cursor: 0,
             due: List::EMPTY,
             firsts: Vec::new(),
-            slots: Box::new([List::EMPTY; LEVELS * SLOTS]),
+            slots: Box::new([List::EMPTY; TOTAL_SLOTS]),
             occupied: [0; WORDS],
             words: 0,
             chunks: Chunks { arena: Vec::new(), next: Vec::new(), free: NIL },
@@ -249,7 +281,7 @@ impl<E> EventQueue<E> {
             return Some(&self.chunks.arena[self.due.read as usize].event);
         }
         let slot = self.lowest_slot()?;
-        (slot < SLOTS).then(|| &self.firsts[slot].event)
+        (slot < SLOTS_0).then(|| &self.firsts[slot].event)
     }
 
     /// The non-empty slot holding the smallest keys.
@@ -265,7 +297,7 @@ impl<E> EventQueue<E> {
     /// The smallest key in non-empty `slot`.
     #[inline(always)]
     fn min_key(&self, slot: usize) -> u64 {
-        if slot < SLOTS { self.firsts[slot].key } else { self.slots[slot].min }
+        if slot < SLOTS_0 { self.firsts[slot].key } else { self.slots[slot].min }
     }
 
     /// Clear the occupancy bit of `slot`, the lowest non-empty slot: the lowest set
@@ -304,7 +336,7 @@ impl<E: Copy> EventQueue<E> {
             return self.pop_due(limit);
         }
         let slot = self.lowest_slot()?;
-        if slot >= SLOTS {
+        if slot >= SLOTS_0 {
             return self.pop_above_level_0(slot, limit);
         }
         let first = self.firsts[slot];
@@ -355,12 +387,12 @@ impl<E: Copy> EventQueue<E> {
         // Refile against the new cursor: the events at the cursor land in the
         // level-0 slot of its lowest digit. A level-1 slot's keys differ from the
         // cursor in digit 0 only: they all go to level 0.
-        if slot < 2 * SLOTS {
+        if slot < BASE[2] {
             self.refile::<true>(list);
         } else {
             self.refile::<false>(list);
         }
-        let slot = self.cursor as usize % SLOTS;
+        let slot = self.cursor as usize % SLOTS_0;
         Some(self.pop_first(slot, self.firsts[slot]))
     }
 
@@ -397,18 +429,18 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     fn refile_entry<const TO_LEVEL_0: bool>(&mut self, entry: Entry<E>) {
         if TO_LEVEL_0 {
-            self.file_level_0(entry.key as usize % SLOTS, entry);
+            self.file_level_0(entry.key as usize % SLOTS_0, entry);
         } else {
             self.file(entry);
         }
     }
 
-    /// The first push: `firsts` gets its `SLOTS` places, all `entry` (it is in
+    /// The first push: `firsts` gets its `SLOTS_0` places, all `entry` (it is in
     /// the right one; the others are written before they are read).
     #[cold]
     #[inline(never)]
     fn init_firsts(&mut self, entry: Entry<E>) {
-        self.firsts = vec![entry; SLOTS];
+        self.firsts = vec![entry; SLOTS_0];
     }
 
     /// Add `entry` to the slot its key belongs in relative to the cursor.
@@ -417,14 +449,19 @@ impl<E: Copy> EventQueue<E> {
         // The highest digit in which the key differs from the cursor picks the
         // level; a key equal to the cursor counts as differing in digit 0 (`| 1`),
         // so it goes to the level-0 slot of the cursor's own lowest digit.
-        // (Written with the top bit's index and a mask: LLVM turns `/ DIGIT_BITS`
-        // of `ilog2` into a longer sequence.)
         let top = ((entry.key ^ self.cursor) | 1).ilog2();
-        let digit = (entry.key >> (top & !(DIGIT_BITS - 1))) as usize % SLOTS;
-        if top < DIGIT_BITS {
-            return self.file_level_0(digit, entry);
+        if top < LEVEL_0_BITS {
+            return self.file_level_0(entry.key as usize % SLOTS_0, entry);
         }
-        let slot = (top / DIGIT_BITS) as usize * SLOTS + digit;
+        // Level 1, or an upper level. (Computed, not looked up in tables of
+        // each level's shift and base: the hold bench measured those loads.)
+        let slot = if top < LEVEL_0_BITS + LEVEL_1_BITS {
+            BASE[1] + (entry.key >> LEVEL_0_BITS) as usize % (1 << LEVEL_1_BITS)
+        } else {
+            let upper = (top - LEVEL_0_BITS - LEVEL_1_BITS) / UPPER_BITS;
+            let shift = LEVEL_0_BITS + LEVEL_1_BITS + upper * UPPER_BITS;
+            BASE[2] + (upper as usize) * (1 << UPPER_BITS) + (entry.key >> shift) as usize % (1 << UPPER_BITS)
+        };
         self.occupied[slot / 64] |= 1 << (slot % 64);
         self.words |= 1 << (slot / 64);
         let list = &mut self.slots[slot];
@@ -675,7 +712,7 @@ mod tests {
             }
         };
         // At most one partly filled chunk per list beyond the events themselves.
-        let bound = pending as usize + (LEVELS * SLOTS + 1) * CHUNK as usize;
+        let bound = pending as usize + (TOTAL_SLOTS + 1) * CHUNK as usize;
         hold(&mut queue, &mut rng, 200_000);
         let warm = (queue.chunks.arena.capacity(), queue.chunks.next.capacity());
         assert!(queue.chunks.arena.len() <= bound, "{} entries for {pending} pending", queue.chunks.arena.len());
@@ -718,6 +755,8 @@ mod tests {
         /// Within a few level-0 spans: level-1 slots of several keys.
         Near(u64),
         Medium(u64),
+        /// Across level 1 and into level 2 (a churn's pod ends).
+        Wide(u64),
         Any(u64),
         ToMax(u64),
     }
@@ -726,8 +765,9 @@ mod tests {
         let delay = prop_oneof![
             3 => Just(Delay::Zero),
             4 => (0u64..4).prop_map(Delay::Small),
-            3 => (0u64..4 * SLOTS as u64).prop_map(Delay::Near),
+            3 => (0u64..4 * SLOTS_0 as u64).prop_map(Delay::Near),
             3 => (0u64..100_000).prop_map(Delay::Medium),
+            3 => (0u64..1 << 26).prop_map(Delay::Wide),
             1 => any::<u64>().prop_map(Delay::Any),
             1 => (0u64..3).prop_map(Delay::ToMax),
         ];
@@ -736,7 +776,7 @@ mod tests {
         prop_oneof![
             6 => (delay, count.clone()).prop_map(|(delay, count)| Op::Push(delay, count)),
             4 => count.clone().prop_map(Op::Pop),
-            2 => (0u64..2 * SLOTS as u64, count).prop_map(|(after, count)| Op::PopUntil(after, count)),
+            2 => (0u64..2 * SLOTS_0 as u64, count).prop_map(|(after, count)| Op::PopUntil(after, count)),
             1 => Just(Op::Drain),
         ]
     }
@@ -757,7 +797,7 @@ mod tests {
                     Op::Push(delay, count) => {
                         let at = match delay {
                             Delay::Zero => last,
-                            Delay::Small(d) | Delay::Near(d) | Delay::Medium(d) | Delay::Any(d) => {
+                            Delay::Small(d) | Delay::Near(d) | Delay::Medium(d) | Delay::Wide(d) | Delay::Any(d) => {
                                 last.saturating_add(d)
                             }
                             Delay::ToMax(d) => u64::MAX - d.min(u64::MAX - last),
