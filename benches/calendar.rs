@@ -17,9 +17,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// 2,048 ms a bucket: some 22 of the peer churn's events (one each 91 ms),
-/// sorted once. The fastest of widths from 64 ms to 16 s on the peer churn
-/// (docs/performance.md, "Eighth round"): narrower buckets pay a bitmap step
-/// per few events, wider ones a longer sort.
+/// sorted once. Narrower buckets pay a bitmap step per few events, wider ones
+/// a longer sort.
 const WIDTH_BITS: u32 = 11;
 /// 2^13 buckets: a window of 4.7 h, past 99 % of the peer churn's hour-long
 /// lifetimes; the rest wait in the heap.
