@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The side-by-side race of docs/performance.md (sixth and seventh rounds), in
+# The side-by-side race of docs/performance.md (sixth to eighth rounds), in
 # one run on one machine: the SimPy peer three times, then each podip binary
 # given, alternated seven times, then the floor (benches/floor.rs, the same
 # replay written for this kind of scenario alone; its hourly samples must equal
-# the last podip's), then the heap baseline. Whole-process wall clock and
+# the last podip's), then the bare parts (the churn's draws, alone and with
+# each queue), then the heap baseline. Whole-process wall clock and
 # peak RSS.
 #
 #   python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install simpy==4.1.2
@@ -45,6 +46,14 @@ awk -F, '$3 == "pods" {print $1 "," $6 "," $7}' "$out/newest/utilization.csv" | 
   { echo "the floor's samples differ from $newest's utilization.csv" >&2; exit 1; }
 for _ in $(seq 7); do
   /usr/bin/time -f "$FLOOR: process %e s, %M KiB" "$FLOOR" 2>&1 > /dev/null
+done
+# What no exact replay can drop (docs/performance.md, eighth round): the churn's
+# draws alone, then with the engine's queue, then with benches::calendar.
+echo "== bare parts"
+for part in --draws --draws-and-queue --draws-and-calendar; do
+  for _ in 1 2 3; do
+    /usr/bin/time -f "$FLOOR $part: process %e s, %M KiB" "$FLOOR" "$part" 2>&1 > /dev/null
+  done
 done
 echo "== heap baseline"
 for pending in 2e4 1e6; do "$HEAP" --pending "$pending" --holds 2e7; done
