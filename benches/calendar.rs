@@ -169,9 +169,11 @@ impl<E: Copy> CalendarQueue<E> {
         self.occupied[slot / 64] &= !(1 << (slot % 64));
         std::mem::swap(&mut self.now, &mut self.buckets[slot]);
         self.current = next;
-        // The window now reaches `next + BUCKETS`: what waited for it moves in.
-        let end = (next + BUCKETS) << WIDTH_BITS;
-        while self.far.peek().is_some_and(|Reverse(far)| far.key < end) {
+        // The window now reaches bucket `next + BUCKETS`: what waited for it
+        // moves in. (Compared as bucket numbers: as keys, the window's end
+        // would overflow near the end of time.)
+        let end = next + BUCKETS;
+        while self.far.peek().is_some_and(|Reverse(far)| far.key >> WIDTH_BITS < end) {
             let Reverse(far) = self.far.pop().expect("peeked");
             let entry = Entry { key: far.key, event: far.event };
             match far.key >> WIDTH_BITS {
@@ -265,5 +267,22 @@ mod tests {
             }
             assert_eq!(queue.pop(), None);
         }
+    }
+
+    /// Keys at the end of time, where the window's end in ms would overflow.
+    #[test]
+    fn keys_near_the_end_of_time() {
+        let mut queue = CalendarQueue::new();
+        let window = BUCKETS << WIDTH_BITS;
+        let keys = [u64::MAX, u64::MAX - window + 1, 5, u64::MAX, u64::MAX - window - 1, u64::MAX - 1];
+        for (i, key) in keys.into_iter().enumerate() {
+            queue.push(key, i);
+        }
+        let mut expected: Vec<(u64, usize)> = keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect();
+        expected.sort();
+        let popped: Vec<(u64, usize)> = std::iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(popped, expected);
+        queue.push(0, 9);
+        assert_eq!(queue.pop(), Some((u64::MAX, 9)), "clamped to the last pop");
     }
 }

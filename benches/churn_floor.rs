@@ -21,34 +21,30 @@ use std::io::Write;
 
 use benches::floor::{Bare, Churn, replay, replay_bare, replay_on_calendar, replay_with_pod_records};
 
+const USAGE: &str = "usage: churn_floor [--pod-records | --calendar | --draws | --draws-and-queue | \
+                     --draws-and-calendar] [--scale-1m, after a bare part only]";
+
 fn main() -> std::io::Result<()> {
-    let outcome = match std::env::args().nth(1).as_deref() {
-        None => replay(&Churn::PEER),
-        Some("--pod-records") => replay_with_pod_records(&Churn::PEER),
-        Some("--calendar") => replay_on_calendar(&Churn::PEER),
-        Some(bare @ ("--draws" | "--draws-and-queue" | "--draws-and-calendar")) => {
-            let part = match bare {
-                "--draws" => Bare::Draws,
-                "--draws-and-queue" => Bare::DrawsAndQueue,
-                _ => Bare::DrawsAndCalendar,
-            };
-            let churn = match std::env::args().nth(2).as_deref() {
-                None => Churn::PEER,
-                Some("--scale-1m") => Churn::SCALE_1M_JOBS,
-                Some(other) => {
-                    eprintln!("churn_floor: unknown argument {other:?} after {bare}; valid: --scale-1m, or none");
-                    std::process::exit(2);
-                }
-            };
-            let done = replay_bare(&churn, part);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let bare = |part: &str| match part {
+        "--draws" => Some(Bare::Draws),
+        "--draws-and-queue" => Some(Bare::DrawsAndQueue),
+        "--draws-and-calendar" => Some(Bare::DrawsAndCalendar),
+        _ => None,
+    };
+    let outcome = match args[..] {
+        [] => replay(&Churn::PEER),
+        ["--pod-records"] => replay_with_pod_records(&Churn::PEER),
+        ["--calendar"] => replay_on_calendar(&Churn::PEER),
+        [part] | [part, "--scale-1m"] if bare(part).is_some() => {
+            let churn = if args.len() == 2 { Churn::SCALE_1M_JOBS } else { Churn::PEER };
+            let done = replay_bare(&churn, bare(part).expect("a bare part"));
             println!("arrivals {} events {} drawn_ms {}", done.arrivals, done.events, done.drawn_ms);
             return Ok(());
         }
-        Some(other) => {
-            eprintln!(
-                "churn_floor: unknown argument {other:?}; valid: --pod-records, --calendar, --draws, --draws-and-queue, \
-                 --draws-and-calendar, or none"
-            );
+        _ => {
+            eprintln!("churn_floor: cannot run {args:?}\n{USAGE}");
             std::process::exit(2);
         }
     };

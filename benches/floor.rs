@@ -11,7 +11,10 @@
 //! (`tests` below, and `benches/race.sh` on the peer churn itself).
 //! [`replay_with_pod_records`] also keeps the model's per-pod state (records
 //! with generations, each node's pod list and each pod's slot in it), to tell
-//! what that state costs from what the code around it costs.
+//! what that state costs from what the code around it costs;
+//! [`replay_on_calendar`] runs on [`CalendarQueue`] instead of the engine's
+//! queue; [`replay_bare`] runs only the churn's draws, alone or with a queue:
+//! what no exact replay can drop ("Eighth round").
 
 use engine::{SimTime, Simulation, Streams};
 use net::IndexPool;
@@ -347,7 +350,7 @@ pub struct BareOutcome {
     pub arrivals: u64,
     /// Events popped (zero for [`Bare::Draws`]).
     pub events: u64,
-    /// The sum of every lifetime and gap drawn, in ms: the same for both parts.
+    /// The sum of every lifetime and gap drawn, in ms: the same for every part.
     pub drawn_ms: u64,
 }
 
@@ -527,6 +530,28 @@ mod tests {
             // Every arrival pops, and so does every end within the duration.
             assert!(queue.arrivals > 1_000 && queue.events > queue.arrivals && queue.events < 2 * queue.arrivals);
         }
+    }
+
+    /// `Churn::SCALE_1M_JOBS` is the `jobs` churn of `scenarios/scale-1m-pods.yaml`.
+    #[test]
+    fn scale_1m_jobs_is_the_scenarios_churn() {
+        let text = include_str!("../scenarios/scale-1m-pods.yaml");
+        let loaded = scenario::parse_str(text, "scale-1m-pods.yaml", &scenario::Overrides::default()).expect("valid");
+        let scenario = &loaded.scenario;
+        let jobs = scenario.workloads.iter().find(|w| w.name == "jobs").expect("a jobs workload");
+        let scenario::WorkloadKind::Churn { arrivals_per_hour, lifetime, start: 0, end: None } = jobs.kind else {
+            panic!("jobs is a churn over the whole run: {:?}", jobs.kind);
+        };
+        let churn = Churn::SCALE_1M_JOBS;
+        assert_eq!(arrivals_per_hour, churn.arrivals_per_hour);
+        assert_eq!(lifetime, scenario::Lifetime::Exponential(churn.mean_lifetime_s));
+        assert_eq!(
+            (scenario.seed, scenario.duration, scenario.sample_every),
+            (churn.seed, churn.duration_s, churn.sample_every_s)
+        );
+        let nodes: u32 = scenario.clusters.iter().flat_map(|c| &c.node_pools).map(|p| p.count).sum();
+        assert_eq!(nodes, churn.nodes);
+        assert!(scenario.clusters.iter().flat_map(|c| &c.node_pools).all(|p| p.max_pods == churn.max_pods));
     }
 
     fn short() -> Churn {

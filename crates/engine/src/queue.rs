@@ -25,14 +25,19 @@
 //! at most once per level, and push, peek and pop are O(1) amortised.
 //!
 //! Why these digits: a churn's events are of two kinds. Arrivals come tens to
-//! hundreds of ms apart; level 0 spans 4.1 s, so they land there and never move.
-//! Pod ends come a lifetime ahead, 30 minutes to an hour in the bundled and peer
-//! churns; level 1's 2,048 slots of 4.1 s span 2.3 hours, so most of them are
-//! filed there and move once, into level 0. With 8-bit digits everywhere (until
-//! docs/performance.md's eighth round) such a pod end sat at level 2 and moved
-//! twice. Wider digits cost cache: level 0's direct array is 4,096 entries and
-//! level 1's list heads 2,048; the sweep in docs/performance.md picked these
-//! widths against the peer churn, the million-pod scenario and the hold bench.
+//! hundreds of ms apart; level 0 spans 4.1 s, so nearly all land there and never
+//! move (the rest, those that cross a 4.1 s boundary, move once). Pod ends come a
+//! lifetime ahead, 30 minutes to an hour in the bundled and peer churns; level
+//! 1's 2,048 slots of 4.1 s span 2.3 hours, so a pod end that shares bits 23 and
+//! up with the cursor is filed there and moves once, into level 0. One that
+//! crosses a 2^23 ms boundary is filed at level 2 and moves twice: 38 % of the
+//! peer churn's pod ends, 21 % of the million-pod scenario's (a boundary lies
+//! within a delay `d` with probability about `d / 2^23`). With 8-bit digits
+//! everywhere (until docs/performance.md's eighth round) such pod ends moved
+//! twice, or three times. Wider digits cost cache: level 0's direct array is
+//! 4,096 entries and level 1's list heads 2,048; the sweep in
+//! docs/performance.md picked these widths against the peer churn, the
+//! million-pod scenario and the hold bench.
 //!
 //! Equal keys pop in push order because (a) the slot of a key depends only on the
 //! key and the cursor, and moving the cursor never changes it for events outside
@@ -581,18 +586,17 @@ mod tests {
     #[test]
     fn equal_times_deep_in_the_levels_stay_fifo() {
         // Events at one far time, pushed while the cursor moves towards it in
-        // steps, land in different levels' slots over time: order must survive the
-        // refiles.
+        // steps (each to a prefix of its bits), are filed at levels 5, 4, 3, 2,
+        // 1, 1, 0 and 0 over time and refiled down: order must survive it.
+        let far: u64 = (1 << 50) + (1 << 40) + (1 << 35) + (1 << 30) + (1 << 20) + (1 << 13) + 100;
         let mut queue = EventQueue::new();
-        let far = (1u64 << 50) + 12_345;
         let mut next = 0;
-        let mut now = 0;
-        for step in [1u64 << 49, 1 << 30, 1 << 20, 1 << 7, 1 << 6, 1, 12_000] {
+        for bits in [50, 40, 35, 30, 20, 13, 6, 5] {
             queue.push(t(far), next);
             next += 1;
-            now += step;
-            queue.push(t(now), u32::MAX);
-            assert_eq!(queue.pop(), Some((t(now), u32::MAX)));
+            let step = far & !((1 << bits) - 1);
+            queue.push(t(step), u32::MAX);
+            assert_eq!(queue.pop(), Some((t(step), u32::MAX)));
         }
         queue.push(t(far), next);
         let popped = drain(&mut queue);
@@ -723,15 +727,23 @@ mod tests {
             "the arena grew in steady state"
         );
         assert!(queue.chunks.arena.len() <= bound, "{} entries for {pending} pending", queue.chunks.arena.len());
+        let free_chunks = |q: &EventQueue<u32>| {
+            let (mut free, mut chunk) = (0, q.chunks.free);
+            while chunk != NIL {
+                free += 1;
+                chunk = q.chunks.next[chunk as usize];
+            }
+            free
+        };
+        // Now, not just at the high-water mark: the chunks in use hold the
+        // pending events plus at most one partly filled chunk per list in use
+        // (every non-empty slot, and `due`).
+        let in_use = (queue.chunks.next.len() - free_chunks(&queue)) * CHUNK as usize;
+        let lists = queue.occupied.iter().map(|w| w.count_ones() as usize).sum::<usize>() + 1;
+        assert!(in_use <= pending as usize + lists * CHUNK as usize, "{in_use} entries in use, {lists} lists");
         // Emptied, every chunk is back on the free list.
         drain(&mut queue);
-        let mut free = 0;
-        let mut chunk = queue.chunks.free;
-        while chunk != NIL {
-            free += 1;
-            chunk = queue.chunks.next[chunk as usize];
-        }
-        assert_eq!(free, queue.chunks.next.len());
+        assert_eq!(free_chunks(&queue), queue.chunks.next.len());
         assert!(queue.slots.iter().all(List::is_empty) && queue.due.is_empty());
         assert_eq!((queue.words, queue.occupied), (0, [0; WORDS]));
     }
