@@ -67,18 +67,14 @@ const UPPER_BITS: u32 = 8;
 const SLOTS_0: usize = 1 << LEVEL_0_BITS;
 /// Levels needed to cover a 64-bit key.
 const LEVELS: usize = 2 + (u64::BITS - LEVEL_0_BITS - LEVEL_1_BITS).div_ceil(UPPER_BITS) as usize;
-/// Each level's digit width and first slot.
-const WIDTH: [u32; LEVELS] = {
-    let mut width = [UPPER_BITS; LEVELS];
-    width[0] = LEVEL_0_BITS;
-    width[1] = LEVEL_1_BITS;
-    width
-};
+/// Each level's first slot.
 const BASE: [usize; LEVELS] = {
     let mut base = [0; LEVELS];
-    let mut level = 1;
+    base[1] = SLOTS_0;
+    base[2] = SLOTS_0 + (1 << LEVEL_1_BITS);
+    let mut level = 3;
     while level < LEVELS {
-        base[level] = base[level - 1] + (1 << WIDTH[level - 1]);
+        base[level] = base[level - 1] + (1 << UPPER_BITS);
         level += 1;
     }
     base
